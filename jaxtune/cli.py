@@ -1,0 +1,72 @@
+"""The `jaxtune` command line: parses arguments and calls one library function per command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Train a whole hyperparameter sweep of sequence classifiers as one program.")
+
+
+class UserError(Exception):
+    """Bad input from the user: reported as one line with exit code 2."""
+
+
+@app.callback()
+def _root() -> None:
+    """jaxtune: vectorized hyperparameter sweeps for RNN/CNN text classifiers."""
+
+
+@app.command()
+def sweep(
+    spec: Path = typer.Argument(..., help="sweep spec (YAML)"),
+    out: Path | None = typer.Option(None, "--out", help="sweep directory [default: runs/NAME]"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace results already in --out"),
+    debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+) -> None:
+    """Run every config of SPEC, a population per static signature, and rank them."""
+    with _errors(debug):
+        from jaxtune.console import RichDisplay
+        from jaxtune.spec import load_spec
+        from jaxtune.sweep import run_sweep
+
+        parsed = load_spec(spec)
+        directory = out if out is not None else Path("runs") / parsed.name
+        display = RichDisplay()
+        try:
+            outcome = run_sweep(parsed, directory, display, overwrite=overwrite)
+        finally:
+            display.close()
+        display.ranking(outcome.records, parsed.metric)
+        display.console.print(
+            f"{len(outcome.records)} configs in {outcome.seconds:.1f}s; "
+            f"results: {outcome.directory / 'results.jsonl'}"
+        )
+
+
+class _errors:
+    """Turn user errors into one line on stderr and exit code 2 (tracebacks with --debug)."""
+
+    def __init__(self, debug: bool):
+        self.debug = debug
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        from jaxtune.space import SpaceError
+        from jaxtune.spec import SpecError
+
+        if error is None or self.debug:
+            return False
+        if isinstance(error, SpecError | SpaceError | UserError):
+            print(f"error: {error}", file=sys.stderr)
+            raise typer.Exit(code=2)
+        return False
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,102 @@
+"""What a sweep shows in the terminal: notices, the plan, a progress bar per epoch, the ranking."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from jaxtune.engine import EpochReport
+from jaxtune.plan import PopulationPlan
+from jaxtune.results import best_value, varying_hparams
+from jaxtune.space import HPARAMS, STATIC
+from jaxtune.spec import SweepSpec
+
+
+def _describe(plan: PopulationPlan) -> str:
+    config = plan.trials[0].config
+    static = [f"{n}={_fmt(config[n])}" for n, p in HPARAMS.items()
+              if p.kind == STATIC and config["architecture"] in p.applies_to
+              and n != "architecture"]
+    return f"{config['architecture']} " + " ".join(static)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(str(v) for v in value) + "]"
+    return str(value)
+
+
+class RichDisplay:
+    def __init__(self, console: Console | None = None):
+        self.console = console or Console()
+        if not self.console.is_terminal:  # logs and pipes: wide enough that no column is cut
+            self.console = Console(width=160)
+        self.progress: Progress | None = None
+        self.tasks: dict[int, Any] = {}
+        self.metric = "val_accuracy"
+
+    def notice(self, message: str) -> None:
+        self.console.print(f"[yellow]notice:[/] {message}")
+
+    def plan(self, spec: SweepSpec, plans: list[PopulationPlan], merged: int) -> None:
+        self.metric = spec.metric
+        trials = sum(p.width for p in plans)
+        groups = len({p.group for p in plans})
+        merged_note = f" ({merged} duplicate combinations merged)" if merged else ""
+        self.console.print(
+            f"[bold]{spec.name}[/]: {trials} configs{merged_note} in {groups} static "
+            f"group(s), {len(plans)} population(s); metric {spec.metric} ({spec.goal})"
+        )
+        for index, plan in enumerate(plans):
+            self.console.print(f"  population {index}: width {plan.width}  {_describe(plan)}")
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=self.console,
+        )
+        self.progress.start()
+
+    def epoch(self, report: EpochReport) -> None:
+        if report.population not in self.tasks:
+            self.tasks[report.population] = self.progress.add_task(
+                f"population {report.population} epoch", total=report.max_epochs, status="")
+        best = "" if report.best_value is None else f"best {self.metric} {report.best_value:.4f}"
+        self.progress.update(self.tasks[report.population], completed=report.epoch,
+                             status=f"{report.active}/{report.width} active  {best}")
+
+    def population_done(self, index: int) -> None:
+        if index in self.tasks:
+            task = self.progress.tasks[self.tasks[index]]
+            self.progress.update(self.tasks[index], completed=task.total)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def ranking(self, records: list[dict[str, Any]], metric: str, limit: int = 20) -> None:
+        names = varying_hparams(records)
+        table = Table(title=f"ranking by {metric} (best epoch of each config)")
+        metrics = [metric, *(m for m in ("val_loss", "val_accuracy", "val_macro_f1") if m != metric)]
+        for column in ["rank", "trial", *names, *metrics, "best epoch", "status"]:
+            table.add_column(column, justify="left" if column in names else "right",
+                             style="bold" if column == metric else None, no_wrap=True)
+        seen = []
+        for position, record in enumerate(records[:limit], start=1):
+            best = record["best"] or {}
+            value = best_value(record, metric)
+            seen.append(record["trial_id"])
+            table.add_row(
+                str(position), str(record["trial_id"]),
+                *[_fmt(record["hparams"][n]) for n in names],
+                "-" if value is None else f"{value:.4f}",
+                *(f"{best[m]:.4f}" if m in best else "-" for m in metrics[1:]),
+                str(record["best_epoch"] or "-"), record["status"],
+            )
+        self.console.print(table)
+        if len(records) > limit:
+            self.console.print(f"({len(records) - limit} more in results.jsonl)")

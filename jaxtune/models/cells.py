@@ -1,0 +1,91 @@
+"""Recurrent cells (SimpleRNN, GRU, LSTM) and the masked `lax.scan` that runs one layer.
+
+Written for one config. Gate blocks are laid out side by side in one `[H, G*H]`
+recurrent matrix so each step is one fused matmul; the input projection for all
+timesteps is one matmul hoisted out of the scan.
+
+Gate order: GRU (r, z, n) as in flax `GRUCell`; LSTM (i, f, g, o) as in flax `LSTMCell`.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+NUM_GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+
+
+def _activation(name: str):
+    return {"tanh": jnp.tanh, "relu": jax.nn.relu}[name]
+
+
+def init_carry(cell: str, batch_size: int, hidden_size: int, dtype=jnp.float32):
+    """Zero state: h [B, H], or (c, h) for the LSTM."""
+    h = jnp.zeros((batch_size, hidden_size), dtype)
+    return (h, h) if cell == "lstm" else h
+
+
+def hidden(cell: str, carry):
+    """The output state h [B, H] of a carry."""
+    return carry[1] if cell == "lstm" else carry
+
+
+def cell_step(cell: str, params, carry, x_proj, recurrent_mask, activation: str = "tanh"):
+    """One timestep.
+
+    Args:
+      params: w_h [H, G*H], and for the GRU b_hn [H] (the bias inside the reset product).
+      carry: h [B, H], or (c, h) for the LSTM.
+      x_proj: [B, G*H] input projection of this timestep, bias included.
+      recurrent_mask: [B, H] dropout mask (already scaled) on the state fed to w_h.
+
+    Returns:
+      the new carry.
+    """
+    h = hidden(cell, carry)
+    hh = (h * recurrent_mask) @ params["w_h"]  # [B, G*H]
+    if cell == "rnn":
+        return _activation(activation)(x_proj + hh)
+    if cell == "gru":
+        xr, xz, xn = jnp.split(x_proj, 3, axis=-1)  # [B, H] each
+        hr, hz, hn = jnp.split(hh, 3, axis=-1)
+        r = jax.nn.sigmoid(xr + hr)
+        z = jax.nn.sigmoid(xz + hz)
+        n = jnp.tanh(xn + r * (hn + params["b_hn"][None, :]))
+        return (1.0 - z) * n + z * h
+    c, _ = carry
+    i, f, g, o = jnp.split(x_proj + hh, 4, axis=-1)  # [B, H] each
+    c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+    return c, jax.nn.sigmoid(o) * jnp.tanh(c)
+
+
+def recurrent_layer(cell: str, params, xs, lengths, recurrent_mask, *, reverse: bool = False,
+                    activation: str = "tanh"):
+    """Run one recurrent layer over padded sequences.
+
+    Padding is masked: the carry stops changing after each sequence's true length (or,
+    with `reverse`, starts changing at it), so the final state is the state at the
+    sequence's last real token and outputs at padded steps are zero.
+
+    Args:
+      params: w_in [D, G*H], b_in [G*H], w_h [H, G*H] (+ b_hn [H] for the GRU).
+      xs: [B, T, D] inputs. lengths: [B] int32. recurrent_mask: [B, H].
+
+    Returns:
+      outputs [B, T, H] and the final hidden state [B, H].
+    """
+    batch_size, num_steps, _ = xs.shape
+    hidden_size = params["w_h"].shape[0]
+    x_proj = jnp.einsum("btd,dg->tbg", xs, params["w_in"]) + params["b_in"][None, None, :]  # [T, B, G*H]
+    step_mask = jnp.arange(num_steps)[:, None] < lengths[None, :]  # [T, B]
+
+    def body(carry, inputs):
+        x_t, mask_t = inputs  # [B, G*H], [B]
+        new = cell_step(cell, params, carry, x_t, recurrent_mask, activation)
+        carry = jax.tree.map(lambda n, o: jnp.where(mask_t[:, None], n, o), new, carry)
+        return carry, jnp.where(mask_t[:, None], hidden(cell, carry), 0.0)  # [B, H]
+
+    carry0 = init_carry(cell, batch_size, hidden_size, xs.dtype)
+    carry, outputs = lax.scan(body, carry0, (x_proj, step_mask), reverse=reverse)
+    return jnp.swapaxes(outputs, 0, 1), hidden(cell, carry)  # [B, T, H], [B, H]

@@ -1,0 +1,56 @@
+"""Sequence classifier: embedding -> encoder (RNN or CNN) -> dropout -> dense logits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import flax.linen as nn
+import jax
+
+from jaxtune.models.cnn import CNNEncoder
+from jaxtune.models.dropout import dropout
+from jaxtune.models.rnn import RNNEncoder
+
+EMBEDDING = "embedding"  # top-level parameter collection of the embedding table
+
+
+class SequenceClassifier(nn.Module):
+    encoder: nn.Module
+    vocab_size: int
+    embedding_dim: int
+    num_classes: int
+
+    @nn.compact
+    def __call__(self, tokens, lengths, *, dropout_rate=0.0, recurrent_dropout_rate=0.0,
+                 key=None, train=False):
+        """tokens: [B, T] int32, lengths: [B] int32 -> logits [B, C].
+
+        `key` is needed only with `train=True`; rates may be traced scalars.
+        """
+        xs = nn.Embed(self.vocab_size, self.embedding_dim, name=EMBEDDING)(tokens)  # [B, T, E]
+        encoder_key = output_key = None
+        if train:
+            encoder_key, output_key = jax.random.split(key)
+        features = self.encoder(
+            xs, lengths, dropout_rate=dropout_rate,
+            recurrent_dropout_rate=recurrent_dropout_rate, key=encoder_key, train=train,
+        )  # [B, D]
+        if train:
+            features = dropout(output_key, dropout_rate, features)
+        return nn.Dense(self.num_classes, name="head")(features)  # [B, C]
+
+
+def build_classifier(config: Mapping[str, Any], vocab_size: int, num_classes: int):
+    """The model for a complete config's static hyperparameters."""
+    if config["architecture"] == "cnn":
+        encoder = CNNEncoder(tuple(config["filter_sizes"]), config["num_filters"])
+    else:
+        encoder = RNNEncoder(
+            cell=config["architecture"],
+            hidden_size=config["hidden_size"],
+            num_layers=config["num_layers"],
+            bidirectional=config["bidirectional"],
+            activation=config["rnn_activation"],
+        )
+    return SequenceClassifier(encoder, vocab_size, config["embedding_dim"], num_classes)

@@ -1,0 +1,55 @@
+"""Sweep results on disk (results.jsonl, one line per trial) and their ranking."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+RESULTS_FILE = "results.jsonl"
+
+
+def write_results(directory: Path, records: list[dict[str, Any]]) -> Path:
+    """Write all records atomically: a kill mid-write leaves the previous file intact."""
+    path = directory / RESULTS_FILE
+    temporary = path.with_suffix(".jsonl.tmp")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        for record in sorted(records, key=lambda r: r["trial_id"]):
+            handle.write(json.dumps(record, sort_keys=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    return path
+
+
+def read_results(directory: Path) -> list[dict[str, Any]]:
+    with open(directory / RESULTS_FILE, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def best_value(record: dict[str, Any], metric: str) -> float | None:
+    best = record.get("best")
+    if not best or not math.isfinite(best.get(metric, math.nan)):
+        return None
+    return best[metric]
+
+
+def rank(records: list[dict[str, Any]], metric: str, goal: str) -> list[dict[str, Any]]:
+    """Best first by the metric at each trial's best epoch; trials without one go last."""
+    sign = -1.0 if goal == "maximize" else 1.0
+
+    def key(record):
+        value = best_value(record, metric)
+        return (value is None, 0.0 if value is None else sign * value, record["trial_id"])
+
+    return sorted(records, key=key)
+
+
+def varying_hparams(records: list[dict[str, Any]]) -> list[str]:
+    """Hyperparameter names whose value differs between trials, in record order."""
+    if not records:
+        return []
+    names = list(records[0]["hparams"])
+    return [n for n in names if len({json.dumps(r["hparams"][n]) for r in records}) > 1]

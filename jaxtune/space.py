@@ -1,0 +1,218 @@
+"""The hyperparameter registry: names, aliases, static vs dynamic, defaults, allowed values."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+STATIC = "static"  # changes array shapes or program structure: one compile per value
+DYNAMIC = "dynamic"  # a per-config array value inside one compiled program
+
+ARCHITECTURES = ("gru", "lstm", "rnn", "cnn")
+RECURRENT = ("gru", "lstm", "rnn")
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
+
+
+class SpaceError(ValueError):
+    """A value that a hyperparameter does not allow; the message says what is allowed."""
+
+
+def _number(value: Any, what: str) -> float:
+    # YAML 1.1 reads `1e-3` (no dot) as a string; users write it that way all the time.
+    if isinstance(value, bool):
+        raise SpaceError(f"expected {what}, found {value!r}")
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise SpaceError(f"expected {what}, found {value!r}") from None
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        raise SpaceError(f"expected {what}, found {value!r}")
+    return value
+
+
+def floating(low: float, high: float, *, low_open: bool = False, high_open: bool = False):
+    lo, hi = ("(" if low_open else "["), (")" if high_open else "]")
+    what = f"a number in {lo}{low:g}, {high:g}{hi}"
+
+    def parse(value: Any) -> float:
+        x = float(_number(value, what))
+        if x < low or x > high or (low_open and x == low) or (high_open and x == high):
+            raise SpaceError(f"expected {what}, found {value!r}")
+        return x
+
+    parse.allowed = what
+    return parse
+
+
+def integer(low: int, high: int):
+    what = f"an integer in [{low}, {high}]"
+
+    def parse(value: Any) -> int:
+        x = _number(value, what)
+        if float(x) != int(x) or not low <= int(x) <= high:
+            raise SpaceError(f"expected {what}, found {value!r}")
+        return int(x)
+
+    parse.allowed = what
+    return parse
+
+
+def choice(*options: str):
+    what = "one of " + ", ".join(options)
+
+    def parse(value: Any) -> str:
+        text = str(value).lower() if isinstance(value, str) else value
+        if text not in options:
+            raise SpaceError(f"expected {what}, found {value!r}")
+        return text
+
+    parse.allowed = what
+    return parse
+
+
+def boolean():
+    what = "true or false"
+
+    def parse(value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no"):
+            return value.lower() in ("true", "yes")
+        raise SpaceError(f"expected {what}, found {value!r}")
+
+    parse.allowed = what
+    return parse
+
+
+def optional(parse_value: Callable[[Any], Any]):
+    what = f"null or {parse_value.allowed}"
+
+    def parse(value: Any):
+        return None if value is None else parse_value(value)
+
+    parse.allowed = what
+    return parse
+
+
+def integer_tuple(low: int, high: int, max_items: int):
+    what = f"a list of 1 to {max_items} integers in [{low}, {high}]"
+    one = integer(low, high)
+
+    def parse(value: Any) -> tuple[int, ...]:
+        if isinstance(value, int | float | str) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list | tuple) or not 1 <= len(value) <= max_items:
+            raise SpaceError(f"expected {what}, found {value!r}")
+        try:
+            return tuple(one(v) for v in value)
+        except SpaceError:
+            raise SpaceError(f"expected {what}, found {value!r}") from None
+
+    parse.allowed = what
+    return parse
+
+
+@dataclasses.dataclass(frozen=True)
+class HParam:
+    name: str
+    kind: str
+    default: Any
+    parse: Callable[[Any], Any]
+    help: str
+    aliases: tuple[str, ...] = ()
+    applies_to: tuple[str, ...] = ARCHITECTURES
+
+    @property
+    def allowed(self) -> str:
+        return self.parse.allowed
+
+
+HPARAMS: dict[str, HParam] = {
+    p.name: p
+    for p in [
+        # Static: one compiled program per distinct combination.
+        HParam("architecture", STATIC, "gru", choice(*ARCHITECTURES), "encoder type",
+               aliases=("cell", "model_type", "rnn_type")),
+        HParam("hidden_size", STATIC, 64, integer(1, 4096), "recurrent units per layer",
+               aliases=("units", "hidden_units", "hidden_dim"), applies_to=RECURRENT),
+        HParam("num_layers", STATIC, 1, integer(1, 8), "stacked recurrent layers",
+               aliases=("layers",), applies_to=RECURRENT),
+        HParam("bidirectional", STATIC, False, boolean(), "run each layer both ways",
+               applies_to=RECURRENT),
+        HParam("rnn_activation", STATIC, "tanh", choice("tanh", "relu"),
+               "SimpleRNN nonlinearity", aliases=("nonlinearity", "activation"),
+               applies_to=("rnn",)),
+        HParam("embedding_dim", STATIC, 64, integer(1, 4096), "embedding width",
+               aliases=("embed_dim", "embedding_size")),
+        HParam("num_filters", STATIC, 64, integer(1, 4096), "CNN filters per size",
+               aliases=("filters",), applies_to=("cnn",)),
+        HParam("filter_sizes", STATIC, (3, 4, 5), integer_tuple(1, 64, 8),
+               "CNN window sizes", aliases=("kernel_sizes",), applies_to=("cnn",)),
+        HParam("batch_size", STATIC, 64, integer(1, 65536), "training minibatch size"),
+        HParam("optimizer", STATIC, "adam", choice(*OPTIMIZERS), "optimizer kind"),
+        HParam("nesterov", STATIC, False, boolean(), "Nesterov momentum (sgd, rmsprop)"),
+        # Dynamic: per-config arrays, never a recompile.
+        HParam("learning_rate", DYNAMIC, 1e-3, floating(0.0, 1e6, low_open=True),
+               "step size", aliases=("lr",)),
+        HParam("beta1", DYNAMIC, 0.9, floating(0.0, 1.0, high_open=True),
+               "Adam first-moment decay", aliases=("b1", "beta_1")),
+        HParam("beta2", DYNAMIC, 0.999, floating(0.0, 1.0, high_open=True),
+               "Adam second-moment decay", aliases=("b2", "beta_2")),
+        HParam("momentum", DYNAMIC, 0.0, floating(0.0, 1.0, high_open=True),
+               "momentum (sgd, rmsprop)"),
+        HParam("rho", DYNAMIC, 0.9, floating(0.0, 1.0, high_open=True),
+               "RMSprop squared-gradient decay", aliases=("rmsprop_decay",)),
+        HParam("weight_decay", DYNAMIC, 0.0, floating(0.0, 1e3),
+               "decoupled for adamw, L2 on gradients otherwise"),
+        HParam("clip_norm", DYNAMIC, None, optional(floating(0.0, 1e9, low_open=True)),
+               "clip gradients to this global norm (null: no clipping)",
+               aliases=("clipnorm", "grad_clip", "max_grad_norm")),
+        HParam("dropout", DYNAMIC, 0.0, floating(0.0, 1.0, high_open=True),
+               "dropout on layer inputs and on the encoder output"),
+        HParam("recurrent_dropout", DYNAMIC, 0.0, floating(0.0, 1.0, high_open=True),
+               "per-sequence dropout mask on the recurrent state", applies_to=RECURRENT),
+        HParam("label_smoothing", DYNAMIC, 0.0, floating(0.0, 1.0, high_open=True),
+               "label smoothing of the cross-entropy target"),
+        HParam("embedding_trainable", DYNAMIC, True, boolean(),
+               "fine-tune (true) or freeze (false) the embedding",
+               aliases=("trainable_embedding", "train_embedding")),
+        HParam("epochs", DYNAMIC, 10, integer(1, 100000), "maximum epochs for the config",
+               aliases=("num_epochs", "max_epochs")),
+    ]
+}
+
+ALIASES: dict[str, str] = {
+    alias: p.name for p in HPARAMS.values() for alias in (p.name, *p.aliases)
+}
+
+STATIC_NAMES = tuple(n for n, p in HPARAMS.items() if p.kind == STATIC)
+DYNAMIC_NAMES = tuple(n for n, p in HPARAMS.items() if p.kind == DYNAMIC)
+
+
+def canonical_name(name: str) -> str:
+    """The registry name for `name` or one of its aliases; SpaceError lists the known names."""
+    if name in ALIASES:
+        return ALIASES[name]
+    raise SpaceError(f"unknown hyperparameter {name!r}; known: {', '.join(HPARAMS)}")
+
+
+def complete_config(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Defaults filled in and values not used by the architecture reset to their default.
+
+    Two configs that differ only in a value their architecture ignores (a CNN's
+    `hidden_size`) become the same config, so they share a signature and dedupe.
+    """
+    config = {name: p.default for name, p in HPARAMS.items()}
+    config.update(values)
+    for name, p in HPARAMS.items():
+        if config["architecture"] not in p.applies_to:
+            config[name] = p.default
+    return config
+
+
+def static_signature(config: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """The static hyperparameters of a complete config: configs with equal signatures share a program."""
+    return tuple((name, config[name]) for name in STATIC_NAMES)

@@ -1,0 +1,249 @@
+"""The sweep spec: YAML in W&B Sweeps' shape plus jaxtune's sections, validated before any compile.
+
+Every problem is one `SpecError` line: the file, the key path, what was found and
+what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from jaxtune.data.synthetic import SyntheticConfig
+from jaxtune.schedulers import MONITORS, EarlyStopping
+from jaxtune.space import (
+    HPARAMS,
+    SpaceError,
+    boolean,
+    canonical_name,
+    floating,
+    integer,
+    optional,
+)
+
+METHODS = ("grid",)
+GOALS = ("maximize", "minimize")
+TOP_LEVEL = ("name", "description", "method", "metric", "parameters", "model", "data", "train",
+             "budget", "seed")
+IGNORED = ("program", "command", "entity", "project")  # W&B launch keys: jaxtune is the launcher
+
+
+class SpecError(ValueError):
+    """A spec problem, as one line the user can act on."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainSpec:
+    early_stopping: EarlyStopping = EarlyStopping()
+    eval_batch_size: int = 256
+    max_loss: float | None = 100.0  # a minibatch loss above this marks the config FAILED
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    max_population: int = 64  # widest population trained as one program
+    max_configs: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSpec:
+    path: str
+    name: str
+    method: str
+    metric: str
+    goal: str
+    seed: int
+    fixed: dict[str, Any]  # canonical hparam name -> value
+    parameters: dict[str, list[Any]]  # canonical hparam name -> values to sweep, in spec order
+    data: SyntheticConfig
+    train: TrainSpec
+    budget: Budget
+    notices: tuple[str, ...] = ()
+
+
+class _Reader:
+    """Validation helpers that know the file name for their messages."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def error(self, key: str, message: str) -> SpecError:
+        return SpecError(f"{self.path}: {key}: {message}" if key else f"{self.path}: {message}")
+
+    def mapping(self, value: Any, key: str, allowed: tuple[str, ...] | None) -> dict:
+        """A mapping whose keys are all in `allowed` (any keys when `allowed` is None)."""
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise self.error(key, f"expected a mapping, found {value!r}")
+        for name in value if allowed is not None else ():
+            if name not in allowed:
+                raise self.error(
+                    f"{key}.{name}" if key else str(name),
+                    f"unknown key; allowed: {', '.join(allowed)}",
+                )
+        return dict(value)
+
+    def parse(self, parse, value: Any, key: str):
+        try:
+            return parse(value)
+        except SpaceError as error:
+            raise self.error(key, str(error)) from None
+
+    def choice(self, value: Any, key: str, options: tuple[str, ...]) -> str:
+        if value not in options:
+            raise self.error(key, f"expected one of {', '.join(options)}, found {value!r}")
+        return value
+
+    def hparam(self, name: Any, value: Any, key: str):
+        try:
+            canonical = canonical_name(str(name))
+        except SpaceError as error:
+            raise self.error(key, str(error)) from None
+        return canonical, self.parse(HPARAMS[canonical].parse, value, key)
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read and validate a spec file; raises SpecError naming what is wrong."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError(f"{path}: cannot read: {error}") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise SpecError(f"{path}: {where}invalid YAML: {problem}") from None
+    return parse_spec(document, str(path))
+
+
+def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
+    read = _Reader(path)
+    if not isinstance(document, Mapping):
+        raise read.error("", f"expected a YAML mapping at the top level, found {document!r}")
+    notices = []
+    for key in IGNORED:
+        if key in document:
+            notices.append(f"{path}: {key}: ignored (jaxtune runs the sweep itself)")
+    document = {k: v for k, v in document.items() if k not in IGNORED}
+    top = read.mapping(document, "", TOP_LEVEL)
+
+    name = top.get("name", Path(path).stem)
+    if not isinstance(name, str) or not name or "/" in name:
+        raise read.error("name", f"expected a non-empty name without '/', found {name!r}")
+    method = read.choice(top.get("method", "grid"), "method", METHODS)
+    seed = read.parse(integer(0, 2**31 - 1), top.get("seed", 0), "seed")
+
+    metric = read.mapping(top.get("metric"), "metric", ("name", "goal"))
+    metric_name = read.choice(metric.get("name", "val_accuracy"), "metric.name", tuple(MONITORS))
+    default_goal = "maximize" if MONITORS[metric_name] == "max" else "minimize"
+    goal = read.choice(metric.get("goal", default_goal), "metric.goal", GOALS)
+
+    fixed = {}
+    model = read.mapping(top.get("model"), "model", None)
+    for key, value in model.items():
+        canonical, parsed = read.hparam(key, value, f"model.{key}")
+        fixed[canonical] = parsed
+
+    train_section = read.mapping(top.get("train"), "train",
+                                 ("epochs", "early_stopping", "eval_batch_size", "max_loss"))
+    if "epochs" in train_section:
+        fixed["epochs"] = read.parse(HPARAMS["epochs"].parse, train_section["epochs"],
+                                     "train.epochs")
+    train = TrainSpec(
+        early_stopping=_early_stopping(read, train_section.get("early_stopping"), metric_name),
+        eval_batch_size=read.parse(integer(1, 65536), train_section.get("eval_batch_size", 256),
+                                   "train.eval_batch_size"),
+        max_loss=read.parse(optional(floating(0.0, 1e30, low_open=True)),
+                            train_section.get("max_loss", 100.0), "train.max_loss"),
+    )
+
+    parameters = _parameters(read, top.get("parameters"), fixed)
+    data = _data(read, top.get("data"))
+    budget_section = read.mapping(top.get("budget"), "budget", ("max_population", "max_configs"))
+    budget = Budget(
+        max_population=read.parse(integer(1, 1 << 20), budget_section.get("max_population", 64),
+                                  "budget.max_population"),
+        max_configs=None if budget_section.get("max_configs") is None else read.parse(
+            integer(1, 1 << 30), budget_section["max_configs"], "budget.max_configs"),
+    )
+    spec = SweepSpec(path=path, name=name, method=method, metric=metric_name, goal=goal,
+                     seed=seed, fixed=fixed, parameters=parameters, data=data, train=train,
+                     budget=budget, notices=tuple(notices))
+    return spec
+
+
+def _parameters(read: _Reader, section: Any, fixed: dict) -> dict[str, list[Any]]:
+    if section is None:
+        return {}
+    if not isinstance(section, Mapping):
+        raise read.error("parameters", f"expected a mapping of hyperparameters, found {section!r}")
+    swept = {}
+    for key, entry in section.items():
+        where = f"parameters.{key}"
+        try:
+            canonical = canonical_name(str(key))
+        except SpaceError as error:
+            raise read.error(where, str(error)) from None
+        if canonical in fixed or canonical in swept:
+            raise read.error(where, f"{canonical!r} is set twice (model, train or parameters)")
+        parse = HPARAMS[canonical].parse
+        if not isinstance(entry, Mapping):  # shorthand: `dropout: 0.1`
+            fixed[canonical] = read.parse(parse, entry, where)
+            continue
+        read.mapping(entry, where, ("value", "values"))
+        if ("value" in entry) == ("values" in entry):
+            raise read.error(where, "expected exactly one of value, values")
+        if "value" in entry:
+            fixed[canonical] = read.parse(parse, entry["value"], f"{where}.value")
+            continue
+        values = entry["values"]
+        if not isinstance(values, list) or not values:
+            raise read.error(f"{where}.values", f"expected a non-empty list, found {values!r}")
+        parsed = [read.parse(parse, v, f"{where}.values[{i}]") for i, v in enumerate(values)]
+        swept[canonical] = list(dict.fromkeys(parsed))  # drop repeats, keep order
+    return swept
+
+
+def _early_stopping(read: _Reader, section: Any, metric_name: str) -> EarlyStopping:
+    where = "train.early_stopping"
+    section = read.mapping(section, where, ("monitor", "patience", "min_delta", "restore_best"))
+    patience = section.get("patience")
+    return EarlyStopping(
+        monitor=read.choice(section.get("monitor", metric_name), f"{where}.monitor",
+                            tuple(MONITORS)),
+        patience=None if patience is None else read.parse(
+            integer(1, 100000), patience, f"{where}.patience"),
+        min_delta=read.parse(floating(0.0, 1e9), section.get("min_delta", 0.0),
+                             f"{where}.min_delta"),
+        restore_best=read.parse(boolean(), section.get("restore_best", True),
+                                f"{where}.restore_best"),
+    )
+
+
+def _data(read: _Reader, section: Any) -> SyntheticConfig:
+    fields = [f.name for f in dataclasses.fields(SyntheticConfig)]
+    section = read.mapping(section, "data", ("name", *fields))
+    read.choice(section.pop("name", "synthetic"), "data.name", ("synthetic",))
+    values = {}
+    for field in fields:
+        if field in section:
+            check = (floating(0.0, 1.0) if field == "label_noise"
+                     else integer(0 if field == "seed" else 1, 10**7))
+            values[field] = read.parse(check, section[field], f"data.{field}")
+    config = SyntheticConfig(**values)
+    if config.min_length > config.max_length:
+        raise read.error("data.min_length",
+                         f"{config.min_length} is above data.max_length {config.max_length}")
+    if config.min_length < 3:
+        raise read.error("data.min_length", f"expected at least 3, found {config.min_length}")
+    return config

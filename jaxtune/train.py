@@ -1,0 +1,157 @@
+"""The training and evaluation step for ONE config, and the state it carries.
+
+`population.py` lifts these with `jax.vmap` to K configs; nothing here knows about K.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxtune.losses import confusion_matrix, cross_entropy
+from jaxtune.optim import build_optimizer, mask_frozen_embedding
+from jaxtune.schedulers import Status
+
+
+@dataclasses.dataclass(frozen=True)
+class Program:
+    """What a static signature fixes: the model, the optimizer kind, the label count."""
+
+    model: Any  # SequenceClassifier
+    optimizer: str
+    nesterov: bool = False
+
+    def optimizer_for(self, hparams):
+        return build_optimizer(self.optimizer, hparams, nesterov=self.nesterov)
+
+
+@flax.struct.dataclass
+class Batch:
+    tokens: jax.Array  # [B, T] int32
+    lengths: jax.Array  # [B] int32
+    labels: jax.Array  # [B] int32
+    weights: jax.Array  # [B] float32, 0 for padding examples
+
+
+@flax.struct.dataclass
+class DeviceSplit:
+    """A whole split on device; batches are gathered from it inside the jitted epoch."""
+
+    tokens: jax.Array  # [N, T] int32
+    lengths: jax.Array  # [N] int32
+    labels: jax.Array  # [N] int32
+
+    def gather(self, index, weights) -> Batch:
+        """index, weights: [B] -> Batch."""
+        return Batch(self.tokens[index], self.lengths[index], self.labels[index], weights)
+
+
+@flax.struct.dataclass
+class TrainState:
+    """One config's complete training state (a Population has a leading K axis on every leaf)."""
+
+    params: Any
+    opt_state: Any
+    hparams: dict[str, jax.Array]  # dynamic hyperparameters, scalars
+    key: jax.Array  # this config's key; step keys are fold_in(key, step)
+    step: jax.Array  # int32, optimizer steps taken
+    active: jax.Array  # bool, still training
+    status: jax.Array  # int32 Status
+    epoch: jax.Array  # int32, evaluations done while active
+    best_score: jax.Array  # float32, best monitored value (sign flipped so larger is better)
+    best_epoch: jax.Array  # int32, 0 before the first evaluation
+    bad_epochs: jax.Array  # int32, evaluations since the last improvement
+    best_params: Any
+    failed_step: jax.Array  # int32, step at which the loss or params became non-finite, -1
+
+
+def init_state(program: Program, hparams, key) -> TrainState:
+    """Initialise one config. key: this trial's key, `fold_in(sweep_key, trial_id)`."""
+    init_key, train_key = jax.random.split(key)
+    tokens = jnp.zeros((1, 8), jnp.int32)
+    params = program.model.init(init_key, tokens, jnp.ones((1,), jnp.int32))["params"]
+    opt_state = program.optimizer_for(hparams).init(params)
+    return TrainState(
+        params=params,
+        opt_state=opt_state,
+        hparams=hparams,
+        key=train_key,
+        step=jnp.int32(0),
+        active=jnp.bool_(True),
+        status=jnp.int32(Status.RUNNING),
+        epoch=jnp.int32(0),
+        best_score=jnp.float32(-jnp.inf),
+        best_epoch=jnp.int32(0),
+        bad_epochs=jnp.int32(0),
+        best_params=params,
+        failed_step=jnp.int32(-1),
+    )
+
+
+def train_step(program: Program, params, opt_state, hparams, key, batch: Batch):
+    """One update of one config on a shared batch -> (params, opt_state, metrics)."""
+
+    def loss_fn(params):
+        logits = program.model.apply(
+            {"params": params}, batch.tokens, batch.lengths,
+            dropout_rate=hparams["dropout"], recurrent_dropout_rate=hparams["recurrent_dropout"],
+            key=key, train=True,
+        )  # [B, C]
+        loss = cross_entropy(logits, batch.labels, batch.weights, hparams["label_smoothing"])
+        return loss, logits
+
+    (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+    trainable = hparams["embedding_trainable"]
+    grads = mask_frozen_embedding(grads, trainable)
+    updates, opt_state = program.optimizer_for(hparams).update(grads, opt_state, params)
+    params = optax.apply_updates(params, mask_frozen_embedding(updates, trainable))
+    correct = jnp.sum((jnp.argmax(logits, axis=-1) == batch.labels) * batch.weights)
+    return params, opt_state, {"loss": loss, "correct": correct}
+
+
+def guarded_train_step(program: Program, state: TrainState, batch: Batch, max_loss):
+    """`train_step` that leaves inactive configs untouched and isolates divergence.
+
+    A config whose minibatch loss is non-finite or above `max_loss` (a traced scalar; inf
+    disables the bound), or whose new parameters are non-finite, keeps its last good state
+    and becomes FAILED; it never affects another config, which only shares the batch.
+    """
+    key = jax.random.fold_in(state.key, state.step)
+    params, opt_state, metrics = train_step(
+        program, state.params, state.opt_state, state.hparams, key, batch
+    )
+    finite = (jnp.isfinite(metrics["loss"]) & (metrics["loss"] <= max_loss)
+              & jnp.isfinite(optax.tree.norm(params)))
+    ok = state.active & finite
+    diverged = state.active & ~finite
+
+    def keep(new, old):
+        return jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, old)
+
+    state = state.replace(
+        params=keep(params, state.params),
+        opt_state=keep(opt_state, state.opt_state),
+        step=state.step + ok.astype(jnp.int32),
+        active=ok,
+        status=jnp.where(diverged, jnp.int32(Status.FAILED), state.status),
+        failed_step=jnp.where(diverged, state.step, state.failed_step),
+    )
+    count = jnp.sum(batch.weights)
+    return state, {
+        "loss_sum": jnp.where(ok, metrics["loss"] * count, 0.0),
+        "correct": jnp.where(ok, metrics["correct"], 0.0),
+        "count": jnp.where(ok, count, 0.0),
+    }
+
+
+def eval_step(program: Program, params, batch: Batch):
+    """Summed loss and [C, C] confusion of one config on one batch (no dropout)."""
+    logits = program.model.apply({"params": params}, batch.tokens, batch.lengths)  # [B, C]
+    losses = optax.softmax_cross_entropy_with_integer_labels(logits, batch.labels)  # [B]
+    loss_sum = jnp.sum(jnp.where(batch.weights > 0, losses, 0.0))
+    return loss_sum, confusion_matrix(logits, batch.labels, batch.weights)

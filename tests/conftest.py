@@ -1,0 +1,17 @@
+import os
+
+# Several fake CPU devices for sharding tests; set before jax creates its CPU client.
+# Tests check program semantics, not speed: LLVM's -O0 backend compiles the small test
+# programs about 3x faster and leaves HLO semantics (and population == solo) unchanged.
+# The CLI end-to-end test runs the demo spec in a subprocess with default optimisation.
+os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "")
+    + " --xla_force_host_platform_device_count=4 --xla_backend_optimization_level=0"
+).strip()
+# Never touch the network from tests.
+os.environ.setdefault("WANDB_MODE", "disabled")
+
+import jaxtune  # noqa: E402,F401  (adds jaxtune's XLA flags before jax starts)
+import jax  # noqa: E402
+
+jax.config.update("jax_numpy_rank_promotion", "raise")

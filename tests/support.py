@@ -1,0 +1,73 @@
+"""Helpers shared by tests: a tiny dataset and population / solo training loops."""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import numpy as np
+
+from jaxtune.data.dataset import epoch_batches, sequential_batches
+from jaxtune.data.synthetic import SyntheticConfig, make_synthetic
+from jaxtune.engine import program_for
+from jaxtune.population import Trainer, hparam_arrays, to_device, trial_keys
+from jaxtune.schedulers import EarlyStopping
+from jaxtune.space import complete_config
+
+SEED = 0
+
+
+@functools.lru_cache
+def tiny_dataset():
+    return make_synthetic(SyntheticConfig(train_size=160, val_size=64, test_size=8,
+                                          min_length=4, max_length=10, seed=3))
+
+
+def configs(base: dict, variations: list[dict]) -> list[dict]:
+    return [complete_config({**base, **v}) for v in variations]
+
+
+def train(configs_, *, epochs, population=True, trial_ids=None, early_stopping=EarlyStopping(),
+          dataset=None, trainer=None):
+    """Train configs (as one population, or one config alone when population=False).
+
+    Returns (final state, history) where history[e] has [K] (or scalar) arrays
+    train_loss, val_loss, val_accuracy for epoch e.
+    """
+    dataset = dataset or tiny_dataset()
+    trial_ids = list(range(len(configs_))) if trial_ids is None else trial_ids
+    trainer = trainer or Trainer(program_for(configs_[0], dataset), early_stopping,
+                                 population=population)
+    hparams = hparam_arrays(configs_)
+    keys = trial_keys(SEED, trial_ids)
+    if not population:
+        assert len(configs_) == 1
+        hparams = {name: value[0] for name, value in hparams.items()}
+        keys = keys[0]
+    state = trainer.init(hparams, keys)
+    train_split, val_split = to_device(dataset.train), to_device(dataset.val)
+    val_batches = sequential_batches(len(dataset.val), 32)
+    history = []
+    for epoch in range(epochs):
+        index, weights = epoch_batches(len(dataset.train), configs_[0]["batch_size"], SEED, epoch)
+        state, metrics = trainer.train_epoch(state, train_split, index, weights)
+        val = trainer.evaluate(state.params, val_split, *val_batches)
+        state = trainer.end_epoch(state, val, *trainer.stopping_args())
+        history.append(jax.device_get({
+            "train_loss": metrics["loss_sum"] / np.maximum(metrics["count"], 1),
+            "val_loss": val["loss"], "val_accuracy": val["accuracy"],
+            "val_macro_f1": val["macro_f1"],
+        }))
+    return state, history
+
+
+def train_each_alone(configs_, *, epochs, early_stopping=EarlyStopping()):
+    """Each config trained by itself (unvmapped program), with its population trial id."""
+    trainer = Trainer(program_for(configs_[0], tiny_dataset()), early_stopping, population=False)
+    return [train([c], epochs=epochs, population=False, trial_ids=[k], trainer=trainer,
+                  early_stopping=early_stopping)
+            for k, c in enumerate(configs_)]
+
+
+def select(tree, k):
+    return jax.tree.map(lambda leaf: leaf[k], tree)
