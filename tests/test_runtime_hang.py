@@ -1,0 +1,35 @@
+"""Regression: a vmapped init with orthogonal (QR) initializers must not wedge XLA CPU.
+
+With XLA's concurrency-optimized scheduler on (jaxlib 0.10.2's default), this program
+hangs within a few runs; jaxtune turns it off when imported. Run in a subprocess so a
+hang is a timeout, not a stuck test session.
+"""
+
+import os
+import subprocess
+import sys
+
+PROGRAM = """
+import jaxtune, jax
+from jaxtune.engine import program_for
+from jaxtune.population import Trainer, hparam_arrays, trial_keys
+from jaxtune.schedulers import EarlyStopping
+from jaxtune.space import complete_config
+from jaxtune.data.synthetic import SyntheticConfig, make_synthetic
+data = make_synthetic(SyntheticConfig(train_size=10, val_size=10, test_size=10))
+configs = [complete_config({"architecture": "lstm", "num_layers": 2, "bidirectional": True,
+           "hidden_size": 16, "embedding_dim": 8, "learning_rate": 1e-3 * (k + 1)})
+           for k in range(6)]
+trainer = Trainer(program_for(configs[0], data), EarlyStopping())
+for run in range(25):
+    jax.block_until_ready(trainer.init(hparam_arrays(configs), trial_keys(run, range(6))))
+print("done")
+"""
+
+
+def test_vmapped_orthogonal_init_does_not_hang():
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    result = subprocess.run([sys.executable, "-c", PROGRAM], env=env, capture_output=True,
+                            text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("done")

@@ -1,0 +1,131 @@
+"""Per-config early stopping: the right config stops at the right epoch with its best params."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from support import configs, select, tiny_dataset, train, train_each_alone
+
+from jaxtune.schedulers import EarlyStopping, Status, end_of_epoch
+from jaxtune.train import TrainState
+
+
+def fake_state(epochs=100):
+    params = {"w": jnp.zeros(2)}
+    return TrainState(
+        params=params, opt_state=(), hparams={"epochs": jnp.int32(epochs)},
+        key=jax.random.key(0), step=jnp.int32(0), active=jnp.bool_(True),
+        status=jnp.int32(Status.RUNNING), epoch=jnp.int32(0), best_score=jnp.float32(-jnp.inf),
+        best_epoch=jnp.int32(0), bad_epochs=jnp.int32(0), best_params=params,
+        failed_step=jnp.int32(-1),
+    )
+
+
+def run_sequence(values, *, monitor="val_loss", patience=2.0, min_delta=0.0, epochs=100,
+                 restore_best=True):
+    """Feed one metric value per epoch; params at epoch e are [e, e]."""
+    state = fake_state(epochs)
+    for epoch, value in enumerate(values, start=1):
+        state = state.replace(params={"w": jnp.full(2, float(epoch))})
+        metrics = {"loss": jnp.float32(value if monitor == "val_loss" else 1.0),
+                   "accuracy": jnp.float32(value), "macro_f1": jnp.float32(value)}
+        state = end_of_epoch(state, metrics, jnp.float32(patience), jnp.float32(min_delta),
+                             monitor=monitor, restore_best=restore_best)
+        if not state.active:
+            break
+    return state
+
+
+def test_stops_after_patience_epochs_without_improvement_and_restores_best():
+    state = run_sequence([1.0, 0.8, 0.9, 0.85, 0.7, 0.6], patience=2)
+    assert int(state.status) == Status.STOPPED
+    assert int(state.epoch) == 4  # epochs 3 and 4 did not beat epoch 2
+    assert int(state.best_epoch) == 2
+    np.testing.assert_array_equal(state.params["w"], [2.0, 2.0])
+
+
+def test_min_delta_requires_a_real_improvement():
+    # 0.79 improves on 0.8 by less than min_delta 0.05: not an improvement.
+    state = run_sequence([0.8, 0.79, 0.78, 0.5], patience=2, min_delta=0.05)
+    assert int(state.status) == Status.STOPPED and int(state.epoch) == 3
+    assert int(state.best_epoch) == 1
+
+
+def test_maximized_monitor_and_no_restore():
+    state = run_sequence([0.5, 0.7, 0.6, 0.65], monitor="val_accuracy", patience=2,
+                         restore_best=False)
+    assert int(state.status) == Status.STOPPED and int(state.best_epoch) == 2
+    np.testing.assert_array_equal(state.params["w"], [4.0, 4.0])  # last params kept
+    np.testing.assert_array_equal(state.best_params["w"], [2.0, 2.0])
+
+
+def test_completes_after_its_epochs_and_non_finite_validation_fails():
+    state = run_sequence([1.0, 0.9, 0.8], patience=np.inf, epochs=3)
+    assert int(state.status) == Status.COMPLETED and int(state.epoch) == 3
+    state = run_sequence([1.0, np.nan, 0.5], patience=np.inf)
+    assert int(state.status) == Status.FAILED and int(state.epoch) == 2
+
+
+BASE = {"architecture": "gru", "hidden_size": 12, "embedding_dim": 8, "batch_size": 16,
+        "epochs": 6}
+
+
+def test_early_stopping_in_a_population_stops_the_right_config_at_the_right_epoch():
+    stopping = EarlyStopping(monitor="val_loss", patience=1)
+    # A steady learner that keeps improving on this tiny data and an unstable one that
+    # overshoots: with patience 1 only the second is expected to stop early.
+    population = configs(BASE, [{"learning_rate": 3e-3}, {"learning_rate": 0.3}])
+    state, history = train(population, epochs=6, early_stopping=stopping)
+    status = np.asarray(state.status)
+    stopped = [k for k in range(2) if status[k] == Status.STOPPED]
+    assert stopped, "no config stopped: the test would prove nothing"
+    # Replay each config's own validation curve through the rule and compare.
+    for k in range(2):
+        curve = [float(h["val_loss"][k]) for h in history]
+        best, best_epoch, expected_stop = np.inf, 0, None
+        for epoch, value in enumerate(curve, start=1):
+            if value < best:
+                best, best_epoch = value, epoch
+            elif epoch - best_epoch >= 1:
+                expected_stop = epoch
+                break
+        if expected_stop is None:
+            assert status[k] == Status.COMPLETED
+        else:
+            assert status[k] == Status.STOPPED
+            assert int(state.epoch[k]) == expected_stop
+        assert int(state.best_epoch[k]) == best_epoch
+        # Restored params are those of the best epoch: the same population trained without
+        # stopping for exactly that many epochs (same program, so bit-identical).
+        reference, _ = train(population, epochs=best_epoch,
+                             early_stopping=EarlyStopping(monitor="val_loss"))
+        jax.tree.map(np.testing.assert_array_equal, select(state.params, k),
+                     select(reference.params, k))
+
+
+def test_early_stopping_population_matches_each_config_alone():
+    stopping = EarlyStopping(monitor="val_accuracy", patience=1, min_delta=0.01)
+    # Moderate learning rates: a chaotic config (lr 0.3) amplifies float differences
+    # between the vmapped and the solo program until a discrete accuracy flips.
+    population = configs(BASE, [{"learning_rate": 1e-3}, {"learning_rate": 1e-2},
+                                {"learning_rate": 3e-2}])
+    state, _ = train(population, epochs=6, early_stopping=stopping)
+    assert (np.asarray(state.status) == Status.STOPPED).any()
+    for k, (solo_state, _) in enumerate(train_each_alone(population, epochs=6,
+                                                         early_stopping=stopping)):
+        assert int(solo_state.status) == int(state.status[k])
+        assert int(solo_state.epoch) == int(state.epoch[k])
+        assert int(solo_state.best_epoch) == int(state.best_epoch[k])
+
+
+@pytest.mark.parametrize("patience", [None, 3])
+def test_patience_and_min_delta_values_never_recompile(patience):
+    from jaxtune.engine import program_for
+    from jaxtune.population import Trainer
+
+    trainer = Trainer(program_for(configs(BASE, [{}])[0], tiny_dataset()), EarlyStopping())
+    train(configs(BASE, [{}, {}]), epochs=1, trainer=trainer)
+    sizes = trainer.end_epoch._cache_size()
+    trainer.early_stopping = EarlyStopping(patience=patience, min_delta=0.1)
+    train(configs(BASE, [{}, {}]), epochs=1, trainer=trainer)
+    assert trainer.end_epoch._cache_size() == sizes == 1
