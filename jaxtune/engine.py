@@ -44,9 +44,17 @@ def program_for(config: dict[str, Any], dataset: TextDataset) -> Program:
 class Engine:
     """Trains planned populations on one dataset; keeps one Trainer per static signature."""
 
-    def __init__(self, dataset: TextDataset, *, seed: int, early_stopping: EarlyStopping,
-                 eval_batch_size: int = 256, metric: str = "val_accuracy",
-                 goal: str = "maximize", max_loss: float | None = 100.0):
+    def __init__(
+        self,
+        dataset: TextDataset,
+        *,
+        seed: int,
+        early_stopping: EarlyStopping,
+        eval_batch_size: int = 256,
+        metric: str = "val_accuracy",
+        goal: str = "maximize",
+        max_loss: float | None = 100.0,
+    ):
         self.dataset = dataset
         self.seed = seed
         self.early_stopping = early_stopping
@@ -62,18 +70,24 @@ class Engine:
         signature = static_signature(config)
         if signature not in self._trainers:
             program = program_for(config, self.dataset)
-            self._trainers[signature] = Trainer(program, self.early_stopping,
-                                                max_loss=self.max_loss)
+            self._trainers[signature] = Trainer(
+                program, self.early_stopping, max_loss=self.max_loss
+            )
         return self._trainers[signature]
 
-    def run(self, plan: PopulationPlan, population_index: int = 0,
-            on_epoch: Callable[[EpochReport], None] | None = None) -> list[dict[str, Any]]:
+    def run(
+        self,
+        plan: PopulationPlan,
+        population_index: int = 0,
+        on_epoch: Callable[[EpochReport], None] | None = None,
+    ) -> list[dict[str, Any]]:
         """Train one population to the end; one result record per trial."""
         configs = [t.config for t in plan.trials]
         trainer = self.trainer(configs[0])
         batch_size = configs[0]["batch_size"]
-        state = trainer.init(hparam_arrays(configs), trial_keys(self.seed, [t.trial_id for t in
-                                                                          plan.trials]))
+        state = trainer.init(
+            hparam_arrays(configs), trial_keys(self.seed, [t.trial_id for t in plan.trials])
+        )
         histories: list[list[dict]] = [[] for _ in configs]
         max_epochs = max(c["epochs"] for c in configs)
         for epoch in range(max_epochs):
@@ -87,30 +101,42 @@ class Engine:
             train_metrics, val = jax.device_get((train_metrics, {k: val[k] for k in METRICS}))
             for k in np.flatnonzero(was_active):
                 count = max(float(train_metrics["count"][k]), 1.0)
-                histories[k].append({
-                    "epoch": epoch + 1,
-                    "train_loss": float(train_metrics["loss_sum"][k]) / count,
-                    "train_accuracy": float(train_metrics["correct"][k]) / count,
-                    **{f"val_{m}": float(val[m][k]) for m in METRICS},
-                })
+                histories[k].append(
+                    {
+                        "epoch": epoch + 1,
+                        "train_loss": float(train_metrics["loss_sum"][k]) / count,
+                        "train_accuracy": float(train_metrics["correct"][k]) / count,
+                        **{f"val_{m}": float(val[m][k]) for m in METRICS},
+                    }
+                )
             if on_epoch is not None:
-                on_epoch(EpochReport(
-                    population=population_index, epoch=epoch + 1, max_epochs=max_epochs,
-                    active=int(np.asarray(state.active).sum()), width=len(configs),
-                    best_value=self._best_value(histories),
-                ))
-        final = jax.device_get({
-            "status": state.status, "best_epoch": state.best_epoch,
-            "failed_step": state.failed_step, "epoch": state.epoch,
-        })
+                on_epoch(
+                    EpochReport(
+                        population=population_index,
+                        epoch=epoch + 1,
+                        max_epochs=max_epochs,
+                        active=int(np.asarray(state.active).sum()),
+                        width=len(configs),
+                        best_value=self._best_value(histories),
+                    )
+                )
+        final = jax.device_get(
+            {
+                "status": state.status,
+                "best_epoch": state.best_epoch,
+                "failed_step": state.failed_step,
+                "epoch": state.epoch,
+            }
+        )
         return [
             self._record(plan, k, histories[k], {name: int(v[k]) for name, v in final.items()})
             for k in range(len(configs))
         ]
 
     def _best_value(self, histories) -> float | None:
-        values = [h[self.metric] for history in histories for h in history
-                  if np.isfinite(h[self.metric])]
+        values = [
+            h[self.metric] for history in histories for h in history if np.isfinite(h[self.metric])
+        ]
         if not values:
             return None
         return max(values) if self.goal == "maximize" else min(values)
@@ -125,8 +151,9 @@ class Engine:
             "group": plan.group,
             "status": status.name.lower(),
             "status_reason": self._reason(status, final, best_epoch),
-            "hparams": {name: list(v) if isinstance(v, tuple) else v
-                        for name, v in trial.config.items()},
+            "hparams": {
+                name: list(v) if isinstance(v, tuple) else v for name, v in trial.config.items()
+            },
             "epochs_run": len(history),
             "best_epoch": best_epoch or None,
             "best": best,
@@ -140,12 +167,16 @@ class Engine:
             return f"ran {final['epoch']} epochs; best {monitor} at epoch {best_epoch}"
         if status == Status.STOPPED:
             restored = f"; restored epoch {best_epoch}" if self.early_stopping.restore_best else ""
-            return (f"early stopping after epoch {final['epoch']}: no {monitor} improvement "
-                    f"for {self.early_stopping.patience} epochs{restored}")
+            return (
+                f"early stopping after epoch {final['epoch']}: no {monitor} improvement "
+                f"for {self.early_stopping.patience} epochs{restored}"
+            )
         if status == Status.FAILED:
             if final["failed_step"] >= 0:
                 bound = "" if self.max_loss is None else f" or above max_loss {self.max_loss:g}"
-                return (f"diverged at step {final['failed_step']} (epoch {final['epoch'] + 1}): "
-                        f"loss or parameters non-finite{bound}; frozen at its last good state")
+                return (
+                    f"diverged at step {final['failed_step']} (epoch {final['epoch'] + 1}): "
+                    f"loss or parameters non-finite{bound}; frozen at its last good state"
+                )
             return f"diverged: non-finite validation loss at epoch {final['epoch']}"
         return status.name.lower()

@@ -29,15 +29,21 @@ def build_optimizer(kind: str, hparams, *, nesterov: bool = False):
     if kind == "adamw":
         return optax.chain(
             clip,
-            optax.adamw(lr, b1=hparams["beta1"], b2=hparams["beta2"],
-                        weight_decay=weight_decay, nesterov=nesterov),
+            optax.adamw(
+                lr,
+                b1=hparams["beta1"],
+                b2=hparams["beta2"],
+                weight_decay=weight_decay,
+                nesterov=nesterov,
+            ),
         )
     if kind == "adam":
         base = optax.adam(lr, b1=hparams["beta1"], b2=hparams["beta2"], nesterov=nesterov)
     elif kind == "rmsprop":
         # Momentum is always present (0 is plain RMSprop) so every config has one state shape.
-        base = optax.rmsprop(lr, decay=hparams["rho"], momentum=hparams["momentum"],
-                             nesterov=nesterov)
+        base = optax.rmsprop(
+            lr, decay=hparams["rho"], momentum=hparams["momentum"], nesterov=nesterov
+        )
     elif kind == "sgd":
         base = optax.sgd(lr, momentum=hparams["momentum"], nesterov=nesterov)
     else:

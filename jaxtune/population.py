@@ -50,7 +50,8 @@ def trial_keys(sweep_seed: int, trial_ids: Sequence[int]):
 
 def to_device(split: Split) -> DeviceSplit:
     return DeviceSplit(
-        tokens=jnp.asarray(split.tokens), lengths=jnp.asarray(split.lengths),
+        tokens=jnp.asarray(split.tokens),
+        lengths=jnp.asarray(split.lengths),
         labels=jnp.asarray(split.labels),
     )
 
@@ -62,8 +63,14 @@ class Trainer:
     axis; with `population=False` the same functions run one config.
     """
 
-    def __init__(self, program: Program, early_stopping: EarlyStopping, *, population=True,
-                 max_loss: float | None = 100.0):
+    def __init__(
+        self,
+        program: Program,
+        early_stopping: EarlyStopping,
+        *,
+        population=True,
+        max_loss: float | None = 100.0,
+    ):
         self.program = program
         self.early_stopping = early_stopping
         self.max_loss = max_loss
@@ -75,7 +82,8 @@ class Trainer:
         evaluate_batch = lift(functools.partial(eval_step, program), (0, None))
         update = lift(
             functools.partial(
-                end_of_epoch, monitor=early_stopping.monitor,
+                end_of_epoch,
+                monitor=early_stopping.monitor,
                 restore_best=early_stopping.restore_best,
             ),
             (0, 0, None, None),

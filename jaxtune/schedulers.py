@@ -69,7 +69,8 @@ def end_of_epoch(state, val_metrics, patience, min_delta, *, monitor: str, resto
     completed = active & finite & ~stopped & (epoch >= state.hparams["epochs"])
     finished = stopped | completed
     status = jnp.select(
-        [failed, stopped, completed], [Status.FAILED, Status.STOPPED, Status.COMPLETED],
+        [failed, stopped, completed],
+        [Status.FAILED, Status.STOPPED, Status.COMPLETED],
         state.status,
     )
     params = state.params

@@ -98,9 +98,13 @@ def train_step(program: Program, params, opt_state, hparams, key, batch: Batch):
 
     def loss_fn(params):
         logits = program.model.apply(
-            {"params": params}, batch.tokens, batch.lengths,
-            dropout_rate=hparams["dropout"], recurrent_dropout_rate=hparams["recurrent_dropout"],
-            key=key, train=True,
+            {"params": params},
+            batch.tokens,
+            batch.lengths,
+            dropout_rate=hparams["dropout"],
+            recurrent_dropout_rate=hparams["recurrent_dropout"],
+            key=key,
+            train=True,
         )  # [B, C]
         loss = cross_entropy(logits, batch.labels, batch.weights, hparams["label_smoothing"])
         return loss, logits
@@ -125,8 +129,11 @@ def guarded_train_step(program: Program, state: TrainState, batch: Batch, max_lo
     params, opt_state, metrics = train_step(
         program, state.params, state.opt_state, state.hparams, key, batch
     )
-    finite = (jnp.isfinite(metrics["loss"]) & (metrics["loss"] <= max_loss)
-              & jnp.isfinite(optax.tree.norm(params)))
+    finite = (
+        jnp.isfinite(metrics["loss"])
+        & (metrics["loss"] <= max_loss)
+        & jnp.isfinite(optax.tree.norm(params))
+    )
     ok = state.active & finite
     diverged = state.active & ~finite
 

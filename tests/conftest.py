@@ -11,7 +11,7 @@ os.environ["XLA_FLAGS"] = (
 # Never touch the network from tests.
 os.environ.setdefault("WANDB_MODE", "disabled")
 
-import jaxtune  # noqa: E402,F401  (adds jaxtune's XLA flags before jax starts)
+import jaxtune  # noqa: E402,F401,I001  (adds jaxtune's XLA flags before jax starts)
 import jax  # noqa: E402
 
 jax.config.update("jax_numpy_rank_promotion", "raise")

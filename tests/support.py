@@ -19,16 +19,27 @@ SEED = 0
 
 @functools.lru_cache
 def tiny_dataset():
-    return make_synthetic(SyntheticConfig(train_size=160, val_size=64, test_size=8,
-                                          min_length=4, max_length=10, seed=3))
+    return make_synthetic(
+        SyntheticConfig(
+            train_size=160, val_size=64, test_size=8, min_length=4, max_length=10, seed=3
+        )
+    )
 
 
 def configs(base: dict, variations: list[dict]) -> list[dict]:
     return [complete_config({**base, **v}) for v in variations]
 
 
-def train(configs_, *, epochs, population=True, trial_ids=None, early_stopping=EarlyStopping(),
-          dataset=None, trainer=None):
+def train(
+    configs_,
+    *,
+    epochs,
+    population=True,
+    trial_ids=None,
+    early_stopping=EarlyStopping(),
+    dataset=None,
+    trainer=None,
+):
     """Train configs (as one population, or one config alone when population=False).
 
     Returns (final state, history) where history[e] has [K] (or scalar) arrays
@@ -36,8 +47,9 @@ def train(configs_, *, epochs, population=True, trial_ids=None, early_stopping=E
     """
     dataset = dataset or tiny_dataset()
     trial_ids = list(range(len(configs_))) if trial_ids is None else trial_ids
-    trainer = trainer or Trainer(program_for(configs_[0], dataset), early_stopping,
-                                 population=population)
+    trainer = trainer or Trainer(
+        program_for(configs_[0], dataset), early_stopping, population=population
+    )
     hparams = hparam_arrays(configs_)
     keys = trial_keys(SEED, trial_ids)
     if not population:
@@ -53,20 +65,33 @@ def train(configs_, *, epochs, population=True, trial_ids=None, early_stopping=E
         state, metrics = trainer.train_epoch(state, train_split, index, weights)
         val = trainer.evaluate(state.params, val_split, *val_batches)
         state = trainer.end_epoch(state, val, *trainer.stopping_args())
-        history.append(jax.device_get({
-            "train_loss": metrics["loss_sum"] / np.maximum(metrics["count"], 1),
-            "val_loss": val["loss"], "val_accuracy": val["accuracy"],
-            "val_macro_f1": val["macro_f1"],
-        }))
+        history.append(
+            jax.device_get(
+                {
+                    "train_loss": metrics["loss_sum"] / np.maximum(metrics["count"], 1),
+                    "val_loss": val["loss"],
+                    "val_accuracy": val["accuracy"],
+                    "val_macro_f1": val["macro_f1"],
+                }
+            )
+        )
     return state, history
 
 
 def train_each_alone(configs_, *, epochs, early_stopping=EarlyStopping()):
     """Each config trained by itself (unvmapped program), with its population trial id."""
     trainer = Trainer(program_for(configs_[0], tiny_dataset()), early_stopping, population=False)
-    return [train([c], epochs=epochs, population=False, trial_ids=[k], trainer=trainer,
-                  early_stopping=early_stopping)
-            for k, c in enumerate(configs_)]
+    return [
+        train(
+            [c],
+            epochs=epochs,
+            population=False,
+            trial_ids=[k],
+            trainer=trainer,
+            early_stopping=early_stopping,
+        )
+        for k, c in enumerate(configs_)
+    ]
 
 
 def select(tree, k):

@@ -37,12 +37,18 @@ def to_jaxtune(cell, p):
     """Our fused layout from flax's per-gate Dense params."""
     cat = lambda names, what: jnp.concatenate([p[n][what] for n in names], axis=-1)
     if cell == "gru":
-        return {"w_in": cat(["ir", "iz", "in"], "kernel"), "b_in": cat(["ir", "iz", "in"], "bias"),
-                "w_h": cat(["hr", "hz", "hn"], "kernel"), "b_hn": p["hn"]["bias"]}
+        return {
+            "w_in": cat(["ir", "iz", "in"], "kernel"),
+            "b_in": cat(["ir", "iz", "in"], "bias"),
+            "w_h": cat(["hr", "hz", "hn"], "kernel"),
+            "b_hn": p["hn"]["bias"],
+        }
     if cell == "lstm":
-        return {"w_in": cat(["ii", "if", "ig", "io"], "kernel"),
-                "b_in": cat(["hi", "hf", "hg", "ho"], "bias"),
-                "w_h": cat(["hi", "hf", "hg", "ho"], "kernel")}
+        return {
+            "w_in": cat(["ii", "if", "ig", "io"], "kernel"),
+            "b_in": cat(["hi", "hf", "hg", "ho"], "bias"),
+            "w_h": cat(["hi", "hf", "hg", "ho"], "kernel"),
+        }
     return {"w_in": p["i"]["kernel"], "b_in": p["i"]["bias"], "w_h": p["h"]["kernel"]}
 
 
@@ -60,8 +66,9 @@ def test_one_step_matches_flax_cell(cell, activation):
     expected_carry, _ = flax_cell(cell, activation).apply({"params": flax_params}, carry, x)
     x_proj = x @ ours["w_in"] + ours["b_in"][None, :]
     got = cell_step(cell, ours, carry, x_proj, jnp.ones((B, H)), activation)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
-                 got, expected_carry)
+    jax.tree.map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), got, expected_carry
+    )
 
 
 @pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
@@ -70,16 +77,24 @@ def test_full_sequence_matches_flax_rnn_with_lengths(cell, activation, reverse):
     key_p, key_x = jax.random.split(jax.random.key(2))
     flax_params = random_flax_params(cell, activation, key_p)
     xs = jax.random.normal(key_x, (B, T, D))
-    rnn = nn.RNN(flax_cell(cell, activation), return_carry=True, reverse=reverse,
-                 keep_order=True)
-    final_carry, expected_out = rnn.apply({"params": {"cell": flax_params}}, xs,
-                                          seq_lengths=LENGTHS)
-    outputs, final_h = recurrent_layer(cell, to_jaxtune(cell, flax_params), xs, LENGTHS,
-                                       jnp.ones((B, H)), reverse=reverse, activation=activation)
+    rnn = nn.RNN(flax_cell(cell, activation), return_carry=True, reverse=reverse, keep_order=True)
+    final_carry, expected_out = rnn.apply(
+        {"params": {"cell": flax_params}}, xs, seq_lengths=LENGTHS
+    )
+    outputs, final_h = recurrent_layer(
+        cell,
+        to_jaxtune(cell, flax_params),
+        xs,
+        LENGTHS,
+        jnp.ones((B, H)),
+        reverse=reverse,
+        activation=activation,
+    )
     np.testing.assert_allclose(final_h, hidden(cell, final_carry), rtol=1e-5, atol=1e-6)
     valid = np.arange(T)[None, :] < np.asarray(LENGTHS)[:, None]  # [B, T]
-    np.testing.assert_allclose(np.asarray(outputs)[valid], np.asarray(expected_out)[valid],
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(outputs)[valid], np.asarray(expected_out)[valid], rtol=1e-5, atol=1e-6
+    )
     assert not np.asarray(outputs)[~valid].any()  # padded steps output zeros
 
 
@@ -92,21 +107,27 @@ def test_scan_equals_step_by_step_loop(cell):
     outputs, final_h = recurrent_layer(cell, params, xs, LENGTHS, mask)
     carry = init_carry(cell, B, H)
     for t in range(T):
-        new = cell_step(cell, params, carry, xs[:, t] @ params["w_in"] + params["b_in"][None, :],
-                        mask)
+        new = cell_step(
+            cell, params, carry, xs[:, t] @ params["w_in"] + params["b_in"][None, :], mask
+        )
         live = (t < LENGTHS)[:, None]
         carry = jax.tree.map(lambda n, o, live=live: jnp.where(live, n, o), new, carry)
-        np.testing.assert_allclose(outputs[:, t], jnp.where(live, hidden(cell, carry), 0.0),
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            outputs[:, t], jnp.where(live, hidden(cell, carry), 0.0), rtol=1e-5, atol=1e-6
+        )
     np.testing.assert_allclose(final_h, hidden(cell, carry), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("overrides", [
-    {"architecture": "gru", "num_layers": 2, "bidirectional": True},
-    {"architecture": "lstm"},
-    {"architecture": "rnn", "rnn_activation": "relu", "bidirectional": True},
-    {"architecture": "cnn", "filter_sizes": (2, 3)},
-], ids=["gru-2layer-bidi", "lstm", "rnn-relu-bidi", "cnn"])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"architecture": "gru", "num_layers": 2, "bidirectional": True},
+        {"architecture": "lstm"},
+        {"architecture": "rnn", "rnn_activation": "relu", "bidirectional": True},
+        {"architecture": "cnn", "filter_sizes": (2, 3)},
+    ],
+    ids=["gru-2layer-bidi", "lstm", "rnn-relu-bidi", "cnn"],
+)
 def test_classifier_ignores_whatever_follows_each_length(overrides):
     """Logits are unchanged by extra padding columns, even filled with random tokens."""
     config = complete_config({"hidden_size": 6, "embedding_dim": 4, "num_filters": 3, **overrides})
@@ -117,12 +138,19 @@ def test_classifier_ignores_whatever_follows_each_length(overrides):
     tokens = jnp.where(jnp.arange(6)[None, :] < lengths[:, None], tokens, 0)
     params = model.init(key_init, tokens, lengths)
     junk = jax.random.randint(key_junk, (3, 9), 2, 20)
-    longer = jnp.where(jnp.arange(15)[None, :] < lengths[:, None],
-                       jnp.concatenate([tokens, jnp.zeros((3, 9), jnp.int32)], axis=1),
-                       jnp.concatenate([jnp.zeros((3, 6), jnp.int32), junk], axis=1))
-    np.testing.assert_allclose(model.apply(params, tokens, lengths),
-                               model.apply(params, longer, lengths), rtol=1e-5, atol=1e-6)
+    longer = jnp.where(
+        jnp.arange(15)[None, :] < lengths[:, None],
+        jnp.concatenate([tokens, jnp.zeros((3, 9), jnp.int32)], axis=1),
+        jnp.concatenate([jnp.zeros((3, 6), jnp.int32), junk], axis=1),
+    )
+    np.testing.assert_allclose(
+        model.apply(params, tokens, lengths),
+        model.apply(params, longer, lengths),
+        rtol=1e-5,
+        atol=1e-6,
+    )
     # ...while a change inside a sequence does change its logits (the test can fail).
     changed = tokens.at[1, 0].set((tokens[1, 0] + 1) % 18 + 2)
-    assert not np.allclose(model.apply(params, tokens, lengths)[1],
-                           model.apply(params, changed, lengths)[1])
+    assert not np.allclose(
+        model.apply(params, tokens, lengths)[1], model.apply(params, changed, lengths)[1]
+    )

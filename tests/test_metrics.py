@@ -35,8 +35,9 @@ def test_cross_entropy_with_label_smoothing_by_hand(smoothing):
     target = np.full((2, 3), smoothing / 3)
     target[np.arange(2), labels] += 1 - smoothing
     expected = (-(target * log_p).sum(-1) * weights).sum() / weights.sum()
-    got = cross_entropy(jnp.asarray(logits), jnp.asarray(labels), jnp.asarray(weights),
-                        jnp.float32(smoothing))
+    got = cross_entropy(
+        jnp.asarray(logits), jnp.asarray(labels), jnp.asarray(weights), jnp.float32(smoothing)
+    )
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 

@@ -13,23 +13,56 @@ EPOCHS = 2
 # Four configs that differ in every dynamic hyperparameter the engine knows.
 VARIATIONS = [
     {"learning_rate": 1e-3, "dropout": 0.0, "weight_decay": 0.0},
-    {"learning_rate": 3e-3, "dropout": 0.2, "weight_decay": 1e-4, "recurrent_dropout": 0.1,
-     "label_smoothing": 0.1},
-    {"learning_rate": 5e-3, "dropout": 0.5, "weight_decay": 1e-3, "recurrent_dropout": 0.3,
-     "beta1": 0.8, "beta2": 0.99, "clip_norm": 0.5},
-    {"learning_rate": 2e-3, "dropout": 0.1, "weight_decay": 0.0, "embedding_trainable": False,
-     "clip_norm": 5.0},
+    {
+        "learning_rate": 3e-3,
+        "dropout": 0.2,
+        "weight_decay": 1e-4,
+        "recurrent_dropout": 0.1,
+        "label_smoothing": 0.1,
+    },
+    {
+        "learning_rate": 5e-3,
+        "dropout": 0.5,
+        "weight_decay": 1e-3,
+        "recurrent_dropout": 0.3,
+        "beta1": 0.8,
+        "beta2": 0.99,
+        "clip_norm": 0.5,
+    },
+    {
+        "learning_rate": 2e-3,
+        "dropout": 0.1,
+        "weight_decay": 0.0,
+        "embedding_trainable": False,
+        "clip_norm": 5.0,
+    },
 ]
 
 ARCHITECTURES = [
     {"architecture": "gru", "hidden_size": 12, "embedding_dim": 8, "batch_size": 32},
     {"architecture": "lstm", "hidden_size": 12, "embedding_dim": 8, "batch_size": 32},
-    {"architecture": "rnn", "hidden_size": 12, "embedding_dim": 8, "batch_size": 32,
-     "rnn_activation": "relu"},
-    {"architecture": "cnn", "num_filters": 6, "filter_sizes": (2, 3), "embedding_dim": 8,
-     "batch_size": 32},
-    {"architecture": "gru", "hidden_size": 8, "embedding_dim": 8, "batch_size": 32,
-     "num_layers": 2, "bidirectional": True},
+    {
+        "architecture": "rnn",
+        "hidden_size": 12,
+        "embedding_dim": 8,
+        "batch_size": 32,
+        "rnn_activation": "relu",
+    },
+    {
+        "architecture": "cnn",
+        "num_filters": 6,
+        "filter_sizes": (2, 3),
+        "embedding_dim": 8,
+        "batch_size": 32,
+    },
+    {
+        "architecture": "gru",
+        "hidden_size": 8,
+        "embedding_dim": 8,
+        "batch_size": 32,
+        "num_layers": 2,
+        "bidirectional": True,
+    },
 ]
 
 
@@ -40,42 +73,57 @@ def assert_population_matches_solo(population_configs):
         for epoch in range(EPOCHS):
             for metric in ("train_loss", "val_loss", "val_accuracy"):
                 np.testing.assert_allclose(
-                    history[epoch][metric][k], solo_history[epoch][metric], rtol=RTOL, atol=ATOL,
+                    history[epoch][metric][k],
+                    solo_history[epoch][metric],
+                    rtol=RTOL,
+                    atol=ATOL,
                     err_msg=f"config {k} epoch {epoch} {metric}",
                 )
         jax.tree.map(
             lambda a, b: np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL),
-            select(state.params, k), solo_state.params,
+            select(state.params, k),
+            solo_state.params,
         )
     # The configs really differ, so equality above is not one curve compared with itself.
     final_losses = history[-1]["train_loss"]
     assert len(set(np.round(final_losses, 6))) == len(population_configs)
 
 
-@pytest.mark.parametrize("base", ARCHITECTURES, ids=lambda b: b["architecture"] + (
-    "-2layer-bidi" if b.get("bidirectional") else ""))
+@pytest.mark.parametrize(
+    "base",
+    ARCHITECTURES,
+    ids=lambda b: b["architecture"] + ("-2layer-bidi" if b.get("bidirectional") else ""),
+)
 def test_population_matches_solo_per_architecture(base):
     assert_population_matches_solo(configs(base, VARIATIONS))
 
 
-@pytest.mark.parametrize("optimizer,extra", [
-    ("adamw", {}),
-    ("rmsprop", {"momentum": 0.5, "rho": 0.8}),
-    ("sgd", {"momentum": 0.9, "nesterov": True}),
-    ("sgd", {"momentum": 0.0}),
-])
+@pytest.mark.parametrize(
+    "optimizer,extra",
+    [
+        ("adamw", {}),
+        ("rmsprop", {"momentum": 0.5, "rho": 0.8}),
+        ("sgd", {"momentum": 0.9, "nesterov": True}),
+        ("sgd", {"momentum": 0.0}),
+    ],
+)
 def test_population_matches_solo_per_optimizer(optimizer, extra):
     base = {**ARCHITECTURES[0], "optimizer": optimizer, **extra}
-    variations = [{**v, "learning_rate": v["learning_rate"] * (10 if optimizer == "sgd" else 1)}
-                  for v in VARIATIONS]
+    variations = [
+        {**v, "learning_rate": v["learning_rate"] * (10 if optimizer == "sgd" else 1)}
+        for v in VARIATIONS
+    ]
     assert_population_matches_solo(configs(base, variations))
 
 
 def test_frozen_embedding_rows_stay_bit_identical_while_trainable_ones_move():
-    population = configs(ARCHITECTURES[0], [
-        {"embedding_trainable": False, "weight_decay": 1e-2, "optimizer": "adamw"},
-        {"embedding_trainable": True, "weight_decay": 1e-2, "optimizer": "adamw"},
-    ])
+    population = configs(
+        ARCHITECTURES[0],
+        [
+            {"embedding_trainable": False, "weight_decay": 1e-2, "optimizer": "adamw"},
+            {"embedding_trainable": True, "weight_decay": 1e-2, "optimizer": "adamw"},
+        ],
+    )
     initial, _ = train(population, epochs=0)
     state, _ = train(population, epochs=1)
     before = np.asarray(initial.params["embedding"]["embedding"])
@@ -83,20 +131,31 @@ def test_frozen_embedding_rows_stay_bit_identical_while_trainable_ones_move():
     np.testing.assert_array_equal(after[0], before[0])
     assert not np.array_equal(after[1], before[1])
     # The rest of the frozen config still trains.
-    assert not np.array_equal(np.asarray(initial.params["head"]["kernel"][0]),
-                              np.asarray(state.params["head"]["kernel"][0]))
+    assert not np.array_equal(
+        np.asarray(initial.params["head"]["kernel"][0]),
+        np.asarray(state.params["head"]["kernel"][0]),
+    )
 
 
-@pytest.mark.parametrize("base", [
-    # Bounded cells: the loss explodes (hundreds) but stays finite -> the max_loss bound.
-    {**ARCHITECTURES[0], "optimizer": "sgd"},
-    # ReLU SimpleRNN: activations overflow -> non-finite loss.
-    {**ARCHITECTURES[2], "optimizer": "sgd"},
-], ids=["gru-loss-bound", "relu-rnn-nonfinite"])
+@pytest.mark.parametrize(
+    "base",
+    [
+        # Bounded cells: the loss explodes (hundreds) but stays finite -> the max_loss bound.
+        {**ARCHITECTURES[0], "optimizer": "sgd"},
+        # ReLU SimpleRNN: activations overflow -> non-finite loss.
+        {**ARCHITECTURES[2], "optimizer": "sgd"},
+    ],
+    ids=["gru-loss-bound", "relu-rnn-nonfinite"],
+)
 def test_divergent_config_fails_and_its_neighbours_match_solo(base):
-    population = configs({**base, "epochs": EPOCHS}, [
-        {"learning_rate": 0.05}, {"learning_rate": 1e3}, {"learning_rate": 0.1},
-    ])
+    population = configs(
+        {**base, "epochs": EPOCHS},
+        [
+            {"learning_rate": 0.05},
+            {"learning_rate": 1e3},
+            {"learning_rate": 0.1},
+        ],
+    )
     state, history = train(population, epochs=EPOCHS)
     status = np.asarray(state.status)
     assert status[1] == Status.FAILED
@@ -108,10 +167,17 @@ def test_divergent_config_fails_and_its_neighbours_match_solo(base):
     for k in (0, 2):
         assert status[k] == Status.COMPLETED
         for epoch in range(EPOCHS):
-            np.testing.assert_allclose(history[epoch]["train_loss"][k],
-                                       alone[k][1][epoch]["train_loss"], rtol=RTOL, atol=ATOL)
-        jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL),
-                     select(state.params, k), alone[k][0].params)
+            np.testing.assert_allclose(
+                history[epoch]["train_loss"][k],
+                alone[k][1][epoch]["train_loss"],
+                rtol=RTOL,
+                atol=ATOL,
+            )
+        jax.tree.map(
+            lambda a, b: np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL),
+            select(state.params, k),
+            alone[k][0].params,
+        )
     # Alone, the divergent config fails at the same step.
     assert int(alone[1][0].status) == Status.FAILED
     assert int(alone[1][0].failed_step) == int(state.failed_step[1])

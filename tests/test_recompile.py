@@ -25,12 +25,34 @@ def compile_counter():
     jax.monitoring.unregister_event_duration_listener(listen)
 
 
-FIRST = {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "momentum": 0.0, "rho": 0.9,
-         "weight_decay": 0.0, "clip_norm": None, "dropout": 0.0, "recurrent_dropout": 0.0,
-         "label_smoothing": 0.0, "embedding_trainable": True, "epochs": 3}
-SECOND = {"learning_rate": 5e-2, "beta1": 0.5, "beta2": 0.9, "momentum": 0.7, "rho": 0.5,
-          "weight_decay": 1e-2, "clip_norm": 0.1, "dropout": 0.4, "recurrent_dropout": 0.3,
-          "label_smoothing": 0.2, "embedding_trainable": False, "epochs": 7}
+FIRST = {
+    "learning_rate": 1e-3,
+    "beta1": 0.9,
+    "beta2": 0.999,
+    "momentum": 0.0,
+    "rho": 0.9,
+    "weight_decay": 0.0,
+    "clip_norm": None,
+    "dropout": 0.0,
+    "recurrent_dropout": 0.0,
+    "label_smoothing": 0.0,
+    "embedding_trainable": True,
+    "epochs": 3,
+}
+SECOND = {
+    "learning_rate": 5e-2,
+    "beta1": 0.5,
+    "beta2": 0.9,
+    "momentum": 0.7,
+    "rho": 0.5,
+    "weight_decay": 1e-2,
+    "clip_norm": 0.1,
+    "dropout": 0.4,
+    "recurrent_dropout": 0.3,
+    "label_smoothing": 0.2,
+    "embedding_trainable": False,
+    "epochs": 7,
+}
 
 
 def test_every_dynamic_hparam_is_covered():
@@ -38,12 +60,25 @@ def test_every_dynamic_hparam_is_covered():
     assert all(FIRST[name] != SECOND[name] for name in FIRST)
 
 
-@pytest.mark.parametrize("architecture,optimizer", [
-    ("gru", "adam"), ("lstm", "rmsprop"), ("cnn", "sgd"), ("rnn", "adamw"),
-])
+@pytest.mark.parametrize(
+    "architecture,optimizer",
+    [
+        ("gru", "adam"),
+        ("lstm", "rmsprop"),
+        ("cnn", "sgd"),
+        ("rnn", "adamw"),
+    ],
+)
 def test_dynamic_hparam_values_never_recompile(architecture, optimizer, compile_counter):
-    base = {"architecture": architecture, "optimizer": optimizer, "hidden_size": 8,
-            "embedding_dim": 8, "num_filters": 4, "filter_sizes": (2,), "batch_size": 32}
+    base = {
+        "architecture": architecture,
+        "optimizer": optimizer,
+        "hidden_size": 8,
+        "embedding_dim": 8,
+        "num_filters": 4,
+        "filter_sizes": (2,),
+        "batch_size": 32,
+    }
     trainer = Trainer(program_for(configs(base, [{}])[0], tiny_dataset()), EarlyStopping())
     train(configs(base, [FIRST, SECOND]), epochs=1, trainer=trainer)
     compiled = len(compile_counter)

@@ -29,7 +29,8 @@ print("done")
 
 def test_vmapped_orthogonal_init_does_not_hang():
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    result = subprocess.run([sys.executable, "-c", PROGRAM], env=env, capture_output=True,
-                            text=True, timeout=240)
+    result = subprocess.run(
+        [sys.executable, "-c", PROGRAM], env=env, capture_output=True, text=True, timeout=240
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("done")

@@ -13,24 +13,42 @@ from jaxtune.train import TrainState
 def fake_state(epochs=100):
     params = {"w": jnp.zeros(2)}
     return TrainState(
-        params=params, opt_state=(), hparams={"epochs": jnp.int32(epochs)},
-        key=jax.random.key(0), step=jnp.int32(0), active=jnp.bool_(True),
-        status=jnp.int32(Status.RUNNING), epoch=jnp.int32(0), best_score=jnp.float32(-jnp.inf),
-        best_epoch=jnp.int32(0), bad_epochs=jnp.int32(0), best_params=params,
+        params=params,
+        opt_state=(),
+        hparams={"epochs": jnp.int32(epochs)},
+        key=jax.random.key(0),
+        step=jnp.int32(0),
+        active=jnp.bool_(True),
+        status=jnp.int32(Status.RUNNING),
+        epoch=jnp.int32(0),
+        best_score=jnp.float32(-jnp.inf),
+        best_epoch=jnp.int32(0),
+        bad_epochs=jnp.int32(0),
+        best_params=params,
         failed_step=jnp.int32(-1),
     )
 
 
-def run_sequence(values, *, monitor="val_loss", patience=2.0, min_delta=0.0, epochs=100,
-                 restore_best=True):
+def run_sequence(
+    values, *, monitor="val_loss", patience=2.0, min_delta=0.0, epochs=100, restore_best=True
+):
     """Feed one metric value per epoch; params at epoch e are [e, e]."""
     state = fake_state(epochs)
     for epoch, value in enumerate(values, start=1):
         state = state.replace(params={"w": jnp.full(2, float(epoch))})
-        metrics = {"loss": jnp.float32(value if monitor == "val_loss" else 1.0),
-                   "accuracy": jnp.float32(value), "macro_f1": jnp.float32(value)}
-        state = end_of_epoch(state, metrics, jnp.float32(patience), jnp.float32(min_delta),
-                             monitor=monitor, restore_best=restore_best)
+        metrics = {
+            "loss": jnp.float32(value if monitor == "val_loss" else 1.0),
+            "accuracy": jnp.float32(value),
+            "macro_f1": jnp.float32(value),
+        }
+        state = end_of_epoch(
+            state,
+            metrics,
+            jnp.float32(patience),
+            jnp.float32(min_delta),
+            monitor=monitor,
+            restore_best=restore_best,
+        )
         if not state.active:
             break
     return state
@@ -52,8 +70,9 @@ def test_min_delta_requires_a_real_improvement():
 
 
 def test_maximized_monitor_and_no_restore():
-    state = run_sequence([0.5, 0.7, 0.6, 0.65], monitor="val_accuracy", patience=2,
-                         restore_best=False)
+    state = run_sequence(
+        [0.5, 0.7, 0.6, 0.65], monitor="val_accuracy", patience=2, restore_best=False
+    )
     assert int(state.status) == Status.STOPPED and int(state.best_epoch) == 2
     np.testing.assert_array_equal(state.params["w"], [4.0, 4.0])  # last params kept
     np.testing.assert_array_equal(state.best_params["w"], [2.0, 2.0])
@@ -66,8 +85,7 @@ def test_completes_after_its_epochs_and_non_finite_validation_fails():
     assert int(state.status) == Status.FAILED and int(state.epoch) == 2
 
 
-BASE = {"architecture": "gru", "hidden_size": 12, "embedding_dim": 8, "batch_size": 16,
-        "epochs": 6}
+BASE = {"architecture": "gru", "hidden_size": 12, "embedding_dim": 8, "batch_size": 16, "epochs": 6}
 
 
 def test_early_stopping_in_a_population_stops_the_right_config_at_the_right_epoch():
@@ -97,22 +115,26 @@ def test_early_stopping_in_a_population_stops_the_right_config_at_the_right_epoc
         assert int(state.best_epoch[k]) == best_epoch
         # Restored params are those of the best epoch: the same population trained without
         # stopping for exactly that many epochs (same program, so bit-identical).
-        reference, _ = train(population, epochs=best_epoch,
-                             early_stopping=EarlyStopping(monitor="val_loss"))
-        jax.tree.map(np.testing.assert_array_equal, select(state.params, k),
-                     select(reference.params, k))
+        reference, _ = train(
+            population, epochs=best_epoch, early_stopping=EarlyStopping(monitor="val_loss")
+        )
+        jax.tree.map(
+            np.testing.assert_array_equal, select(state.params, k), select(reference.params, k)
+        )
 
 
 def test_early_stopping_population_matches_each_config_alone():
     stopping = EarlyStopping(monitor="val_accuracy", patience=1, min_delta=0.01)
     # Moderate learning rates: a chaotic config (lr 0.3) amplifies float differences
     # between the vmapped and the solo program until a discrete accuracy flips.
-    population = configs(BASE, [{"learning_rate": 1e-3}, {"learning_rate": 1e-2},
-                                {"learning_rate": 3e-2}])
+    population = configs(
+        BASE, [{"learning_rate": 1e-3}, {"learning_rate": 1e-2}, {"learning_rate": 3e-2}]
+    )
     state, _ = train(population, epochs=6, early_stopping=stopping)
     assert (np.asarray(state.status) == Status.STOPPED).any()
-    for k, (solo_state, _) in enumerate(train_each_alone(population, epochs=6,
-                                                         early_stopping=stopping)):
+    for k, (solo_state, _) in enumerate(
+        train_each_alone(population, epochs=6, early_stopping=stopping)
+    ):
         assert int(solo_state.status) == int(state.status[k])
         assert int(solo_state.epoch) == int(state.epoch[k])
         assert int(solo_state.best_epoch) == int(state.best_epoch[k])

@@ -28,8 +28,9 @@ def test_same_config_same_bytes_other_seed_other_data():
     a, b = make_synthetic(CONFIG), make_synthetic(CONFIG)
     for name in ("train", "val", "test"):
         for field in ("tokens", "lengths", "labels"):
-            np.testing.assert_array_equal(getattr(getattr(a, name), field),
-                                          getattr(getattr(b, name), field))
+            np.testing.assert_array_equal(
+                getattr(getattr(a, name), field), getattr(getattr(b, name), field)
+            )
     c = make_synthetic(SyntheticConfig(train_size=3000, val_size=300, test_size=300, seed=1))
     assert not np.array_equal(a.train.tokens, c.train.tokens)
 
@@ -41,7 +42,9 @@ def test_labels_follow_the_order_rule_and_classes_are_balanced():
     np.testing.assert_array_equal(labels, split.labels)
     assert np.bincount(split.labels).tolist() == [1000, 1000, 1000]
     assert split.lengths.min() >= CONFIG.min_length and split.lengths.max() <= CONFIG.max_length
-    assert (split.tokens[np.arange(CONFIG.max_length)[None, :] >= split.lengths[:, None]] == 0).all()
+    assert (
+        split.tokens[np.arange(CONFIG.max_length)[None, :] >= split.lengths[:, None]] == 0
+    ).all()
 
 
 def test_bag_of_words_cannot_decide_what_word_order_decides():
@@ -51,8 +54,11 @@ def test_bag_of_words_cannot_decide_what_word_order_decides():
     groups = defaultdict(Counter)
     for i in range(len(data.train)):
         words = words_of(data, data.train, i)
-        counts = (sum(w in positive for w in words), sum(w in negative for w in words),
-                  sum(w in negators for w in words))
+        counts = (
+            sum(w in positive for w in words),
+            sum(w in negative for w in words),
+            sum(w in negators for w in words),
+        )
         groups[counts][int(data.train.labels[i])] += 1
     # All sentiment words of a polarity are interchangeable, so these counts are all a
     # bag-of-words model can use; the majority label per count is its best (in-sample) guess.
@@ -61,9 +67,11 @@ def test_bag_of_words_cannot_decide_what_word_order_decides():
 
 
 def test_label_noise_flips_about_the_asked_fraction():
-    noisy = make_synthetic(SyntheticConfig(train_size=3000, val_size=10, test_size=10,
-                                           label_noise=0.3))
+    noisy = make_synthetic(
+        SyntheticConfig(train_size=3000, val_size=10, test_size=10, label_noise=0.3)
+    )
     data = noisy.train
-    disagree = np.mean([rule_label(words_of(noisy, data, i)) != data.labels[i]
-                        for i in range(len(data))])
+    disagree = np.mean(
+        [rule_label(words_of(noisy, data, i)) != data.labels[i] for i in range(len(data))]
+    )
     assert 0.15 < disagree < 0.25  # 30% redrawn, two thirds of those land on another class

@@ -12,7 +12,7 @@ OOV_ID = 1
 
 @dataclasses.dataclass(frozen=True)
 class Split:
-    """One split. tokens: [N, T] int32 (PAD_ID after each length), lengths: [N] int32, labels: [N] int32."""
+    """One split: tokens [N, T] int32 (PAD_ID after each length), lengths [N], labels [N] int32."""
 
     tokens: np.ndarray
     lengths: np.ndarray

@@ -61,8 +61,9 @@ def _sentence(rng: np.random.Generator, config: SyntheticConfig, ids: dict[str, 
     words = ids["filler"][rng.integers(0, len(FILLERS), size=length)]
     num_sentiment = int(rng.integers(1, 4))
     # Sentiment words sit at least two apart so each may take a negator right before it.
-    slots = rng.choice(np.arange(1, length, 2), size=min(num_sentiment, (length - 1) // 2),
-                       replace=False)
+    slots = rng.choice(
+        np.arange(1, length, 2), size=min(num_sentiment, (length - 1) // 2), replace=False
+    )
     score = 0
     for slot in slots:
         polarity = 1 if rng.random() < 0.5 else -1
@@ -77,8 +78,7 @@ def _sentence(rng: np.random.Generator, config: SyntheticConfig, ids: dict[str, 
         taken = set(slots.tolist())
         free = [i for i in range(length) if i not in taken and i + 1 not in taken]
         if free:
-            words[free[rng.integers(0, len(free))]] = ids["negator"][
-                rng.integers(0, len(NEGATORS))]
+            words[free[rng.integers(0, len(free))]] = ids["negator"][rng.integers(0, len(NEGATORS))]
     label = 0 if score < 0 else (1 if score == 0 else 2)
     return words, label
 
@@ -106,12 +106,19 @@ def make_synthetic(config: SyntheticConfig = SyntheticConfig()) -> TextDataset:
     """The deterministic synthetic dataset for `config` (same config, same bytes)."""
     vocab = vocabulary()
     index = {w: i for i, w in enumerate(vocab)}
-    ids = {name: np.array([index[w] for w in words], np.int32)
-           for name, words in [("positive", POSITIVE), ("negative", NEGATIVE),
-                               ("negator", NEGATORS), ("filler", FILLERS)]}
+    ids = {
+        name: np.array([index[w] for w in words], np.int32)
+        for name, words in [
+            ("positive", POSITIVE),
+            ("negative", NEGATIVE),
+            ("negator", NEGATORS),
+            ("filler", FILLERS),
+        ]
+    }
     rng = np.random.default_rng(config.seed)
     train = _split(rng, config.train_size, config, ids)
     val = _split(rng, config.val_size, config, ids)
     test = _split(rng, config.test_size, config, ids)
-    return TextDataset(name="synthetic", train=train, val=val, test=test, vocab=vocab,
-                       label_names=LABELS)
+    return TextDataset(
+        name="synthetic", train=train, val=val, test=test, vocab=vocab, label_names=LABELS
+    )

@@ -60,8 +60,16 @@ def cell_step(cell: str, params, carry, x_proj, recurrent_mask, activation: str 
     return c, jax.nn.sigmoid(o) * jnp.tanh(c)
 
 
-def recurrent_layer(cell: str, params, xs, lengths, recurrent_mask, *, reverse: bool = False,
-                    activation: str = "tanh"):
+def recurrent_layer(
+    cell: str,
+    params,
+    xs,
+    lengths,
+    recurrent_mask,
+    *,
+    reverse: bool = False,
+    activation: str = "tanh",
+):
     """Run one recurrent layer over padded sequences.
 
     Padding is masked: the carry stops changing after each sequence's true length (or,
@@ -77,7 +85,9 @@ def recurrent_layer(cell: str, params, xs, lengths, recurrent_mask, *, reverse: 
     """
     batch_size, num_steps, _ = xs.shape
     hidden_size = params["w_h"].shape[0]
-    x_proj = jnp.einsum("btd,dg->tbg", xs, params["w_in"]) + params["b_in"][None, None, :]  # [T, B, G*H]
+    x_proj = (
+        jnp.einsum("btd,dg->tbg", xs, params["w_in"]) + params["b_in"][None, None, :]
+    )  # [T, B, G*H]
     step_mask = jnp.arange(num_steps)[:, None] < lengths[None, :]  # [T, B]
 
     def body(carry, inputs):

@@ -22,8 +22,16 @@ class SequenceClassifier(nn.Module):
     num_classes: int
 
     @nn.compact
-    def __call__(self, tokens, lengths, *, dropout_rate=0.0, recurrent_dropout_rate=0.0,
-                 key=None, train=False):
+    def __call__(
+        self,
+        tokens,
+        lengths,
+        *,
+        dropout_rate=0.0,
+        recurrent_dropout_rate=0.0,
+        key=None,
+        train=False,
+    ):
         """tokens: [B, T] int32, lengths: [B] int32 -> logits [B, C].
 
         `key` is needed only with `train=True`; rates may be traced scalars.
@@ -33,8 +41,12 @@ class SequenceClassifier(nn.Module):
         if train:
             encoder_key, output_key = jax.random.split(key)
         features = self.encoder(
-            xs, lengths, dropout_rate=dropout_rate,
-            recurrent_dropout_rate=recurrent_dropout_rate, key=encoder_key, train=train,
+            xs,
+            lengths,
+            dropout_rate=dropout_rate,
+            recurrent_dropout_rate=recurrent_dropout_rate,
+            key=encoder_key,
+            train=train,
         )  # [B, D]
         if train:
             features = dropout(output_key, dropout_rate, features)

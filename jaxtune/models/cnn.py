@@ -32,12 +32,15 @@ class CNNEncoder(nn.Module):
         pooled = []
         for width in self.filter_sizes:
             kernel = self.param(
-                f"conv{width}_kernel", nn.initializers.lecun_normal(),
+                f"conv{width}_kernel",
+                nn.initializers.lecun_normal(),
                 (width * embed_dim, self.num_filters),
             )
             bias = self.param(f"conv{width}_bias", nn.initializers.zeros, (self.num_filters,))
             windows = unfold_windows(xs, width)  # [B, W, width*E]
-            features = jax.nn.relu(jnp.einsum("bwf,fn->bwn", windows, kernel) + bias[None, None, :])  # [B, W, F]
+            features = jax.nn.relu(
+                jnp.einsum("bwf,fn->bwn", windows, kernel) + bias[None, None, :]
+            )  # [B, W, F]
             # A window is real if it starts inside the sequence and, for sequences at least
             # `width` long, ends inside it; shorter sequences keep their first window.
             num_valid = jnp.maximum(lengths - width + 1, 1)  # [B]

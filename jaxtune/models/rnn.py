@@ -62,8 +62,13 @@ class RecurrentLayer(nn.Module):
         if self.cell == "gru":
             params["b_hn"] = self.param("b_hn", nn.initializers.zeros, (self.hidden_size,))
         return recurrent_layer(
-            self.cell, params, xs, lengths, recurrent_mask,
-            reverse=self.reverse, activation=self.activation,
+            self.cell,
+            params,
+            xs,
+            lengths,
+            recurrent_mask,
+            reverse=self.reverse,
+            activation=self.activation,
         )
 
 
