@@ -7,8 +7,11 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Train a whole hyperparameter sweep of sequence classifiers as one program.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Train a whole hyperparameter sweep of sequence classifiers as one program.",
+)
 
 
 class UserError(Exception):

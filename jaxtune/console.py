@@ -18,9 +18,11 @@ from jaxtune.spec import SweepSpec
 
 def _describe(plan: PopulationPlan) -> str:
     config = plan.trials[0].config
-    static = [f"{n}={_fmt(config[n])}" for n, p in HPARAMS.items()
-              if p.kind == STATIC and config["architecture"] in p.applies_to
-              and n != "architecture"]
+    static = [
+        f"{n}={_fmt(config[n])}"
+        for n, p in HPARAMS.items()
+        if p.kind == STATIC and config["architecture"] in p.applies_to and n != "architecture"
+    ]
     return f"{config['architecture']} " + " ".join(static)
 
 
@@ -56,18 +58,26 @@ class RichDisplay:
         for index, plan in enumerate(plans):
             self.console.print(f"  population {index}: width {plan.width}  {_describe(plan)}")
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[status]}"), TimeElapsedColumn(), console=self.console,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            console=self.console,
         )
         self.progress.start()
 
     def epoch(self, report: EpochReport) -> None:
         if report.population not in self.tasks:
             self.tasks[report.population] = self.progress.add_task(
-                f"population {report.population} epoch", total=report.max_epochs, status="")
+                f"population {report.population} epoch", total=report.max_epochs, status=""
+            )
         best = "" if report.best_value is None else f"best {self.metric} {report.best_value:.4f}"
-        self.progress.update(self.tasks[report.population], completed=report.epoch,
-                             status=f"{report.active}/{report.width} active  {best}")
+        self.progress.update(
+            self.tasks[report.population],
+            completed=report.epoch,
+            status=f"{report.active}/{report.width} active  {best}",
+        )
 
     def population_done(self, index: int) -> None:
         if index in self.tasks:
@@ -81,21 +91,30 @@ class RichDisplay:
     def ranking(self, records: list[dict[str, Any]], metric: str, limit: int = 20) -> None:
         names = varying_hparams(records)
         table = Table(title=f"ranking by {metric} (best epoch of each config)")
-        metrics = [metric, *(m for m in ("val_loss", "val_accuracy", "val_macro_f1") if m != metric)]
+        metrics = [
+            metric,
+            *(m for m in ("val_loss", "val_accuracy", "val_macro_f1") if m != metric),
+        ]
         for column in ["rank", "trial", *names, *metrics, "best epoch", "status"]:
-            table.add_column(column, justify="left" if column in names else "right",
-                             style="bold" if column == metric else None, no_wrap=True)
+            table.add_column(
+                column,
+                justify="left" if column in names else "right",
+                style="bold" if column == metric else None,
+                no_wrap=True,
+            )
         seen = []
         for position, record in enumerate(records[:limit], start=1):
             best = record["best"] or {}
             value = best_value(record, metric)
             seen.append(record["trial_id"])
             table.add_row(
-                str(position), str(record["trial_id"]),
+                str(position),
+                str(record["trial_id"]),
                 *[_fmt(record["hparams"][n]) for n in names],
                 "-" if value is None else f"{value:.4f}",
                 *(f"{best[m]:.4f}" if m in best else "-" for m in metrics[1:]),
-                str(record["best_epoch"] or "-"), record["status"],
+                str(record["best_epoch"] or "-"),
+                record["status"],
             )
         self.console.print(table)
         if len(records) > limit:

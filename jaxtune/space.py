@@ -91,7 +91,12 @@ def optional(parse_value: Callable[[Any], Any]):
     what = f"null or {parse_value.allowed}"
 
     def parse(value: Any):
-        return None if value is None else parse_value(value)
+        if value is None:
+            return None
+        try:
+            return parse_value(value)
+        except SpaceError:
+            raise SpaceError(f"expected {what}, found {value!r}") from None
 
     parse.allowed = what
     return parse

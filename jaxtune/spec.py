@@ -27,8 +27,18 @@ from jaxtune.space import (
 
 METHODS = ("grid",)
 GOALS = ("maximize", "minimize")
-TOP_LEVEL = ("name", "description", "method", "metric", "parameters", "model", "data", "train",
-             "budget", "seed")
+TOP_LEVEL = (
+    "name",
+    "description",
+    "method",
+    "metric",
+    "parameters",
+    "model",
+    "data",
+    "train",
+    "budget",
+    "seed",
+)
 IGNORED = ("program", "command", "entity", "project")  # W&B launch keys: jaxtune is the launcher
 
 
@@ -65,6 +75,13 @@ class SweepSpec:
     notices: tuple[str, ...] = ()
 
 
+def _key(name: Any) -> str:
+    """A user's key as it appears in a key path; odd ones (spaces, newlines, non-strings) quoted."""
+    if isinstance(name, str) and name and name.isprintable() and " " not in name:
+        return name
+    return repr(name)
+
+
 class _Reader:
     """Validation helpers that know the file name for their messages."""
 
@@ -83,7 +100,7 @@ class _Reader:
         for name in value if allowed is not None else ():
             if name not in allowed:
                 raise self.error(
-                    f"{key}.{name}" if key else str(name),
+                    f"{key}.{_key(name)}" if key else _key(name),
                     f"unknown key; allowed: {', '.join(allowed)}",
                 )
         return dict(value)
@@ -151,34 +168,53 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
     fixed = {}
     model = read.mapping(top.get("model"), "model", None)
     for key, value in model.items():
-        canonical, parsed = read.hparam(key, value, f"model.{key}")
+        canonical, parsed = read.hparam(key, value, f"model.{_key(key)}")
         fixed[canonical] = parsed
 
-    train_section = read.mapping(top.get("train"), "train",
-                                 ("epochs", "early_stopping", "eval_batch_size", "max_loss"))
+    train_section = read.mapping(
+        top.get("train"), "train", ("epochs", "early_stopping", "eval_batch_size", "max_loss")
+    )
     if "epochs" in train_section:
-        fixed["epochs"] = read.parse(HPARAMS["epochs"].parse, train_section["epochs"],
-                                     "train.epochs")
+        fixed["epochs"] = read.parse(
+            HPARAMS["epochs"].parse, train_section["epochs"], "train.epochs"
+        )
     train = TrainSpec(
         early_stopping=_early_stopping(read, train_section.get("early_stopping"), metric_name),
-        eval_batch_size=read.parse(integer(1, 65536), train_section.get("eval_batch_size", 256),
-                                   "train.eval_batch_size"),
-        max_loss=read.parse(optional(floating(0.0, 1e30, low_open=True)),
-                            train_section.get("max_loss", 100.0), "train.max_loss"),
+        eval_batch_size=read.parse(
+            integer(1, 65536), train_section.get("eval_batch_size", 256), "train.eval_batch_size"
+        ),
+        max_loss=read.parse(
+            optional(floating(0.0, 1e30, low_open=True)),
+            train_section.get("max_loss", 100.0),
+            "train.max_loss",
+        ),
     )
 
     parameters = _parameters(read, top.get("parameters"), fixed)
     data = _data(read, top.get("data"))
     budget_section = read.mapping(top.get("budget"), "budget", ("max_population", "max_configs"))
     budget = Budget(
-        max_population=read.parse(integer(1, 1 << 20), budget_section.get("max_population", 64),
-                                  "budget.max_population"),
-        max_configs=None if budget_section.get("max_configs") is None else read.parse(
-            integer(1, 1 << 30), budget_section["max_configs"], "budget.max_configs"),
+        max_population=read.parse(
+            integer(1, 1 << 20), budget_section.get("max_population", 64), "budget.max_population"
+        ),
+        max_configs=None
+        if budget_section.get("max_configs") is None
+        else read.parse(integer(1, 1 << 30), budget_section["max_configs"], "budget.max_configs"),
     )
-    spec = SweepSpec(path=path, name=name, method=method, metric=metric_name, goal=goal,
-                     seed=seed, fixed=fixed, parameters=parameters, data=data, train=train,
-                     budget=budget, notices=tuple(notices))
+    spec = SweepSpec(
+        path=path,
+        name=name,
+        method=method,
+        metric=metric_name,
+        goal=goal,
+        seed=seed,
+        fixed=fixed,
+        parameters=parameters,
+        data=data,
+        train=train,
+        budget=budget,
+        notices=tuple(notices),
+    )
     return spec
 
 
@@ -189,7 +225,7 @@ def _parameters(read: _Reader, section: Any, fixed: dict) -> dict[str, list[Any]
         raise read.error("parameters", f"expected a mapping of hyperparameters, found {section!r}")
     swept = {}
     for key, entry in section.items():
-        where = f"parameters.{key}"
+        where = f"parameters.{_key(key)}"
         try:
             canonical = canonical_name(str(key))
         except SpaceError as error:
@@ -219,14 +255,18 @@ def _early_stopping(read: _Reader, section: Any, metric_name: str) -> EarlyStopp
     section = read.mapping(section, where, ("monitor", "patience", "min_delta", "restore_best"))
     patience = section.get("patience")
     return EarlyStopping(
-        monitor=read.choice(section.get("monitor", metric_name), f"{where}.monitor",
-                            tuple(MONITORS)),
-        patience=None if patience is None else read.parse(
-            integer(1, 100000), patience, f"{where}.patience"),
-        min_delta=read.parse(floating(0.0, 1e9), section.get("min_delta", 0.0),
-                             f"{where}.min_delta"),
-        restore_best=read.parse(boolean(), section.get("restore_best", True),
-                                f"{where}.restore_best"),
+        monitor=read.choice(
+            section.get("monitor", metric_name), f"{where}.monitor", tuple(MONITORS)
+        ),
+        patience=None
+        if patience is None
+        else read.parse(integer(1, 100000), patience, f"{where}.patience"),
+        min_delta=read.parse(
+            floating(0.0, 1e9), section.get("min_delta", 0.0), f"{where}.min_delta"
+        ),
+        restore_best=read.parse(
+            boolean(), section.get("restore_best", True), f"{where}.restore_best"
+        ),
     )
 
 
@@ -237,13 +277,17 @@ def _data(read: _Reader, section: Any) -> SyntheticConfig:
     values = {}
     for field in fields:
         if field in section:
-            check = (floating(0.0, 1.0) if field == "label_noise"
-                     else integer(0 if field == "seed" else 1, 10**7))
+            check = (
+                floating(0.0, 1.0)
+                if field == "label_noise"
+                else integer(0 if field == "seed" else 1, 10**7)
+            )
             values[field] = read.parse(check, section[field], f"data.{field}")
     config = SyntheticConfig(**values)
     if config.min_length > config.max_length:
-        raise read.error("data.min_length",
-                         f"{config.min_length} is above data.max_length {config.max_length}")
+        raise read.error(
+            "data.min_length", f"{config.min_length} is above data.max_length {config.max_length}"
+        )
     if config.min_length < 3:
         raise read.error("data.min_length", f"expected at least 3, found {config.min_length}")
     return config

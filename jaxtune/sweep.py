@@ -42,8 +42,9 @@ def prepare_directory(directory: Path, spec: SweepSpec, overwrite: bool) -> None
     shutil.copyfile(spec.path, directory / "spec.yaml")
 
 
-def run_sweep(spec: SweepSpec, directory: Path, display: Display, *,
-              overwrite: bool = False) -> SweepOutcome:
+def run_sweep(
+    spec: SweepSpec, directory: Path, display: Display, *, overwrite: bool = False
+) -> SweepOutcome:
     start = time.perf_counter()
     for message in spec.notices:
         display.notice(message)
@@ -52,8 +53,12 @@ def run_sweep(spec: SweepSpec, directory: Path, display: Display, *,
     prepare_directory(directory, spec, overwrite)
     display.plan(spec, plans, merged)
     engine = Engine(
-        make_synthetic(spec.data), seed=spec.seed, early_stopping=spec.train.early_stopping,
-        eval_batch_size=spec.train.eval_batch_size, metric=spec.metric, goal=spec.goal,
+        make_synthetic(spec.data),
+        seed=spec.seed,
+        early_stopping=spec.train.early_stopping,
+        eval_batch_size=spec.train.eval_batch_size,
+        metric=spec.metric,
+        goal=spec.goal,
         max_loss=spec.train.max_loss,
     )
     records = []
@@ -61,5 +66,6 @@ def run_sweep(spec: SweepSpec, directory: Path, display: Display, *,
         records.extend(engine.run(plan, index, on_epoch=display.epoch))
         write_results(directory, records)  # after every population: a crash loses one at most
         display.population_done(index)
-    return SweepOutcome(directory, rank(records, spec.metric, spec.goal),
-                        time.perf_counter() - start)
+    return SweepOutcome(
+        directory, rank(records, spec.metric, spec.goal), time.perf_counter() - start
+    )
