@@ -1,4 +1,4 @@
-"""Spec validation: every bad spec is one exact line naming the file, key, value and what is allowed."""
+"""Spec validation: each bad spec is one exact line naming file, key, value and what is allowed."""
 
 import textwrap
 
