@@ -50,6 +50,33 @@ def sweep(
         )
 
 
+@app.command()
+def bench(
+    quick: bool = typer.Option(False, "--quick", help="tiny sizes: checks the harness in minutes"),
+    out: Path = typer.Option(Path("benchmarks/results"), "--out", help="where JSON + Markdown go"),
+    architectures: list[str] | None = typer.Option(None, "--architecture", help="repeatable"),
+    debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+) -> None:
+    """Measure throughput: population vs one at a time vs per-process trials vs PyTorch."""
+    with _errors(debug):
+        import dataclasses
+
+        from jaxtune.bench.throughput import QUICK, Settings, run_benchmark
+        from jaxtune.space import ARCHITECTURES
+
+        settings = QUICK if quick else Settings()
+        if architectures:
+            unknown = sorted(set(architectures) - set(ARCHITECTURES))
+            if unknown:
+                raise UserError(
+                    f"--architecture: unknown {', '.join(unknown)}; "
+                    f"allowed: {', '.join(ARCHITECTURES)}"
+                )
+            settings = dataclasses.replace(settings, architectures=tuple(architectures))
+        run_benchmark(settings, out)
+        print((out / "throughput.md").read_text())
+
+
 class _errors:
     """Turn user errors into one line on stderr and exit code 2 (tracebacks with --debug)."""
 

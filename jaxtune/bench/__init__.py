@@ -1,0 +1,1 @@
+"""Throughput benchmarks: the population vs sequential JAX, per-process trials, PyTorch."""

@@ -1,0 +1,222 @@
+"""One throughput measurement, run in its own process so peak RSS belongs to it alone.
+
+`python -m jaxtune.bench.measure MODE JSON` prints one JSON line. Modes:
+  population  K configs as one vmapped population, whole-epoch scans
+  sequential  the same configs one at a time, a jitted single-config step per minibatch
+  trial       one trial per process as Optuna or Keras Tuner run it (the parent times it)
+  torch       PyTorch CPU, one config at a time
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+import jaxtune  # noqa: F401  (XLA flags before jax starts)
+
+
+def peak_rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def workload(case: dict[str, Any], steps: int):
+    """Random tokens [steps*B, T] and the config of a benchmark case (full-length sequences)."""
+    from jaxtune.data.dataset import Split
+    from jaxtune.space import complete_config
+
+    config = complete_config(
+        {
+            "architecture": case["architecture"],
+            "batch_size": case["batch_size"],
+            "hidden_size": case["hidden_size"],
+            "num_filters": case["hidden_size"],
+            "filter_sizes": tuple(case.get("filter_sizes", (3, 4, 5))),
+            "embedding_dim": case["embedding_dim"],
+            "optimizer": "adam",
+        }
+    )
+    rng = np.random.default_rng(0)
+    count = steps * case["batch_size"]
+    split = Split(
+        tokens=rng.integers(2, case["vocab_size"], (count, case["seq_len"]), dtype=np.int32),
+        lengths=np.full(count, case["seq_len"], np.int32),
+        labels=rng.integers(0, case["num_classes"], count, dtype=np.int32),
+    )
+    index = np.arange(count, dtype=np.int32).reshape(steps, case["batch_size"])
+    return config, split, index, np.ones(index.shape, np.float32)
+
+
+def population_configs(config: dict[str, Any], width: int) -> list[dict[str, Any]]:
+    """K configs that differ in their dynamic hyperparameters, as a sweep's would."""
+    return [
+        {**config, "learning_rate": 1e-3 * (1 + k % 4), "dropout": 0.1 * (k % 3)}
+        for k in range(width)
+    ]
+
+
+def _program(config, case):
+    from jaxtune.models import build_classifier
+    from jaxtune.train import Program
+
+    model = build_classifier(config, case["vocab_size"], case["num_classes"])
+    return Program(model=model, optimizer=config["optimizer"])
+
+
+def timed_calls(call, repeats: int, target_seconds: float):
+    """Median seconds per call: one warm-up, then `repeats` timed blocks of n calls each."""
+    import jax
+
+    start = time.perf_counter()
+    jax.block_until_ready(call())
+    warm = time.perf_counter() - start
+    calls = max(1, int(round(target_seconds / max(warm, 1e-6))))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            result = call()
+        jax.block_until_ready(result)
+        times.append((time.perf_counter() - start) / calls)
+    return float(np.median(times)), calls
+
+
+def measure_population(
+    case: dict[str, Any], width: int, steps: int, repeats: int, target_seconds: float
+) -> dict[str, Any]:
+    import jax
+    import jax.numpy as jnp
+
+    from jaxtune.population import Trainer, hparam_arrays, to_device, trial_keys
+    from jaxtune.schedulers import EarlyStopping
+
+    config, split, index, weights = workload(case, steps)
+    configs = population_configs(config, width)
+    trainer = Trainer(_program(config, case), EarlyStopping())
+    state = trainer.init(hparam_arrays(configs), trial_keys(0, range(width)))
+    device_split = to_device(split)
+    max_loss = jnp.float32(np.inf)
+    start = time.perf_counter()
+    compiled = trainer._train_epoch.lower(state, device_split, index, weights, max_loss).compile()
+    compile_seconds = time.perf_counter() - start
+    memory = compiled.memory_analysis()
+    holder = {"state": state}
+
+    def call():
+        holder["state"], metrics = compiled(holder["state"], device_split, index, weights, max_loss)
+        return metrics
+
+    seconds, calls = timed_calls(call, repeats, target_seconds)
+    active = int(np.asarray(jax.device_get(holder["state"].active)).sum())
+    return {
+        "K": width,
+        "steps_per_call": steps,
+        "calls_per_repeat": calls,
+        "seconds_per_call": seconds,
+        "config_steps_per_s": width * steps / seconds,
+        "compile_s": compile_seconds,
+        "peak_rss_bytes": peak_rss_bytes(),
+        "xla_argument_bytes": int(memory.argument_size_in_bytes),
+        "xla_temp_bytes": int(memory.temp_size_in_bytes),
+        "active_after": active,
+    }
+
+
+def measure_sequential(
+    case: dict[str, Any], configs_count: int, steps: int, repeats: int, target_seconds: float
+) -> dict[str, Any]:
+    """One config at a time; each minibatch is one call of a jitted single-config step."""
+    import jax.numpy as jnp
+
+    from jaxtune.population import Trainer, hparam_arrays, to_device, trial_keys
+    from jaxtune.schedulers import EarlyStopping
+
+    config, split, index, weights = workload(case, steps)
+    trainer = Trainer(_program(config, case), EarlyStopping(), population=False)
+    device_split = to_device(split)
+    max_loss = jnp.float32(np.inf)
+    per_config = []
+    compile_seconds = None
+    for k, one in enumerate(population_configs(config, configs_count)):
+        hparams = {name: value[0] for name, value in hparam_arrays([one]).items()}
+        state = trainer.init(hparams, trial_keys(0, [k])[0])
+        if compile_seconds is None:
+            start = time.perf_counter()
+            compiled = trainer._train_epoch.lower(
+                state, device_split, index[:1], weights[:1], max_loss
+            ).compile()
+            compile_seconds = time.perf_counter() - start
+        per_config.append(
+            _time_steps(
+                compiled, state, device_split, index, weights, max_loss, repeats, target_seconds
+            )
+        )
+    seconds_per_step = float(np.median(per_config))
+    return {
+        "configs": configs_count,
+        "seconds_per_config_step": seconds_per_step,
+        "config_steps_per_s": 1.0 / seconds_per_step,
+        "compile_s": compile_seconds,
+        "peak_rss_bytes": peak_rss_bytes(),
+    }
+
+
+def _time_steps(compiled, state, split, index, weights, max_loss, repeats, target_seconds):
+    """Seconds per step when each minibatch is its own call of the compiled one-step program."""
+    holder = {"state": state}
+
+    def epoch():
+        for step in range(len(index)):
+            holder["state"], metrics = compiled(
+                holder["state"], split, index[step : step + 1], weights[step : step + 1], max_loss
+            )
+        return metrics
+
+    seconds, _ = timed_calls(epoch, repeats, target_seconds)
+    return seconds / len(index)
+
+
+def run_trial(case: dict[str, Any], steps: int) -> dict[str, Any]:
+    """Everything one trial of a per-process tuner does: build, compile, train `steps` steps."""
+    result = measure_sequential(case, 1, steps, repeats=1, target_seconds=0.0)
+    return {"steps": steps, **result}
+
+
+def main(argv: list[str]) -> None:
+    mode, payload = argv[0], json.loads(argv[1])
+    case = payload["case"]
+    if mode == "population":
+        result = measure_population(
+            case, payload["K"], payload["steps"], payload["repeats"], payload["target_seconds"]
+        )
+    elif mode == "sequential":
+        result = measure_sequential(
+            case,
+            payload["configs"],
+            payload["steps"],
+            payload["repeats"],
+            payload["target_seconds"],
+        )
+    elif mode == "trial":
+        result = run_trial(case, payload["steps"])
+    elif mode == "torch":
+        from jaxtune.bench.torch_baseline import measure_torch
+
+        result = measure_torch(
+            case,
+            payload["configs"],
+            payload["steps"],
+            payload["repeats"],
+            payload["target_seconds"],
+        )
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,352 @@
+"""The throughput benchmark: population vs one-at-a-time JAX vs per-process trials vs PyTorch.
+
+Everything is measured in ONE run on this machine, so the ratios compare like with like
+even when the machine is noisy. Each measurement runs in a fresh process (its peak RSS is
+its own); each reports the median of several timed repeats.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from jaxtune.bench.flops import train_flops_per_step
+from jaxtune.memory import estimate_memory
+from jaxtune.space import complete_config
+
+MEMORY_LIMIT_BYTES = 24 * 2**30
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    architectures: tuple[str, ...] = ("rnn", "gru", "lstm", "cnn")
+    sizes: tuple[tuple[int, int], ...] = ((64, 128), (16, 64))  # (batch, hidden)
+    widths: tuple[int, ...] = (1, 8, 32, 64, 128)
+    embedding_dim: int = 100
+    seq_len: int = 64
+    vocab_size: int = 20000
+    num_classes: int = 6
+    steps: int = 4  # minibatches per jitted call
+    repeats: int = 3
+    target_seconds: float = 2.0  # per timed repeat
+    sequential_configs: int = 2
+    trials: int = 3
+    timeout: float = 3600.0
+
+
+QUICK = Settings(
+    sizes=((4, 8),),
+    widths=(1, 4),
+    embedding_dim=8,
+    seq_len=8,
+    vocab_size=100,
+    num_classes=3,
+    steps=2,
+    repeats=3,
+    target_seconds=0.05,
+    sequential_configs=2,
+    trials=1,
+    timeout=600.0,
+)
+
+
+def _run(mode: str, payload: dict[str, Any], timeout: float) -> tuple[dict[str, Any], float]:
+    """Run one measurement process; returns its JSON result and its wall seconds."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "jaxtune.bench.measure", mode, json.dumps(payload)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"exit {done.returncode}: {tail}"}, wall
+    return json.loads(done.stdout.strip().splitlines()[-1]), wall
+
+
+def gemm_peak_gflops(repeats: int = 5, size: int = 2048) -> float:
+    """Measured float32 GEMM rate of this machine (median of repeats)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    a = jnp.ones((size, size), jnp.float32)
+    matmul = jax.jit(lambda x: x @ x)
+    jax.block_until_ready(matmul(a))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(matmul(a))
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / float(np.median(times)) / 1e9
+
+
+def _torch_available() -> str | None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return "torch not installed (pip install -e '.[torch]')"
+    return None
+
+
+def run_case(
+    settings: Settings, architecture: str, batch: int, hidden: int, peak: float, log
+) -> dict[str, Any]:
+    case = {
+        "architecture": architecture,
+        "batch_size": batch,
+        "hidden_size": hidden,
+        "embedding_dim": settings.embedding_dim,
+        "seq_len": settings.seq_len,
+        "vocab_size": settings.vocab_size,
+        "num_classes": settings.num_classes,
+    }
+    config = complete_config(
+        {
+            "architecture": architecture,
+            "batch_size": batch,
+            "hidden_size": hidden,
+            "num_filters": hidden,
+            "embedding_dim": settings.embedding_dim,
+        }
+    )
+    flops = train_flops_per_step(config, settings.seq_len, settings.num_classes)
+    tokens_per_step = batch * settings.seq_len
+    common = {
+        "case": case,
+        "steps": settings.steps,
+        "repeats": settings.repeats,
+        "target_seconds": settings.target_seconds,
+    }
+
+    def rates(result):
+        if "error" in result:
+            return result
+        steps_per_s = result["config_steps_per_s"]
+        return {
+            **result,
+            "tokens_per_s": steps_per_s * tokens_per_step,
+            "gflops": steps_per_s * flops / 1e9,
+            "fraction_of_peak": steps_per_s * flops / 1e9 / peak,
+        }
+
+    population = []
+    for width in settings.widths:
+        result, _ = _run("population", {**common, "K": width}, settings.timeout)
+        population.append(rates(result))
+        log(f"{architecture} B={batch} H={hidden} K={width}: {_brief(population[-1])}")
+    sequential, _ = _run(
+        "sequential", {**common, "configs": settings.sequential_configs}, settings.timeout
+    )
+    sequential = rates(sequential)
+    log(f"{architecture} B={batch} H={hidden} one at a time: {_brief(sequential)}")
+
+    trial_walls = []
+    for _ in range(settings.trials):
+        result, wall = _run("trial", {"case": case, "steps": settings.steps}, settings.timeout)
+        if "error" in result:
+            trial_walls = result
+            break
+        trial_walls.append(wall)
+    if isinstance(trial_walls, dict):
+        per_process = trial_walls
+    else:
+        trial_steps = 2 * settings.steps  # a warm-up epoch and a timed one
+        median_wall = sorted(trial_walls)[len(trial_walls) // 2]
+        per_process = rates(
+            {
+                "trials": settings.trials,
+                "steps_per_trial": trial_steps,
+                "seconds_per_trial": median_wall,
+                "overhead_s": median_wall
+                - trial_steps * sequential.get("seconds_per_config_step", 0.0),
+                "config_steps_per_s": trial_steps / median_wall,
+            }
+        )
+    log(f"{architecture} B={batch} H={hidden} per-process trials: {_brief(per_process)}")
+
+    missing = _torch_available()
+    if missing:
+        pytorch = {"error": missing}
+    else:
+        pytorch, _ = _run(
+            "torch", {**common, "configs": settings.sequential_configs}, settings.timeout
+        )
+        pytorch = rates(pytorch)
+    log(f"{architecture} B={batch} H={hidden} PyTorch: {_brief(pytorch)}")
+
+    estimate = estimate_memory(
+        config,
+        vocab_size=settings.vocab_size,
+        num_classes=settings.num_classes,
+        seq_len=settings.seq_len,
+    )
+    return {
+        **case,
+        "flops_per_config_step": flops,
+        "population": population,
+        "one_at_a_time_jax": sequential,
+        "per_process_trial": per_process,
+        "pytorch": pytorch,
+        "memory": _memory(population, estimate.total),
+        "ratios": _ratios(population, sequential, pytorch),
+    }
+
+
+def _brief(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"ERROR {result['error']}"
+    return (
+        f"{result['config_steps_per_s']:.1f} config-steps/s, "
+        f"{result['fraction_of_peak']:.0%} of peak"
+    )
+
+
+def _memory(population: list[dict[str, Any]], estimated: int) -> dict[str, Any]:
+    measured = [p for p in population if "error" not in p]
+    if len(measured) < 2:
+        return {"bytes_per_config_estimated": estimated}
+    small, large = measured[0], measured[-1]
+    per_config = max(large["peak_rss_bytes"] - small["peak_rss_bytes"], 0) / max(
+        large["K"] - small["K"], 1
+    )
+    result = {"bytes_per_config_measured": per_config, "bytes_per_config_estimated": estimated}
+    if per_config >= 2**20:  # below a MiB per config, RSS noise swamps the slope
+        fits = (MEMORY_LIMIT_BYTES - small["peak_rss_bytes"]) / per_config + small["K"]
+        result.update(estimate_over_measured=estimated / per_config, largest_K_in_24GB=int(fits))
+    return result
+
+
+def _ratios(population, sequential, pytorch) -> dict[str, float]:
+    ratios = {}
+    for point in population:
+        if "error" in point:
+            continue
+        k = point["K"]
+        if "error" not in sequential:
+            ratios[f"K{k}_vs_one_at_a_time_jax"] = (
+                point["config_steps_per_s"] / sequential["config_steps_per_s"]
+            )
+        if "error" not in pytorch:
+            ratios[f"K{k}_vs_pytorch"] = point["config_steps_per_s"] / pytorch["config_steps_per_s"]
+    return ratios
+
+
+def markdown_table(report: dict[str, Any]) -> str:
+    widths = report["settings"]["widths"]
+    focus = 64 if 64 in widths else max(widths)
+    lines = [
+        f"Measured {report['meta']['date']} on {report['meta']['machine']} "
+        f"({report['meta']['cpu_count']} CPUs), jax {report['meta']['jax']}, float32, "
+        f"E={report['settings']['embedding_dim']}, T={report['settings']['seq_len']}, "
+        f"V={report['settings']['vocab_size']}; GEMM peak "
+        f"{report['gemm_peak_gflops']:.0f} GFLOP/s. Config-steps/s (higher is better).",
+        "",
+        f"| model | B | H | best K | population K={focus} | best population | one at a time (JAX) "
+        f"| per-process trial | PyTorch | K={focus} / PyTorch | K={focus} / JAX solo "
+        f"| % of GEMM peak (K={focus}) | compile s (K={focus}) | MB / config "
+        "| largest K in 24 GB |",
+        "|" + "---|" * 15,
+    ]
+
+    def rate(result):
+        return "error" if "error" in result else f"{result['config_steps_per_s']:.1f}"
+
+    for case in report["cases"]:
+        points = {p["K"]: p for p in case["population"] if "error" not in p}
+        best = max(points.values(), key=lambda p: p["config_steps_per_s"], default=None)
+        at = points.get(focus)
+        ratios = case["ratios"]
+        memory = case["memory"]
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    case["architecture"],
+                    str(case["batch_size"]),
+                    str(case["hidden_size"]),
+                    str(best["K"]) if best else "-",
+                    f"{at['config_steps_per_s']:.1f}" if at else "-",
+                    f"{best['config_steps_per_s']:.1f}" if best else "-",
+                    rate(case["one_at_a_time_jax"]),
+                    rate(case["per_process_trial"]),
+                    rate(case["pytorch"]),
+                    f"{ratios[f'K{focus}_vs_pytorch']:.2f}x"
+                    if f"K{focus}_vs_pytorch" in ratios
+                    else "-",
+                    (
+                        f"{ratios[f'K{focus}_vs_one_at_a_time_jax']:.2f}x"
+                        if f"K{focus}_vs_one_at_a_time_jax" in ratios
+                        else "-"
+                    ),
+                    f"{at['fraction_of_peak']:.0%}" if at else "-",
+                    f"{at['compile_s']:.1f}" if at else "-",
+                    (
+                        f"{memory['bytes_per_config_measured'] / 2**20:.0f} "
+                        f"(est. {memory['bytes_per_config_estimated'] / 2**20:.0f})"
+                        if "bytes_per_config_measured" in memory
+                        else "-"
+                    ),
+                    str(memory.get("largest_K_in_24GB", "-")),
+                ]
+            )
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def run_benchmark(settings: Settings, out_dir: Path, log=print) -> dict[str, Any]:
+    import jax
+
+    peak = gemm_peak_gflops()
+    log(f"float32 GEMM peak: {peak:.1f} GFLOP/s")
+    cases = [
+        run_case(settings, arch, batch, hidden, peak, log)
+        for batch, hidden in settings.sizes
+        for arch in settings.architectures
+    ]
+    report = {
+        "meta": {
+            "date": datetime.date.today().isoformat(),
+            "machine": platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "jax": jax.__version__,
+            "dtype": "float32",
+            "device": str(jax.devices()[0]),
+        },
+        "settings": dataclasses.asdict(settings),
+        "gemm_peak_gflops": peak,
+        "cases": cases,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "throughput.json").write_text(json.dumps(report, indent=1) + "\n")
+    (out_dir / "throughput.md").write_text(markdown_table(report))
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (checks the harness)")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--architectures", nargs="*", default=None)
+    parser.add_argument("--widths", nargs="*", type=int, default=None)
+    args = parser.parse_args(argv)
+    settings = QUICK if args.quick else Settings()
+    if args.architectures:
+        settings = dataclasses.replace(settings, architectures=tuple(args.architectures))
+    if args.widths:
+        settings = dataclasses.replace(settings, widths=tuple(args.widths))
+    run_benchmark(settings, args.out)
+    print((args.out / "throughput.md").read_text())

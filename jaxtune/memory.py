@@ -1,0 +1,101 @@
+"""Memory estimate per config, before anything compiles: what the planner sizes populations by.
+
+Parameter and optimizer-state sizes are exact (`jax.eval_shape` of the real init); the
+activations kept for the backward pass are estimated from the model's shapes. The
+throughput benchmark checks the estimate against measured peak RSS.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxtune.models import build_classifier
+from jaxtune.models.cells import NUM_GATES
+from jaxtune.optim import build_optimizer
+
+FLOAT_BYTES = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class MemoryEstimate:
+    params: int  # bytes of one copy of the parameters
+    optimizer_state: int
+    best_params: int  # the copy kept for restore-best
+    step_transient: int  # gradients and updates alive during a step
+    activations: int  # residuals the backward pass keeps for one minibatch
+
+    @property
+    def total(self) -> int:
+        return (
+            self.params
+            + self.optimizer_state
+            + self.best_params
+            + self.step_transient
+            + self.activations
+        )
+
+
+def _tree_bytes(tree) -> int:
+    return int(sum(np.prod(leaf.shape) * leaf.dtype.itemsize for leaf in jax.tree.leaves(tree)))
+
+
+def activation_floats(config: Mapping[str, Any], seq_len: int) -> int:
+    """Floats the backward pass keeps for one [B, T] minibatch of one config."""
+    batch, embed = config["batch_size"], config["embedding_dim"]
+    tokens = batch * seq_len
+    floats = 2 * tokens * embed  # embedded inputs and their dropout mask
+    if config["architecture"] == "cnn":
+        for width in config["filter_sizes"]:
+            windows = batch * max(seq_len - width + 1, 1)
+            floats += windows * (width * embed + 2 * config["num_filters"])
+        return floats
+    hidden = config["hidden_size"]
+    gates = NUM_GATES[config["architecture"]] * hidden
+    directions = 2 if config["bidirectional"] else 1
+    input_size = embed
+    for _ in range(config["num_layers"]):
+        # Per step: the input projection slice, the gate activations, the carry and output.
+        per_direction = tokens * (2 * gates + 3 * hidden) + tokens * input_size
+        floats += directions * per_direction
+        input_size = hidden * directions
+    return floats
+
+
+def estimate_memory(
+    config: Mapping[str, Any], *, vocab_size: int, num_classes: int, seq_len: int
+) -> MemoryEstimate:
+    """Bytes one config of a population needs (complete config, float32)."""
+    model = build_classifier(config, vocab_size, num_classes)
+    tokens = jnp.zeros((1, 8), jnp.int32)
+    params = jax.eval_shape(
+        lambda key: model.init(key, tokens, jnp.ones((1,), jnp.int32))["params"],
+        jax.random.key(0),
+    )
+    hparams = {
+        name: jnp.float32(0.5)
+        for name in (
+            "learning_rate",
+            "beta1",
+            "beta2",
+            "momentum",
+            "rho",
+            "weight_decay",
+            "clip_norm",
+        )
+    }
+    optimizer = build_optimizer(config["optimizer"], hparams, nesterov=config["nesterov"])
+    opt_state = jax.eval_shape(optimizer.init, params)
+    param_bytes = _tree_bytes(params)
+    return MemoryEstimate(
+        params=param_bytes,
+        optimizer_state=_tree_bytes(opt_state),
+        best_params=param_bytes,
+        step_transient=2 * param_bytes,
+        activations=FLOAT_BYTES * activation_floats(config, seq_len),
+    )

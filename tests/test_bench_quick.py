@@ -1,0 +1,43 @@
+"""`benchmarks/throughput.py --quick`: every row is measured and the JSON has its schema."""
+
+import json
+
+from jaxtune.bench.throughput import QUICK, Settings, run_benchmark
+
+
+def test_quick_benchmark_measures_every_row(tmp_path):
+    try:
+        import torch  # noqa: F401
+
+        has_torch = True
+    except ImportError:
+        has_torch = False
+    report = run_benchmark(QUICK, tmp_path, log=lambda line: None)
+    assert json.loads((tmp_path / "throughput.json").read_text()) == json.loads(json.dumps(report))
+    table = (tmp_path / "throughput.md").read_text()
+    assert report["gemm_peak_gflops"] > 0
+    assert len(report["cases"]) == len(QUICK.architectures) * len(QUICK.sizes)
+    for case in report["cases"]:
+        assert case["flops_per_config_step"] > 0
+        assert [p["K"] for p in case["population"]] == list(QUICK.widths)
+        rows = [*case["population"], case["one_at_a_time_jax"], case["per_process_trial"]]
+        if has_torch:
+            rows.append(case["pytorch"])
+        else:
+            assert case["pytorch"] == {"error": "torch not installed (pip install -e '.[torch]')"}
+        for row in rows:
+            assert "error" not in row, row
+            for key in ("config_steps_per_s", "tokens_per_s", "gflops", "fraction_of_peak"):
+                assert row[key] > 0
+        for point in case["population"]:
+            assert point["compile_s"] > 0 and point["peak_rss_bytes"] > 0
+            assert point["active_after"] == point["K"]  # nothing diverged or stopped
+        assert case["memory"]["bytes_per_config_estimated"] > 0
+        assert set(case["ratios"]) >= {f"K{k}_vs_one_at_a_time_jax" for k in QUICK.widths}
+        assert f"| {case['architecture']} | {case['batch_size']} |" in table
+
+
+def test_quick_settings_cover_every_architecture():
+    from jaxtune.space import ARCHITECTURES
+
+    assert set(QUICK.architectures) == set(ARCHITECTURES) == set(Settings().architectures)
