@@ -181,3 +181,41 @@ def test_divergent_config_fails_and_its_neighbours_match_solo(base):
     # Alone, the divergent config fails at the same step.
     assert int(alone[1][0].status) == Status.FAILED
     assert int(alone[1][0].failed_step) == int(state.failed_step[1])
+
+
+@pytest.mark.parametrize(
+    "base",
+    ARCHITECTURES[:3] + ARCHITECTURES[4:],
+    ids=["gru", "lstm", "rnn-relu", "gru-2layer-bidi"],
+)
+def test_fused_backward_trains_like_autodiff(base):
+    """Equal training curves with the hand-written recurrent backward pass and without it."""
+    from support import tiny_dataset
+
+    from jaxtune.models import build_classifier
+    from jaxtune.population import Trainer
+    from jaxtune.schedulers import EarlyStopping
+    from jaxtune.train import Program
+
+    population = configs(base, VARIATIONS)
+    curves = []
+    for fused in (True, False):
+        model = build_classifier(
+            population[0],
+            tiny_dataset().vocab_size,
+            tiny_dataset().num_classes,
+            fused_backward=fused,
+        )
+        trainer = Trainer(Program(model, "adam"), EarlyStopping())
+        curves.append(train(population, epochs=EPOCHS, trainer=trainer))
+    (fused_state, fused_history), (plain_state, plain_history) = curves
+    for epoch in range(EPOCHS):
+        for metric in ("train_loss", "val_loss"):
+            np.testing.assert_allclose(
+                fused_history[epoch][metric], plain_history[epoch][metric], rtol=RTOL, atol=ATOL
+            )
+    jax.tree.map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5),
+        fused_state.params,
+        plain_state.params,
+    )

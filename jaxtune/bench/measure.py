@@ -63,7 +63,12 @@ def _program(config, case):
     from jaxtune.models import build_classifier
     from jaxtune.train import Program
 
-    model = build_classifier(config, case["vocab_size"], case["num_classes"])
+    model = build_classifier(
+        config,
+        case["vocab_size"],
+        case["num_classes"],
+        fused_backward=case.get("fused_backward", True),
+    )
     return Program(model=model, optimizer=config["optimizer"])
 
 

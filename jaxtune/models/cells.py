@@ -13,6 +13,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from jaxtune.models.fused import fused_scan
+
 NUM_GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 
 
@@ -69,12 +71,17 @@ def recurrent_layer(
     *,
     reverse: bool = False,
     activation: str = "tanh",
+    fused_backward: bool = True,
 ):
     """Run one recurrent layer over padded sequences.
 
     Padding is masked: the carry stops changing after each sequence's true length (or,
     with `reverse`, starts changing at it), so the final state is the state at the
     sequence's last real token and outputs at padded steps are zero.
+
+    With `fused_backward` the scan has a hand-written backward pass (models/fused.py:
+    the recurrent weight gradient is one matmul after the reverse loop); without it,
+    autodiff differentiates the scan below. Both compute the same function.
 
     Args:
       params: w_in [D, G*H], b_in [G*H], w_h [H, G*H] (+ b_hn [H] for the GRU).
@@ -89,6 +96,12 @@ def recurrent_layer(
         jnp.einsum("btd,dg->tbg", xs, params["w_in"]) + params["b_in"][None, None, :]
     )  # [T, B, G*H]
     step_mask = jnp.arange(num_steps)[:, None] < lengths[None, :]  # [T, B]
+    if fused_backward:
+        b_hn = params.get("b_hn", jnp.zeros((hidden_size,), xs.dtype))
+        outputs, final_h = fused_scan(
+            cell, activation, reverse, params["w_h"], b_hn, x_proj, step_mask, recurrent_mask
+        )
+        return jnp.swapaxes(outputs, 0, 1), final_h  # [B, T, H], [B, H]
 
     def body(carry, inputs):
         x_t, mask_t = inputs  # [B, G*H], [B]

@@ -53,8 +53,14 @@ class SequenceClassifier(nn.Module):
         return nn.Dense(self.num_classes, name="head")(features)  # [B, C]
 
 
-def build_classifier(config: Mapping[str, Any], vocab_size: int, num_classes: int):
-    """The model for a complete config's static hyperparameters."""
+def build_classifier(
+    config: Mapping[str, Any], vocab_size: int, num_classes: int, *, fused_backward: bool = True
+):
+    """The model for a complete config's static hyperparameters.
+
+    `fused_backward=False` differentiates the recurrent scans with plain autodiff (the
+    reference the fused backward pass is tested against).
+    """
     if config["architecture"] == "cnn":
         encoder = CNNEncoder(tuple(config["filter_sizes"]), config["num_filters"])
     else:
@@ -64,5 +70,6 @@ def build_classifier(config: Mapping[str, Any], vocab_size: int, num_classes: in
             num_layers=config["num_layers"],
             bidirectional=config["bidirectional"],
             activation=config["rnn_activation"],
+            fused_backward=fused_backward,
         )
     return SequenceClassifier(encoder, vocab_size, config["embedding_dim"], num_classes)

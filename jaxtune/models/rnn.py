@@ -47,6 +47,7 @@ class RecurrentLayer(nn.Module):
     hidden_size: int
     activation: str = "tanh"
     reverse: bool = False
+    fused_backward: bool = True
 
     @nn.compact
     def __call__(self, xs, lengths, recurrent_mask):
@@ -69,6 +70,7 @@ class RecurrentLayer(nn.Module):
             recurrent_mask,
             reverse=self.reverse,
             activation=self.activation,
+            fused_backward=self.fused_backward,
         )
 
 
@@ -84,6 +86,7 @@ class RNNEncoder(nn.Module):
     num_layers: int = 1
     bidirectional: bool = False
     activation: str = "tanh"
+    fused_backward: bool = True
 
     @nn.compact
     def __call__(self, xs, lengths, *, dropout_rate, recurrent_dropout_rate, key, train):
@@ -106,7 +109,12 @@ class RNNEncoder(nn.Module):
                     mask = jnp.ones((batch_size, self.hidden_size), xs.dtype)
                 name = f"layer{layer}_{'bwd' if reverse else 'fwd'}"
                 out, last = RecurrentLayer(
-                    self.cell, self.hidden_size, self.activation, reverse, name=name
+                    self.cell,
+                    self.hidden_size,
+                    self.activation,
+                    reverse,
+                    self.fused_backward,
+                    name=name,
                 )(xs, lengths, mask)
                 outputs.append(out)
                 finals.append(last)

@@ -1,0 +1,173 @@
+"""The recurrent scan with a hand-written backward pass (`jax.custom_vjp`), as cuDNN and oneDNN do.
+
+Autodiff of `lax.scan` accumulates the recurrent weight gradient inside the reverse loop:
+one extra [H, B] x [B, G*H] matmul and an add per timestep. Here the reverse scan only
+carries dh (and dc) and emits each step's gate gradients; the weight gradient is then ONE
+[H, T*B] x [T*B, G*H] matmul after the loop. Forward results equal
+`cells.recurrent_layer`'s autodiff path up to float rounding, and so are gradients (tested).
+
+Written for one config; `jax.vmap` lifts it (custom_vjp functions batch like any other).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+
+def _sigmoid(x):
+    return jax.nn.sigmoid(x)
+
+
+def _forward_step(cell, activation, w_h, b_hn, carry, x_t, mask_t, recurrent_mask):
+    """One step; returns (new carry, output, residuals for the backward pass)."""
+    if cell == "lstm":
+        c, h = carry
+    else:
+        h = carry
+    h_in = h * recurrent_mask
+    hh = h_in @ w_h  # [B, G*H]
+    live = mask_t[:, None]  # [B, 1]
+    if cell == "lstm":
+        i, f, g, o = jnp.split(x_t + hh, 4, axis=-1)
+        i, f, g, o = _sigmoid(i), _sigmoid(f), jnp.tanh(g), _sigmoid(o)
+        c_new = f * c + i * g
+        tanh_c = jnp.tanh(c_new)
+        h_new = o * tanh_c
+        carry = (jnp.where(live, c_new, c), jnp.where(live, h_new, h))
+        residuals = (jnp.concatenate([i, f, g, o], axis=-1), c, tanh_c, h_in)
+    elif cell == "gru":
+        xr, xz, xn = jnp.split(x_t, 3, axis=-1)
+        hr, hz, hn = jnp.split(hh, 3, axis=-1)
+        r = _sigmoid(xr + hr)
+        z = _sigmoid(xz + hz)
+        hn_b = hn + b_hn[None, :]
+        n = jnp.tanh(xn + r * hn_b)
+        h_new = (1.0 - z) * n + z * h
+        carry = jnp.where(live, h_new, h)
+        residuals = (jnp.concatenate([r, z, n], axis=-1), hn_b, h, h_in)
+    else:
+        pre = x_t + hh
+        h_new = jnp.tanh(pre) if activation == "tanh" else jax.nn.relu(pre)
+        carry = jnp.where(live, h_new, h)
+        residuals = (h_new, h_in)
+    return carry, jnp.where(live, h_new, 0.0), residuals
+
+
+def _run_forward(cell, activation, reverse, w_h, b_hn, x_proj, step_mask, recurrent_mask):
+    batch_size = x_proj.shape[1]
+    hidden_size = w_h.shape[0]
+    h0 = jnp.zeros((batch_size, hidden_size), x_proj.dtype)
+    carry0 = (h0, h0) if cell == "lstm" else h0
+
+    def body(carry, inputs):
+        x_t, mask_t = inputs
+        carry, out, residuals = _forward_step(
+            cell, activation, w_h, b_hn, carry, x_t, mask_t, recurrent_mask
+        )
+        return carry, (out, residuals)
+
+    carry, (outputs, residuals) = lax.scan(body, carry0, (x_proj, step_mask), reverse=reverse)
+    final_h = carry[1] if cell == "lstm" else carry
+    return outputs, final_h, residuals
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
+def fused_scan(cell, activation, reverse, w_h, b_hn, x_proj, step_mask, recurrent_mask):
+    """Masked recurrence over time-major inputs.
+
+    Args:
+      cell: "rnn" | "gru" | "lstm"; activation: SimpleRNN's "tanh" | "relu"; reverse: bool.
+      w_h: [H, G*H]. b_hn: [H] (GRU; any [H] array otherwise, unused).
+      x_proj: [T, B, G*H] input projection with bias. step_mask: [T, B] bool.
+      recurrent_mask: [B, H] scaled dropout mask on the state fed to w_h.
+
+    Returns:
+      outputs [T, B, H] (zero at padded steps) and the final hidden state [B, H].
+    """
+    outputs, final_h, _ = _run_forward(
+        cell, activation, reverse, w_h, b_hn, x_proj, step_mask, recurrent_mask
+    )
+    return outputs, final_h
+
+
+def _fused_scan_fwd(cell, activation, reverse, w_h, b_hn, x_proj, step_mask, recurrent_mask):
+    outputs, final_h, residuals = _run_forward(
+        cell, activation, reverse, w_h, b_hn, x_proj, step_mask, recurrent_mask
+    )
+    return (outputs, final_h), (w_h, step_mask, recurrent_mask, residuals)
+
+
+def _cell_backward(cell, activation, residuals, d_h_new, d_c_new):
+    """Gradients through one step's cell math.
+
+    Returns (d_pre [B, G*H] w.r.t. the input projection, d_hh [B, G*H] w.r.t. h_in @ w_h,
+    d_h_direct [B, H] through paths that bypass w_h, d_c_prev [B, H] or None).
+    """
+    if cell == "lstm":
+        gates, c_prev, tanh_c, _ = residuals
+        i, f, g, o = jnp.split(gates, 4, axis=-1)
+        d_c = d_c_new + d_h_new * o * (1.0 - tanh_c * tanh_c)
+        d_pre = jnp.concatenate(
+            [
+                d_c * g * i * (1.0 - i),  # input gate
+                d_c * c_prev * f * (1.0 - f),  # forget gate
+                d_c * i * (1.0 - g * g),  # candidate
+                d_h_new * tanh_c * o * (1.0 - o),  # output gate
+            ],
+            axis=-1,
+        )
+        return d_pre, d_pre, jnp.zeros_like(d_h_new), d_c * f
+    if cell == "gru":
+        gates, hn_b, h_prev, _ = residuals
+        r, z, n = jnp.split(gates, 3, axis=-1)
+        d_n_pre = d_h_new * (1.0 - z) * (1.0 - n * n)
+        d_r_pre = d_n_pre * hn_b * r * (1.0 - r)
+        d_z_pre = d_h_new * (h_prev - n) * z * (1.0 - z)
+        d_pre = jnp.concatenate([d_r_pre, d_z_pre, d_n_pre], axis=-1)
+        d_hh = jnp.concatenate([d_r_pre, d_z_pre, d_n_pre * r], axis=-1)
+        return d_pre, d_hh, d_h_new * z, None
+    h_new, _ = residuals
+    slope = 1.0 - h_new * h_new if activation == "tanh" else (h_new > 0).astype(h_new.dtype)
+    d_pre = d_h_new * slope
+    return d_pre, d_pre, jnp.zeros_like(d_h_new), None
+
+
+def _fused_scan_bwd(cell, activation, reverse, saved, cotangents):
+    w_h, step_mask, recurrent_mask, residuals = saved
+    d_outputs, d_final = cotangents  # [T, B, H], [B, H]
+    d_c0 = jnp.zeros_like(d_final) if cell == "lstm" else None
+
+    def body(carry, inputs):
+        d_h, d_c = carry  # gradients w.r.t. the carry after this step
+        mask_t, d_out_t, step_residuals = inputs
+        live = mask_t[:, None]
+        d_h_new = jnp.where(live, d_h + d_out_t, 0.0)
+        d_c_new = jnp.where(live, d_c, 0.0) if cell == "lstm" else None
+        d_pre, d_hh, d_h_direct, d_c_prev = _cell_backward(
+            cell, activation, step_residuals, d_h_new, d_c_new
+        )
+        d_h_prev = d_h_direct + (d_hh @ w_h.T) * recurrent_mask  # [B, H]
+        d_h = jnp.where(live, d_h_prev, d_h)
+        if cell == "lstm":
+            d_c = jnp.where(live, d_c_prev, d_c)
+        return (d_h, d_c), (d_pre, d_hh)
+
+    # The reverse of the forward's direction.
+    _, (d_x_proj, d_hh) = lax.scan(
+        body, (d_final, d_c0), (step_mask, d_outputs, residuals), reverse=not reverse
+    )
+    h_in = residuals[-1]  # [T, B, H]: the state fed to w_h at each step
+    d_w_h = jnp.einsum("tbh,tbg->hg", h_in, d_hh)  # ONE matmul over all timesteps
+    hidden_size = w_h.shape[0]
+    if cell == "gru":
+        d_b_hn = jnp.sum(d_hh[..., 2 * hidden_size :], axis=(0, 1))
+    else:
+        d_b_hn = jnp.zeros((hidden_size,), w_h.dtype)
+    return d_w_h, d_b_hn, d_x_proj, None, None
+
+
+fused_scan.defvjp(_fused_scan_fwd, _fused_scan_bwd)
