@@ -36,9 +36,11 @@ def _fmt(value: Any) -> str:
 
 class RichDisplay:
     def __init__(self, console: Console | None = None):
-        self.console = console or Console()
-        if not self.console.is_terminal:  # logs and pipes: wide enough that no column is cut
-            self.console = Console(width=160)
+        if console is None:
+            console = Console()
+            if not console.is_terminal:  # logs and pipes: wide enough that no column is cut
+                console = Console(width=160)
+        self.console = console
         self.progress: Progress | None = None
         self.tasks: dict[int, Any] = {}
         self.metric = "val_accuracy"

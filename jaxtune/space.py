@@ -21,16 +21,22 @@ class SpaceError(ValueError):
 
 def _number(value: Any, what: str) -> float:
     # YAML 1.1 reads `1e-3` (no dot) as a string; users write it that way all the time.
-    if isinstance(value, bool):
-        raise SpaceError(f"expected {what}, found {value!r}")
+    number = value
     if isinstance(value, str):
         try:
-            value = float(value)
+            number = float(value)
         except ValueError:
-            raise SpaceError(f"expected {what}, found {value!r}") from None
-    if not isinstance(value, int | float) or not math.isfinite(value):
-        raise SpaceError(f"expected {what}, found {value!r}")
-    return value
+            number = None
+    if isinstance(number, bool) or not isinstance(number, int | float) or not _finite(number):
+        raise SpaceError(f"expected {what}, found {value!r}")  # as written: 'NaN', not nan
+    return number
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond float range (YAML reads any digit string as an int)
+        return False
 
 
 def floating(low: float, high: float, *, low_open: bool = False, high_open: bool = False):
@@ -107,12 +113,13 @@ def integer_tuple(low: int, high: int, max_items: int):
     one = integer(low, high)
 
     def parse(value: Any) -> tuple[int, ...]:
+        items = value
         if isinstance(value, int | float | str) and not isinstance(value, bool):
-            value = [value]
-        if not isinstance(value, list | tuple) or not 1 <= len(value) <= max_items:
+            items = [value]  # `filter_sizes: 3` is one size; messages show the value as written
+        if not isinstance(items, list | tuple) or not 1 <= len(items) <= max_items:
             raise SpaceError(f"expected {what}, found {value!r}")
         try:
-            return tuple(one(v) for v in value)
+            return tuple(one(v) for v in items)
         except SpaceError:
             raise SpaceError(f"expected {what}, found {value!r}") from None
 

@@ -155,8 +155,8 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
     top = read.mapping(document, "", TOP_LEVEL)
 
     name = top.get("name", Path(path).stem)
-    if not isinstance(name, str) or not name or "/" in name:
-        raise read.error("name", f"expected a non-empty name without '/', found {name!r}")
+    if not isinstance(name, str) or name in ("", ".", "..") or "/" in name:
+        raise read.error("name", f"expected a directory name without '/', found {name!r}")
     method = read.choice(top.get("method", "grid"), "method", METHODS)
     seed = read.parse(integer(0, 2**31 - 1), top.get("seed", 0), "seed")
 
@@ -167,14 +167,23 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
 
     fixed = {}
     model = read.mapping(top.get("model"), "model", None)
+    model_keys = {}  # canonical name -> the key that set it (`units` and `hidden_size` clash)
     for key, value in model.items():
         canonical, parsed = read.hparam(key, value, f"model.{_key(key)}")
+        if canonical in model_keys:
+            raise read.error(
+                f"model.{_key(key)}",
+                f"{canonical!r} is already set by model.{_key(model_keys[canonical])}",
+            )
+        model_keys[canonical] = key
         fixed[canonical] = parsed
 
     train_section = read.mapping(
         top.get("train"), "train", ("epochs", "early_stopping", "eval_batch_size", "max_loss")
     )
     if "epochs" in train_section:
+        if "epochs" in fixed:
+            raise read.error("train.epochs", "'epochs' is set twice (model and train)")
         fixed["epochs"] = read.parse(
             HPARAMS["epochs"].parse, train_section["epochs"], "train.epochs"
         )

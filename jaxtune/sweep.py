@@ -37,9 +37,16 @@ def prepare_directory(directory: Path, spec: SweepSpec, overwrite: bool) -> None
             f"{directory}: already holds a sweep ({RESULTS_FILE}); "
             "choose another --out or pass --overwrite"
         )
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # --out names a file, or a parent is not writable
+        raise SpecError(
+            f"{directory}: cannot create the sweep directory: {error.strerror}"
+        ) from None
+    copy = directory / "spec.yaml"
+    if not (copy.exists() and copy.samefile(spec.path)):  # rerun of a sweep from its own copy
+        shutil.copyfile(spec.path, copy)
     (directory / RESULTS_FILE).unlink(missing_ok=True)
-    shutil.copyfile(spec.path, directory / "spec.yaml")
 
 
 def run_sweep(
