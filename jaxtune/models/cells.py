@@ -72,6 +72,7 @@ def recurrent_layer(
     reverse: bool = False,
     activation: str = "tanh",
     fused_backward: bool = True,
+    unroll: int = 1,
 ):
     """Run one recurrent layer over padded sequences.
 
@@ -99,7 +100,15 @@ def recurrent_layer(
     if fused_backward:
         b_hn = params.get("b_hn", jnp.zeros((hidden_size,), xs.dtype))
         outputs, final_h = fused_scan(
-            cell, activation, reverse, params["w_h"], b_hn, x_proj, step_mask, recurrent_mask
+            cell,
+            activation,
+            reverse,
+            unroll,
+            params["w_h"],
+            b_hn,
+            x_proj,
+            step_mask,
+            recurrent_mask,
         )
         return jnp.swapaxes(outputs, 0, 1), final_h  # [B, T, H], [B, H]
 
@@ -110,5 +119,5 @@ def recurrent_layer(
         return carry, jnp.where(mask_t[:, None], hidden(cell, carry), 0.0)  # [B, H]
 
     carry0 = init_carry(cell, batch_size, hidden_size, xs.dtype)
-    carry, outputs = lax.scan(body, carry0, (x_proj, step_mask), reverse=reverse)
+    carry, outputs = lax.scan(body, carry0, (x_proj, step_mask), reverse=reverse, unroll=unroll)
     return jnp.swapaxes(outputs, 0, 1), hidden(cell, carry)  # [B, T, H], [B, H]

@@ -54,7 +54,12 @@ class SequenceClassifier(nn.Module):
 
 
 def build_classifier(
-    config: Mapping[str, Any], vocab_size: int, num_classes: int, *, fused_backward: bool = True
+    config: Mapping[str, Any],
+    vocab_size: int,
+    num_classes: int,
+    *,
+    fused_backward: bool = True,
+    scan_unroll: int = 1,
 ):
     """The model for a complete config's static hyperparameters.
 
@@ -71,5 +76,6 @@ def build_classifier(
             bidirectional=config["bidirectional"],
             activation=config["rnn_activation"],
             fused_backward=fused_backward,
+            unroll=scan_unroll,
         )
     return SequenceClassifier(encoder, vocab_size, config["embedding_dim"], num_classes)

@@ -57,7 +57,7 @@ def _forward_step(cell, activation, w_h, b_hn, carry, x_t, mask_t, recurrent_mas
     return carry, jnp.where(live, h_new, 0.0), residuals
 
 
-def _run_forward(cell, activation, reverse, w_h, b_hn, x_proj, step_mask, recurrent_mask):
+def _run_forward(cell, activation, reverse, unroll, w_h, b_hn, x_proj, step_mask, recurrent_mask):
     batch_size = x_proj.shape[1]
     hidden_size = w_h.shape[0]
     h0 = jnp.zeros((batch_size, hidden_size), x_proj.dtype)
@@ -70,17 +70,20 @@ def _run_forward(cell, activation, reverse, w_h, b_hn, x_proj, step_mask, recurr
         )
         return carry, (out, residuals)
 
-    carry, (outputs, residuals) = lax.scan(body, carry0, (x_proj, step_mask), reverse=reverse)
+    carry, (outputs, residuals) = lax.scan(
+        body, carry0, (x_proj, step_mask), reverse=reverse, unroll=unroll
+    )
     final_h = carry[1] if cell == "lstm" else carry
     return outputs, final_h, residuals
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2))
-def fused_scan(cell, activation, reverse, w_h, b_hn, x_proj, step_mask, recurrent_mask):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1, 2, 3))
+def fused_scan(cell, activation, reverse, unroll, w_h, b_hn, x_proj, step_mask, recurrent_mask):
     """Masked recurrence over time-major inputs.
 
     Args:
       cell: "rnn" | "gru" | "lstm"; activation: SimpleRNN's "tanh" | "relu"; reverse: bool.
+      unroll: timesteps per loop iteration (static slices inside a block; see cells.py).
       w_h: [H, G*H]. b_hn: [H] (GRU; any [H] array otherwise, unused).
       x_proj: [T, B, G*H] input projection with bias. step_mask: [T, B] bool.
       recurrent_mask: [B, H] scaled dropout mask on the state fed to w_h.
@@ -89,14 +92,16 @@ def fused_scan(cell, activation, reverse, w_h, b_hn, x_proj, step_mask, recurren
       outputs [T, B, H] (zero at padded steps) and the final hidden state [B, H].
     """
     outputs, final_h, _ = _run_forward(
-        cell, activation, reverse, w_h, b_hn, x_proj, step_mask, recurrent_mask
+        cell, activation, reverse, unroll, w_h, b_hn, x_proj, step_mask, recurrent_mask
     )
     return outputs, final_h
 
 
-def _fused_scan_fwd(cell, activation, reverse, w_h, b_hn, x_proj, step_mask, recurrent_mask):
+def _fused_scan_fwd(
+    cell, activation, reverse, unroll, w_h, b_hn, x_proj, step_mask, recurrent_mask
+):
     outputs, final_h, residuals = _run_forward(
-        cell, activation, reverse, w_h, b_hn, x_proj, step_mask, recurrent_mask
+        cell, activation, reverse, unroll, w_h, b_hn, x_proj, step_mask, recurrent_mask
     )
     return (outputs, final_h), (w_h, step_mask, recurrent_mask, residuals)
 
@@ -136,7 +141,7 @@ def _cell_backward(cell, activation, residuals, d_h_new, d_c_new):
     return d_pre, d_pre, jnp.zeros_like(d_h_new), None
 
 
-def _fused_scan_bwd(cell, activation, reverse, saved, cotangents):
+def _fused_scan_bwd(cell, activation, reverse, unroll, saved, cotangents):
     w_h, step_mask, recurrent_mask, residuals = saved
     d_outputs, d_final = cotangents  # [T, B, H], [B, H]
     d_c0 = jnp.zeros_like(d_final) if cell == "lstm" else None
@@ -158,7 +163,11 @@ def _fused_scan_bwd(cell, activation, reverse, saved, cotangents):
 
     # The reverse of the forward's direction.
     _, (d_x_proj, d_hh) = lax.scan(
-        body, (d_final, d_c0), (step_mask, d_outputs, residuals), reverse=not reverse
+        body,
+        (d_final, d_c0),
+        (step_mask, d_outputs, residuals),
+        reverse=not reverse,
+        unroll=unroll,
     )
     h_in = residuals[-1]  # [T, B, H]: the state fed to w_h at each step
     d_w_h = jnp.einsum("tbh,tbg->hg", h_in, d_hh)  # ONE matmul over all timesteps

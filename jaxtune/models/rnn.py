@@ -48,6 +48,7 @@ class RecurrentLayer(nn.Module):
     activation: str = "tanh"
     reverse: bool = False
     fused_backward: bool = True
+    unroll: int = 1
 
     @nn.compact
     def __call__(self, xs, lengths, recurrent_mask):
@@ -71,6 +72,7 @@ class RecurrentLayer(nn.Module):
             reverse=self.reverse,
             activation=self.activation,
             fused_backward=self.fused_backward,
+            unroll=self.unroll,
         )
 
 
@@ -87,6 +89,7 @@ class RNNEncoder(nn.Module):
     bidirectional: bool = False
     activation: str = "tanh"
     fused_backward: bool = True
+    unroll: int = 1
 
     @nn.compact
     def __call__(self, xs, lengths, *, dropout_rate, recurrent_dropout_rate, key, train):
