@@ -34,6 +34,10 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _mib(count: int) -> str:
+    return f"{count / 2**20:,.0f} MiB" if count < 2**30 else f"{count / 2**30:,.1f} GiB"
+
+
 class RichDisplay:
     def __init__(self, console: Console | None = None):
         if console is None:
@@ -57,8 +61,17 @@ class RichDisplay:
             f"[bold]{spec.name}[/]: {trials} configs{merged_note} in {groups} static "
             f"group(s), {len(plans)} population(s); metric {spec.metric} ({spec.goal})"
         )
+        compiles = len({(p.group, p.width) for p in plans})
+        peak = max((p.estimated_bytes for p in plans), default=0)
+        self.console.print(
+            f"  {compiles} program(s) to compile; largest population needs ~{_mib(peak)} "
+            "(estimated)"
+        )
         for index, plan in enumerate(plans):
-            self.console.print(f"  population {index}: width {plan.width}  {_describe(plan)}")
+            self.console.print(
+                f"  population {index}: width {plan.width} x ~{_mib(plan.bytes_per_config)}"
+                f"/config  {_describe(plan)}"
+            )
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),

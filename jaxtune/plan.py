@@ -1,34 +1,106 @@
-"""The sweep plan: trials grouped by static signature and cut into populations."""
+"""The sweep plan: trials grouped by static signature and cut into populations.
+
+A group's population width is the smallest of the user's cap (`budget.max_population`)
+and what fits in the memory budget by `memory.estimate_memory`; a group larger than that
+is cut into populations of (nearly) equal width, so it compiles once or twice, not once
+per remainder.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 
+from jaxtune.memory import estimate_memory
 from jaxtune.samplers import Trial
 from jaxtune.space import static_signature
+
+RUNTIME_RESERVE_BYTES = 1 << 30  # the JAX runtime, compiled programs and the dataset on device
 
 
 @dataclasses.dataclass(frozen=True)
 class PopulationPlan:
     group: int  # index of the static signature
     trials: tuple[Trial, ...]
+    bytes_per_config: int = 0  # estimated; 0 when not estimated
 
     @property
     def width(self) -> int:
         return len(self.trials)
 
+    @property
+    def estimated_bytes(self) -> int:
+        return self.width * self.bytes_per_config
 
-def plan_populations(trials: list[Trial], max_population: int) -> list[PopulationPlan]:
-    """One group per static signature (first-seen order), cut into widths <= max_population.
+
+@dataclasses.dataclass(frozen=True)
+class Shapes:
+    """The data shapes a population's memory depends on."""
+
+    vocab_size: int
+    num_classes: int
+    seq_len: int
+
+
+def physical_memory_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def default_memory_budget() -> int:
+    """Half the machine's RAM: room for the host copy of the data and everything else."""
+    return physical_memory_bytes() // 2
+
+
+def width_limit(bytes_per_config: int, max_population: int, memory_budget: int) -> int:
+    """The widest population that both the cap and the memory budget allow (at least 1)."""
+    usable = max(memory_budget - RUNTIME_RESERVE_BYTES, 0)
+    fits = usable // max(bytes_per_config, 1)
+    return int(max(1, min(max_population, fits)))
+
+
+def balanced_chunks(count: int, limit: int) -> list[int]:
+    """Cut `count` trials into the fewest populations of width <= limit, widths within 1.
+
+    70 trials at limit 64 become 35 + 35 (one program) rather than 64 + 6 (two).
+    """
+    chunks = -(-count // limit)
+    base, extra = divmod(count, chunks)
+    return [base + 1] * extra + [base] * (chunks - extra)
+
+
+def plan_populations(
+    trials: list[Trial],
+    max_population: int,
+    *,
+    shapes: Shapes | None = None,
+    memory_budget: int | None = None,
+) -> list[PopulationPlan]:
+    """One group per static signature (first-seen order), cut into populations.
 
     Only shape-changing hyperparameters split groups; every dynamic value rides along
-    as an array inside the group's one program.
+    as an array inside the group's one program. With `shapes`, each group's width is
+    also limited by its estimated memory per config against `memory_budget` (default:
+    half of physical memory).
     """
     groups: dict[tuple, list[Trial]] = {}
     for trial in trials:
         groups.setdefault(static_signature(trial.config), []).append(trial)
+    budget = default_memory_budget() if memory_budget is None else memory_budget
     plans = []
     for index, members in enumerate(groups.values()):
-        for start in range(0, len(members), max_population):
-            plans.append(PopulationPlan(index, tuple(members[start : start + max_population])))
+        per_config = 0
+        limit = max_population
+        if shapes is not None:
+            per_config = estimate_memory(
+                members[0].config,
+                vocab_size=shapes.vocab_size,
+                num_classes=shapes.num_classes,
+                seq_len=shapes.seq_len,
+            ).total
+            limit = width_limit(per_config, max_population, budget)
+        start = 0
+        for width in balanced_chunks(len(members), limit):
+            chunk = tuple(members[start : start + width])
+            plans.append(PopulationPlan(index, chunk, per_config))
+            start += width
     return plans

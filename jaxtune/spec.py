@@ -57,6 +57,7 @@ class TrainSpec:
 class Budget:
     max_population: int = 64  # widest population trained as one program
     max_configs: int | None = None
+    max_memory_gb: float | None = None  # population widths fit in this; default half the RAM
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,7 +202,9 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
 
     parameters = _parameters(read, top.get("parameters"), fixed)
     data = _data(read, top.get("data"))
-    budget_section = read.mapping(top.get("budget"), "budget", ("max_population", "max_configs"))
+    budget_section = read.mapping(
+        top.get("budget"), "budget", ("max_population", "max_configs", "max_memory_gb")
+    )
     budget = Budget(
         max_population=read.parse(
             integer(1, 1 << 20), budget_section.get("max_population", 64), "budget.max_population"
@@ -209,6 +212,11 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         max_configs=None
         if budget_section.get("max_configs") is None
         else read.parse(integer(1, 1 << 30), budget_section["max_configs"], "budget.max_configs"),
+        max_memory_gb=read.parse(
+            optional(floating(0.0, 1e6, low_open=True)),
+            budget_section.get("max_memory_gb"),
+            "budget.max_memory_gb",
+        ),
     )
     spec = SweepSpec(
         path=path,

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from jaxtune.data.synthetic import make_synthetic
 from jaxtune.engine import Engine, EpochReport
-from jaxtune.plan import PopulationPlan, plan_populations
+from jaxtune.plan import PopulationPlan, Shapes, plan_populations
 from jaxtune.results import RESULTS_FILE, rank, write_results
 from jaxtune.samplers import grid
 from jaxtune.spec import SpecError, SweepSpec
@@ -56,11 +56,18 @@ def run_sweep(
     for message in spec.notices:
         display.notice(message)
     trials, merged = grid(spec)
-    plans = plan_populations(trials, spec.budget.max_population)
+    dataset = make_synthetic(spec.data)
+    max_memory_gb = spec.budget.max_memory_gb
+    plans = plan_populations(
+        trials,
+        spec.budget.max_population,
+        shapes=Shapes(dataset.vocab_size, dataset.num_classes, dataset.train.max_length),
+        memory_budget=None if max_memory_gb is None else int(max_memory_gb * 2**30),
+    )
     prepare_directory(directory, spec, overwrite)
     display.plan(spec, plans, merged)
     engine = Engine(
-        make_synthetic(spec.data),
+        dataset,
         seed=spec.seed,
         early_stopping=spec.train.early_stopping,
         eval_batch_size=spec.train.eval_batch_size,

@@ -149,6 +149,10 @@ BAD_SPECS = [
         "budget.max_population: expected an integer in [1, 1048576], found 0",
     ),
     (
+        "budget: {max_memory_gb: -1}",
+        "budget.max_memory_gb: expected null or a number in (0, 1e+06], found -1",
+    ),
+    (
         "parameters:\n  epochs: 2.5",
         "parameters.epochs: expected an integer in [1, 100000], found 2.5",
     ),
@@ -258,6 +262,7 @@ KEYS = sorted(
         *(f.name for f in dataclasses.fields(SyntheticConfig)),
         *("value", "values", "goal", "epochs", "early_stopping", "eval_batch_size", "max_loss"),
         *("monitor", "patience", "min_delta", "restore_best", "max_population", "max_configs"),
+        "max_memory_gb",
         *("program", "command", "project", "entity"),
     }
 )

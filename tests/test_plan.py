@@ -1,0 +1,67 @@
+"""The planner: static groups, memory-limited widths, balanced populations."""
+
+from __future__ import annotations
+
+import pytest
+
+from jaxtune.memory import estimate_memory
+from jaxtune.plan import (
+    RUNTIME_RESERVE_BYTES,
+    Shapes,
+    balanced_chunks,
+    plan_populations,
+    width_limit,
+)
+from jaxtune.samplers import Trial
+from jaxtune.space import complete_config
+
+SHAPES = Shapes(vocab_size=500, num_classes=3, seq_len=16)
+
+
+def _trials(configs):
+    return [Trial(i, complete_config(c)) for i, c in enumerate(configs)]
+
+
+@pytest.mark.parametrize(
+    "count,limit,expected",
+    [(70, 64, [35, 35]), (71, 64, [36, 35]), (64, 64, [64]), (5, 2, [2, 2, 1]), (1, 8, [1])],
+)
+def test_balanced_chunks(count, limit, expected):
+    assert balanced_chunks(count, limit) == expected
+
+
+def test_width_limit_from_memory():
+    per_config = 10 * 2**20
+    budget = RUNTIME_RESERVE_BYTES + 25 * per_config + 1
+    assert width_limit(per_config, 64, budget) == 25
+    assert width_limit(per_config, 8, budget) == 8  # the user's cap wins when smaller
+    assert width_limit(per_config, 64, 0) == 1  # never zero: one config always runs
+
+
+def test_groups_split_only_on_shape_changing_hparams():
+    configs = [
+        {"architecture": "gru", "hidden_size": h, "learning_rate": lr, "dropout": d}
+        for h in (16, 32)
+        for lr in (1e-3, 1e-2)
+        for d in (0.0, 0.5)
+    ]
+    plans = plan_populations(_trials(configs), 64)
+    assert [p.group for p in plans] == [0, 1]
+    for plan in plans:
+        assert len({t.config["hidden_size"] for t in plan.trials}) == 1
+        assert plan.width == 4  # lr and dropout ride along inside one program
+
+
+def test_memory_budget_narrows_populations():
+    configs = [
+        {"architecture": "lstm", "hidden_size": 32, "learning_rate": 10.0**-k}
+        for k in (1, 2, 3, 4, 5, 6, 7)
+    ]
+    trials = _trials(configs)
+    per_config = estimate_memory(trials[0].config, vocab_size=500, num_classes=3, seq_len=16).total
+    budget = RUNTIME_RESERVE_BYTES + 3 * per_config
+    plans = plan_populations(trials, 64, shapes=SHAPES, memory_budget=budget)
+    assert [p.width for p in plans] == [3, 2, 2]
+    assert all(p.bytes_per_config == per_config for p in plans)
+    assert max(p.estimated_bytes for p in plans) <= budget - RUNTIME_RESERVE_BYTES
+    assert [t.trial_id for p in plans for t in p.trials] == list(range(7))  # each trial once
