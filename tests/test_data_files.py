@@ -228,7 +228,7 @@ def test_unknown_label_against_training_labels(tmp_path):
     with pytest.raises(DataError) as caught:
         check_labels(examples, {"joy", "fear", "anger"})
     assert str(caught.value) == (
-        f"{path}:2: found label 'happy', which the training data does not have; "
+        f"{path}:2: found label 'happy', which is not among the training labels; "
         "expected one of anger, fear, joy"
     )
     kept = check_labels(examples, {"joy", "fear"}, skip_bad_lines=True)

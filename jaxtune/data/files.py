@@ -332,7 +332,7 @@ def check_labels(
     known: Collection[str],
     *,
     skip_bad_lines: bool = False,
-    known_from: str = "the training data",
+    known_from: str = "the training labels",
 ) -> Examples:
     """Keep the examples whose label is in `known`; others fail or are skipped and counted."""
     keep, skipped, reasons = [], 0, list(examples.skip_reasons)
@@ -343,8 +343,8 @@ def check_labels(
             keep.append(i)
             continue
         message = (
-            f"{examples.path}:{line}: found label {label!r}, which {known_from} does not "
-            f"have; expected one of {allowed}"
+            f"{examples.path}:{line}: found label {label!r}, which is not among "
+            f"{known_from}; expected one of {allowed}"
         )
         if not skip_bad_lines:
             raise DataError(message)
