@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jaxtune.data.files import DataError, check_labels, infer_format, read_examples
-from jaxtune.data.splits import label_order, stratified_split
+from jaxtune.data.splits import label_order, split_counts, stratified_split
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -257,6 +257,19 @@ def test_stratified_split_is_a_seeded_partition_that_keeps_proportions():
     assert not np.array_equal(parts[1], other[1])
     with pytest.raises(ValueError, match="sum to 1"):
         stratified_split(labels, [0.8, 0.3], seed=0)
+
+
+def test_split_counts_match_class_sizes_and_rounded_part_sizes():
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        sizes = rng.integers(0, 40, rng.integers(1, 7))
+        if not sizes.sum():
+            continue
+        fractions = rng.dirichlet(np.ones(rng.integers(2, 5)))
+        counts = split_counts(sizes, fractions)
+        np.testing.assert_array_equal(counts.sum(axis=1), sizes)
+        assert np.all(np.abs(counts.sum(axis=0) - sizes.sum() * fractions) < 1)
+        assert np.all(counts >= 0) and np.all(np.abs(counts - np.outer(sizes, fractions)) < 2)
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared data not found at {SHARED}")

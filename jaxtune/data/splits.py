@@ -22,20 +22,56 @@ def label_order(labels: Collection[str]) -> tuple[str, ...]:
 def stratified_split(labels: Sequence, fractions: Sequence[float], seed: int) -> list[np.ndarray]:
     """Split example indices into len(fractions) parts that keep each class's proportion.
 
-    Deterministic given `seed`; every index lands in exactly one part. Each class is
-    shuffled and cut at round(cumulative fraction * class size). Returns int64 index
-    arrays in ascending (file) order.
+    Deterministic given `seed`; every index lands in exactly one part. Part sizes are
+    the fractions of the total rounded by largest remainder, and each class is cut as
+    close to its own fractions as those totals allow (`split_counts`). Returns int64
+    index arrays in ascending (file) order.
     """
     fractions = np.asarray(fractions, np.float64)
     if fractions.ndim != 1 or np.any(fractions < 0) or not np.isclose(fractions.sum(), 1.0):
         raise ValueError(f"fractions must be non-negative and sum to 1, found {fractions.tolist()}")
     labels = np.asarray([str(label) for label in labels])
+    classes = label_order(labels.tolist())
+    members = [np.flatnonzero(labels == label) for label in classes]
+    counts = split_counts(np.array([len(m) for m in members]), fractions)  # [classes, parts]
     rng = np.random.default_rng(seed)
-    parts = [[] for _ in fractions]
-    for label in label_order(labels.tolist()):
-        members = rng.permutation(np.flatnonzero(labels == label))
-        bounds = np.round(np.cumsum(fractions) * len(members)).astype(int)
-        bounds[-1] = len(members)
-        for part, chunk in zip(parts, np.split(members, bounds[:-1]), strict=True):
+    parts = [[np.zeros(0, np.int64)] for _ in fractions]
+    for class_members, class_counts in zip(members, counts, strict=True):
+        shuffled = rng.permutation(class_members)
+        for part, chunk in zip(
+            parts, np.split(shuffled, np.cumsum(class_counts)[:-1]), strict=True
+        ):
             part.append(chunk)
-    return [np.sort(np.concatenate(part)) if part else np.zeros(0, np.int64) for part in parts]
+    return [np.sort(np.concatenate(part)) for part in parts]
+
+
+def split_counts(class_sizes: np.ndarray, fractions: np.ndarray) -> np.ndarray:
+    """[classes, parts] counts: rows sum to the class sizes, columns to the rounded part sizes.
+
+    Each cell starts at floor(fraction * class size); the leftover examples go to the
+    cells with the largest remainders whose class and part still need one.
+    """
+    exact = np.outer(class_sizes, fractions)  # [classes, parts]
+    counts = np.floor(exact).astype(np.int64)
+    totals = _largest_remainder(class_sizes.sum(), fractions)  # [parts]
+    class_need = class_sizes - counts.sum(axis=1)
+    part_need = totals - counts.sum(axis=0)
+    cells = sorted(np.ndindex(*exact.shape), key=lambda cell: (-(exact - counts)[cell], cell))
+    for relaxed in (False, True):  # a second pass fills what the remainder order could not
+        for c, p in cells:
+            while class_need[c] > 0 and part_need[p] > 0:
+                counts[c, p] += 1
+                class_need[c] -= 1
+                part_need[p] -= 1
+                if not relaxed:
+                    break
+    return counts
+
+
+def _largest_remainder(total: int, fractions: np.ndarray) -> np.ndarray:
+    exact = total * fractions
+    counts = np.floor(exact).astype(np.int64)
+    order = sorted(range(len(fractions)), key=lambda p: (-(exact[p] - counts[p]), p))
+    for p in order[: total - counts.sum()]:
+        counts[p] += 1
+    return counts
