@@ -1,0 +1,412 @@
+"""Load the dataset a `DataSpec` describes: read, split, tokenize, bucket, and report.
+
+`load_dataset(spec, cache_dir, data_dir)` returns the `TextDataset` (int32 tokens,
+lengths and labels per split, all padded to one width T) and a `DataReport`
+(counts, skipped lines, vocabulary, padding waste, GloVe coverage and the
+pretrained matrix). With a `cache_dir` (the sweep directory) the tokenizer is
+saved there as `tokenizer.json` on first use and loaded afterwards, so `final`
+and `resume` see the same ids; a changed data section or training file is an
+error rather than a silent change of ids.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from jaxtune.data import bucketing, glove, tokenize
+from jaxtune.data.dataset import OOV_ID, Split, TextDataset
+from jaxtune.data.files import DataError, Examples, check_labels, read_examples
+from jaxtune.data.section import (
+    PRESETS,
+    DataSpec,
+    dataset_name,
+    parse_data_section,
+    preset,
+    resolve_path,
+    with_preset,
+)
+from jaxtune.data.splits import label_order, stratified_split
+from jaxtune.data.synthetic import make_synthetic
+
+TOKENIZER_FILE = "tokenizer.json"
+TOKENIZER_SETTINGS_FILE = "tokenizer.settings.json"
+ENCODED_FILE = "encoded.npz"  # token ids of every split, reused while the inputs match
+SPLITS = ("train", "val", "test")
+TFDS_SPLITS = {"train": "train", "val": "validation", "test": "test"}
+
+__all__ = ["DataReport", "DataSpec", "load_dataset", "parse_data_section", "preset"]
+
+
+@dataclasses.dataclass(frozen=True)
+class DataReport:
+    """What loading found: for the sweep plan and the results."""
+
+    name: str
+    source: str
+    sizes: dict[str, int]
+    label_names: tuple[str, ...]
+    label_counts: dict[str, dict[str, int]]  # split -> label -> examples
+    vocab_size: int
+    max_length: int  # T: the token width of every split
+    mean_length: dict[str, float]
+    truncated: dict[str, int]  # examples longer than max_length
+    oov_rate: dict[str, float]  # share of real tokens that are <unk>
+    empty_texts: dict[str, int]  # texts with no token (encoded as one <unk>)
+    skipped: dict[str, int]  # bad lines skipped (skip_bad_lines), per split
+    skip_reasons: tuple[str, ...]
+    blank_lines: int
+    notes: tuple[str, ...]  # how missing splits were made, etc.
+    buckets: tuple[int, ...]
+    padding_waste: float  # each training example padded to its bucket: padded / real tokens
+    padding_waste_unbucketed: float  # every example padded to max_length
+    tokenizer_path: str | None = None
+    coverage: glove.Coverage | None = None
+    embedding: np.ndarray | None = dataclasses.field(default=None, repr=False)  # [V, D] float32
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    def lines(self) -> list[str]:
+        """A human summary, a few lines long."""
+        sizes = " / ".join(f"{self.sizes[s]:,} {s}" for s in SPLITS)
+        out = [
+            f"data: {self.name} ({self.source}): {sizes}; {len(self.label_names)} classes; "
+            f"vocabulary {self.vocab_size:,}; max_length {self.max_length}",
+            f"padding: buckets {list(self.buckets)}, {self.padding_waste:.2f}x padded/real "
+            f"tokens (max-length padding {self.padding_waste_unbucketed:.2f}x)",
+        ]
+        if self.truncated["train"]:
+            out.append(
+                f"truncated: {self.truncated['train']:,} training texts are longer "
+                f"than {self.max_length} tokens"
+            )
+        if self.skipped_total or self.blank_lines:
+            out.append(f"skipped: {self.skipped_total} bad lines, {self.blank_lines} blank lines")
+            out.extend(f"  {reason}" for reason in self.skip_reasons)
+        if self.coverage is not None:
+            out.append(f"pretrained: {self.coverage.summary()}")
+        out.extend(self.notes)
+        return out
+
+
+def load_dataset(
+    spec: DataSpec, cache_dir: str | Path | None = None, data_dir: str | Path | None = None
+) -> tuple[TextDataset, DataReport]:
+    """Read, split, tokenize and bucket the data of `spec`.
+
+    Args:
+      cache_dir: where `tokenizer.json` (and the encoded splits, `encoded.npz`) are kept:
+        the sweep directory. None: nothing is kept.
+      data_dir: the data directory (`--data-dir` / JAXTUNE_DATA_DIR); `spec.data_dir`
+        wins when set. Relative paths in `spec` are taken from it.
+    """
+    spec = with_preset(spec)
+    data_dir = spec.data_dir or data_dir
+    if spec.source == "synthetic":
+        return _synthetic(spec, data_dir)
+    if spec.source == "tfds":
+        examples, notes = _read_tfds(spec, data_dir)
+    else:
+        examples, notes = _read_files(spec, data_dir)
+    examples, carve_notes = _carve(spec, examples)
+    notes += carve_notes
+    labels = spec.labels or label_order(examples["train"].labels)
+    skip = spec.skip_bad_lines
+    examples["train"] = check_labels(
+        examples["train"], labels, skip_bad_lines=skip, known_from="data.labels"
+    )
+    trained = set(examples["train"].labels)
+    for split in ("val", "test"):
+        examples[split] = check_labels(examples[split], trained, skip_bad_lines=skip)
+    for split in SPLITS:
+        if not len(examples[split]):
+            raise DataError(
+                f"{examples[split].path}: found no examples for the {split} split; "
+                "expected at least one"
+            )
+
+    tokenizer, tokenizer_path = _tokenizer(spec, examples["train"].texts, cache_dir)
+    vocab = tokenize.vocabulary(tokenizer)
+    encoded = _encoded(tokenizer, examples, spec.max_length, cache_dir)
+    width = max(e.tokens.shape[1] for e in encoded.values())  # T, shared by all splits
+    label_id = {label: i for i, label in enumerate(labels)}
+    splits = {}
+    for split, e in encoded.items():
+        tokens = np.pad(e.tokens, ((0, 0), (0, width - e.tokens.shape[1])))  # [N, T]
+        label_ids = np.array([label_id[label] for label in examples[split].labels], np.int32)
+        splits[split] = Split(tokens=tokens, lengths=e.lengths, labels=label_ids)
+    dataset = TextDataset(name=dataset_name(spec), vocab=vocab, label_names=tuple(labels), **splits)
+
+    buckets = _buckets(spec, splits["train"].lengths, width)
+    train_lengths = splits["train"].lengths
+    coverage = embedding = None
+    if spec.pretrained:
+        real = np.arange(width)[None, :] < train_lengths[:, None]  # [N, T]
+        counts = np.bincount(splits["train"].tokens[real], minlength=len(vocab))  # [V]
+        embedding, coverage = glove.embedding_matrix(
+            resolve_path(spec.pretrained, data_dir), vocab, seed=spec.seed, token_counts=counts
+        )
+    report = DataReport(
+        name=dataset_name(spec),
+        source=spec.source,
+        sizes={split: len(splits[split]) for split in SPLITS},
+        label_names=tuple(labels),
+        label_counts={
+            split: {label: examples[split].labels.count(label) for label in labels}
+            for split in SPLITS
+        },
+        vocab_size=len(vocab),
+        max_length=width,
+        mean_length={split: float(splits[split].lengths.mean()) for split in SPLITS},
+        truncated={split: int(encoded[split].truncated.sum()) for split in SPLITS},
+        oov_rate={split: _oov_rate(splits[split]) for split in SPLITS},
+        empty_texts={split: int(encoded[split].empty.sum()) for split in SPLITS},
+        skipped={split: examples[split].skipped for split in SPLITS},
+        skip_reasons=tuple(r for split in SPLITS for r in examples[split].skip_reasons),
+        blank_lines=sum(examples[split].blank_lines for split in SPLITS),
+        notes=tuple(notes),
+        buckets=buckets,
+        padding_waste=bucketing.padding_waste(train_lengths, buckets),
+        padding_waste_unbucketed=bucketing.padding_waste(train_lengths, width),
+        tokenizer_path=str(tokenizer_path) if tokenizer_path else None,
+        coverage=coverage,
+        embedding=embedding,
+    )
+    return dataset, report
+
+
+def _read_files(spec: DataSpec, data_dir) -> tuple[dict[str, Examples | None], list[str]]:
+    options = dict(
+        format=spec.format,
+        text_column=spec.text_column,
+        label_column=spec.label_column,
+        header=spec.header,
+        skip_bad_lines=spec.skip_bad_lines,
+    )
+    if spec.file:
+        return {"file": read_examples(resolve_path(spec.file, data_dir), **options)}, []
+    if data_dir is None and spec.name in PRESETS and spec.train == PRESETS[spec.name]["train"]:
+        raise _no_data_dir(spec.name)
+    if spec.train is None:
+        raise ValueError(f"data {dataset_name(spec)!r}: set train or file (or a preset name)")
+    examples = {}
+    for split in SPLITS:
+        path = getattr(spec, split)
+        examples[split] = read_examples(resolve_path(path, data_dir), **options) if path else None
+    return examples, []
+
+
+def _read_tfds(spec: DataSpec, data_dir) -> tuple[dict[str, Examples | None], list[str]]:
+    from jaxtune.data import tfds_builders  # imports tensorflow_datasets: only when asked
+
+    if data_dir is None:
+        raise _no_data_dir(spec.name)
+    manual_dir = Path(data_dir).expanduser() / spec.name
+    tfds_dir = spec.tfds_data_dir
+    if tfds_dir is None:
+        import tensorflow_datasets as tfds
+
+        tfds_dir = tfds.core.constants.DATA_DIR
+    builder = tfds_builders.prepare(
+        spec.name, manual_dir, tfds_dir, skip_bad_lines=spec.skip_bad_lines
+    )
+    skipped, reasons = tfds_builders.skipped_lines(builder)
+    if skipped and not spec.skip_bad_lines:
+        raise DataError(
+            f"{builder.data_dir}: found a dataset prepared with {skipped} bad lines skipped "
+            f"(first: {reasons[0] if reasons else '?'}); expected data.skip_bad_lines: true, "
+            "or delete it to prepare again"
+        )
+    examples = {}
+    for split, tfds_split in TFDS_SPLITS.items():
+        if tfds_split not in builder.info.splits:
+            examples[split] = None
+            continue
+        texts, labels, lines = tfds_builders.read_split(builder, tfds_split)
+        per_split = builder.info.metadata.get("skipped", {}).get(tfds_split, 0)
+        examples[split] = Examples(
+            path=f"{builder.data_dir}:{tfds_split}",
+            texts=texts,
+            labels=labels,
+            lines=lines,
+            skipped=int(per_split),
+            skip_reasons=reasons if split == "train" else (),  # the reasons name their files
+        )
+    return examples, [f"tfds: {builder.info.full_name} in {builder.data_dir}"]
+
+
+def _no_data_dir(name: str) -> DataError:
+    return DataError(
+        f"data {name}: found no data directory; expected --data-dir, JAXTUNE_DATA_DIR or "
+        f"data.data_dir naming the directory that holds {name}/"
+    )
+
+
+def _carve(spec: DataSpec, examples: dict) -> tuple[dict[str, Examples], list[str]]:
+    """Fill missing splits from train (or split `file`) with a seeded stratified split."""
+    if "file" in examples:
+        whole = examples["file"]
+        parts = stratified_split(whole.labels, spec.split, spec.seed)
+        note = (
+            f"splits: {Path(whole.path).name} split {'/'.join(f'{f:g}' for f in spec.split)}"
+            f" into train/val/test, stratified, seed {spec.seed}"
+        )
+        out = {split: whole.select(part) for split, part in zip(SPLITS, parts, strict=True)}
+        for split in ("val", "test"):  # skip counts belong to the file: report them once
+            out[split] = dataclasses.replace(out[split], skipped=0, skip_reasons=(), blank_lines=0)
+        return out, [note]
+    missing = [split for split in ("val", "test") if examples[split] is None]
+    if not missing:
+        return examples, []
+    train = examples["train"]
+    fractions = [spec.holdout] * len(missing)
+    parts = stratified_split(train.labels, [1.0 - sum(fractions), *fractions], spec.seed)
+    examples = dict(examples)
+    examples["train"] = train.select(parts[0])
+    for split, part in zip(missing, parts[1:], strict=True):
+        examples[split] = dataclasses.replace(
+            train.select(part), skipped=0, skip_reasons=(), blank_lines=0
+        )
+    note = (
+        f"splits: {' and '.join(missing)} carved from train ({Path(train.path).name}), "
+        f"{spec.holdout:g} each, stratified, seed {spec.seed}"
+    )
+    return examples, [note]
+
+
+def _tokenizer(spec: DataSpec, texts: list[str], cache_dir):
+    settings = {
+        "min_frequency": spec.min_frequency,
+        "max_vocab_size": spec.max_vocab_size,
+        "lowercase": spec.lowercase,
+        "replacements": [list(pair) for pair in spec.replacements or ()],
+        "train_examples": len(texts),
+        "train_sha256": _digest(texts),
+    }
+    if cache_dir is None:
+        return _train_tokenizer(spec, texts), None
+    path = Path(cache_dir) / TOKENIZER_FILE
+    settings_path = Path(cache_dir) / TOKENIZER_SETTINGS_FILE
+    if path.exists():
+        saved = json.loads(settings_path.read_text()) if settings_path.exists() else None
+        if saved != settings:
+            changed = sorted(k for k in settings if saved is None or saved.get(k) != settings[k])
+            raise DataError(
+                f"{path}: found a tokenizer built from other data or settings "
+                f"({', '.join(changed)} differ); expected the data section it was built "
+                "with, or a new sweep directory"
+            )
+        return tokenize.load_tokenizer(path), path
+    tokenizer = _train_tokenizer(spec, texts)
+    tokenize.save_tokenizer(tokenizer, path)
+    partial = settings_path.with_name(settings_path.name + ".partial")
+    partial.write_text(json.dumps(settings, indent=1) + "\n")
+    partial.replace(settings_path)
+    return tokenizer, path
+
+
+def _encoded(tokenizer, examples, max_length: int, cache_dir) -> dict[str, tokenize.Encoded]:
+    """Every split encoded, or read back from `cache_dir` if tokenizer, texts and length match."""
+    key = hashlib.sha256(tokenizer.to_str().encode("utf-8"))
+    key.update(str(max_length).encode())
+    for split in SPLITS:
+        key.update(_digest(examples[split].texts).encode())
+    key = key.hexdigest()
+    path = Path(cache_dir) / ENCODED_FILE if cache_dir is not None else None
+    if path is not None and path.exists():
+        with np.load(path) as saved:
+            if str(saved["key"]) == key:
+                fields = tokenize.Encoded._fields
+                return {
+                    split: tokenize.Encoded(*(saved[f"{split}.{f}"] for f in fields))
+                    for split in SPLITS
+                }
+    encoded = {
+        split: tokenize.encode_ids(tokenizer, examples[split].texts, max_length) for split in SPLITS
+    }
+    if path is not None:
+        arrays = {f"{s}.{f}": v for s, e in encoded.items() for f, v in e._asdict().items()}
+        partial = path.with_name(path.name + ".partial")
+        with open(partial, "wb") as handle:
+            np.savez(handle, key=np.array(key), **arrays)
+        partial.replace(path)
+    return encoded
+
+
+def _digest(texts: list[str]) -> str:
+    return hashlib.sha256("\0".join(texts).encode("utf-8")).hexdigest()
+
+
+def _train_tokenizer(spec: DataSpec, texts: list[str]):
+    return tokenize.train_tokenizer(
+        texts,
+        min_frequency=spec.min_frequency,
+        max_vocab_size=spec.max_vocab_size,
+        lowercase=spec.lowercase,
+        replacements=spec.replacements or (),
+    )
+
+
+def _buckets(spec: DataSpec, lengths: np.ndarray, width: int) -> tuple[int, ...]:
+    """Bucket lengths for training; the last is always the width T, which holds every split."""
+    if isinstance(spec.buckets, int):
+        chosen = bucketing.choose_buckets(lengths, spec.buckets)
+        return (*chosen[:-1], width) if chosen[-1] < width else chosen
+    buckets = tuple(b for b in spec.buckets if b < width)
+    return (*buckets, width)
+
+
+def _oov_rate(split: Split) -> float:
+    real = np.arange(split.max_length)[None, :] < split.lengths[:, None]  # [N, T]
+    return float((split.tokens[real] == OOV_ID).mean())
+
+
+def _synthetic(spec: DataSpec, data_dir) -> tuple[TextDataset, DataReport]:
+    dataset = make_synthetic(spec.synthetic)
+    splits = {"train": dataset.train, "val": dataset.val, "test": dataset.test}
+    lengths = dataset.train.lengths
+    width = dataset.train.max_length
+    buckets = _buckets(spec, lengths, width)
+    coverage = embedding = None
+    if spec.pretrained:
+        embedding, coverage = glove.embedding_matrix(
+            resolve_path(spec.pretrained, data_dir), dataset.vocab, seed=spec.seed
+        )
+    report = DataReport(
+        name=dataset.name,
+        source="synthetic",
+        sizes={split: len(splits[split]) for split in SPLITS},
+        label_names=dataset.label_names,
+        label_counts={
+            split: dict(
+                zip(
+                    dataset.label_names,
+                    np.bincount(splits[split].labels, minlength=dataset.num_classes).tolist(),
+                    strict=True,
+                )
+            )
+            for split in SPLITS
+        },
+        vocab_size=dataset.vocab_size,
+        max_length=width,
+        mean_length={split: float(splits[split].lengths.mean()) for split in SPLITS},
+        truncated=dict.fromkeys(SPLITS, 0),
+        oov_rate={split: _oov_rate(splits[split]) for split in SPLITS},
+        empty_texts=dict.fromkeys(SPLITS, 0),
+        skipped=dict.fromkeys(SPLITS, 0),
+        skip_reasons=(),
+        blank_lines=0,
+        notes=(),
+        buckets=buckets,
+        padding_waste=bucketing.padding_waste(lengths, buckets),
+        padding_waste_unbucketed=bucketing.padding_waste(lengths, width),
+        coverage=coverage,
+        embedding=embedding,
+    )
+    return dataset, report
