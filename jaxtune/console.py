@@ -63,14 +63,16 @@ class RichDisplay:
         )
         compiles = len({(p.group, p.width) for p in plans})
         peak = max((p.estimated_bytes for p in plans), default=0)
+        chunk = plans[0].chunk if plans else None
+        computed = "all configs at once" if chunk is None else f"{chunk} config(s) at a time"
         self.console.print(
             f"  {compiles} program(s) to compile; largest population needs ~{_mib(peak)} "
-            "(estimated)"
+            f"(estimated); each step computes {computed}"
         )
         for index, plan in enumerate(plans):
             self.console.print(
-                f"  population {index}: width {plan.width} x ~{_mib(plan.bytes_per_config)}"
-                f"/config  {_describe(plan)}"
+                f"  population {index}: width {plan.width}, ~{_mib(plan.estimated_bytes)}  "
+                f"{_describe(plan)}"
             )
         self.progress = Progress(
             TextColumn("{task.description}"),

@@ -54,6 +54,7 @@ class Engine:
         metric: str = "val_accuracy",
         goal: str = "maximize",
         max_loss: float | None = 100.0,
+        chunk: int | None = None,
     ):
         self.dataset = dataset
         self.seed = seed
@@ -61,6 +62,7 @@ class Engine:
         self.metric = metric
         self.goal = goal
         self.max_loss = max_loss
+        self.chunk = chunk
         self.train_split = to_device(dataset.train)
         self.val_split = to_device(dataset.val)
         self.val_batches = sequential_batches(len(dataset.val), eval_batch_size)
@@ -71,7 +73,7 @@ class Engine:
         if signature not in self._trainers:
             program = program_for(config, self.dataset)
             self._trainers[signature] = Trainer(
-                program, self.early_stopping, max_loss=self.max_loss
+                program, self.early_stopping, max_loss=self.max_loss, chunk=self.chunk
             )
         return self._trainers[signature]
 

@@ -31,14 +31,23 @@ class MemoryEstimate:
     activations: int  # residuals the backward pass keeps for one minibatch
 
     @property
+    def persistent(self) -> int:
+        """Bytes every config holds for the whole run."""
+        return self.params + self.optimizer_state + self.best_params
+
+    @property
+    def per_step(self) -> int:
+        """Bytes alive only while the config's step runs (one chunk at a time)."""
+        return self.step_transient + self.activations
+
+    @property
     def total(self) -> int:
-        return (
-            self.params
-            + self.optimizer_state
-            + self.best_params
-            + self.step_transient
-            + self.activations
-        )
+        return self.persistent + self.per_step
+
+    def population_bytes(self, width: int, chunk: int | None = None) -> int:
+        """A population of `width` configs computed `chunk` at a time (None: all at once)."""
+        concurrent = width if chunk is None else min(chunk, width)
+        return width * self.persistent + concurrent * self.per_step
 
 
 def _tree_bytes(tree) -> int:

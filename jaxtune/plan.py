@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from jaxtune.memory import estimate_memory
+from jaxtune.memory import MemoryEstimate, estimate_memory
 from jaxtune.samplers import Trial
 from jaxtune.space import static_signature
 
@@ -22,7 +22,8 @@ RUNTIME_RESERVE_BYTES = 1 << 30  # the JAX runtime, compiled programs and the da
 class PopulationPlan:
     group: int  # index of the static signature
     trials: tuple[Trial, ...]
-    bytes_per_config: int = 0  # estimated; 0 when not estimated
+    estimate: MemoryEstimate | None = None  # per config; None when not estimated
+    chunk: int | None = None  # configs computed together in each step (None: all)
 
     @property
     def width(self) -> int:
@@ -30,7 +31,9 @@ class PopulationPlan:
 
     @property
     def estimated_bytes(self) -> int:
-        return self.width * self.bytes_per_config
+        return (
+            0 if self.estimate is None else self.estimate.population_bytes(self.width, self.chunk)
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,10 +54,17 @@ def default_memory_budget() -> int:
     return physical_memory_bytes() // 2
 
 
-def width_limit(bytes_per_config: int, max_population: int, memory_budget: int) -> int:
+def width_limit(
+    estimate: MemoryEstimate, max_population: int, memory_budget: int, chunk: int | None = None
+) -> int:
     """The widest population that both the cap and the memory budget allow (at least 1)."""
     usable = max(memory_budget - RUNTIME_RESERVE_BYTES, 0)
-    fits = usable // max(bytes_per_config, 1)
+    if chunk is None:
+        fits = usable // max(estimate.total, 1)
+    else:  # only `chunk` configs hold step activations at a time
+        fits = (usable - chunk * estimate.per_step) // max(estimate.persistent, 1)
+        if fits < chunk:
+            fits = usable // max(estimate.total, 1)
     return int(max(1, min(max_population, fits)))
 
 
@@ -74,13 +84,14 @@ def plan_populations(
     *,
     shapes: Shapes | None = None,
     memory_budget: int | None = None,
+    chunk: int | None = None,
 ) -> list[PopulationPlan]:
     """One group per static signature (first-seen order), cut into populations.
 
     Only shape-changing hyperparameters split groups; every dynamic value rides along
     as an array inside the group's one program. With `shapes`, each group's width is
     also limited by its estimated memory per config against `memory_budget` (default:
-    half of physical memory).
+    half of physical memory), with `chunk` configs computed at a time.
     """
     groups: dict[tuple, list[Trial]] = {}
     for trial in trials:
@@ -88,19 +99,19 @@ def plan_populations(
     budget = default_memory_budget() if memory_budget is None else memory_budget
     plans = []
     for index, members in enumerate(groups.values()):
-        per_config = 0
+        estimate = None
         limit = max_population
         if shapes is not None:
-            per_config = estimate_memory(
+            estimate = estimate_memory(
                 members[0].config,
                 vocab_size=shapes.vocab_size,
                 num_classes=shapes.num_classes,
                 seq_len=shapes.seq_len,
-            ).total
-            limit = width_limit(per_config, max_population, budget)
+            )
+            limit = width_limit(estimate, max_population, budget, chunk)
         start = 0
         for width in balanced_chunks(len(members), limit):
-            chunk = tuple(members[start : start + width])
-            plans.append(PopulationPlan(index, chunk, per_config))
+            population = tuple(members[start : start + width])
+            plans.append(PopulationPlan(index, population, estimate, chunk))
             start += width
     return plans

@@ -56,11 +56,60 @@ def to_device(split: Split) -> DeviceSplit:
     )
 
 
+def over_chunks(vmapped, chunk: int | None, per_config, *shared, updates_input=False):
+    """vmapped(per_config[k0:k0+chunk], *shared) for every chunk of the leading K axis.
+
+    The chunks run one after another in a `fori_loop`, so only `chunk` configs' tensors
+    are live in one step. With `updates_input`, vmapped returns (new per_config, extras)
+    and each chunk's new values are written back into the per-config tree in place (a
+    train step); otherwise its results are stacked. chunk None (or >= K) is one plain
+    vmapped call.
+    """
+    width = jax.tree.leaves(per_config)[0].shape[0]
+    if chunk is None or chunk >= width:
+        return vmapped(per_config, *shared)
+    full, rest = divmod(width, chunk)
+
+    def part(tree, start, size):
+        return jax.tree.map(lambda x: lax.dynamic_slice_in_dim(x, start, size), tree)
+
+    def write(tree, values, start):
+        return jax.tree.map(
+            lambda t, v: lax.dynamic_update_slice_in_dim(t, v, start, 0), tree, values
+        )
+
+    shapes = jax.eval_shape(vmapped, per_config, *shared)
+    stacked = shapes[1] if updates_input else shapes
+    stacked = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), stacked)
+
+    def run(carry, start, size):
+        tree, stacked = carry
+        result = vmapped(part(tree, start, size), *shared)
+        if updates_input:
+            new, result = result
+            tree = write(tree, new, start)
+        return tree, write(stacked, result, start)
+
+    carry = lax.fori_loop(
+        0, full, lambda i, carry: run(carry, i * chunk, chunk), (per_config, stacked)
+    )
+    if rest:
+        carry = run(carry, full * chunk, rest)
+    return carry if updates_input else carry[1]
+
+
 class Trainer:
     """The jitted init / train_epoch / evaluate / end_epoch of one static signature.
 
     With `population=True` every function takes and returns states with a leading K
     axis; with `population=False` the same functions run one config.
+
+    `chunk` sets how many configs are vectorized together inside each step: None (all K
+    at once, plain `jax.vmap`) or a width c, in which case each step loops over the
+    population c configs at a time (`lax.map(..., batch_size=c)`) inside the same jitted
+    epoch. On a CPU the per-config kernels run fastest when their tensors stay in
+    cache, so a small c beats one K-wide vmap there (benchmarks/README.md); the math
+    does not depend on c.
     """
 
     def __init__(
@@ -70,16 +119,36 @@ class Trainer:
         *,
         population=True,
         max_loss: float | None = 100.0,
+        chunk: int | None = None,
     ):
         self.program = program
         self.early_stopping = early_stopping
         self.max_loss = max_loss
+        self.chunk = chunk
 
         def lift(fn, in_axes):
             return jax.vmap(fn, in_axes=in_axes) if population else fn
 
-        step = lift(functools.partial(guarded_train_step, program), (0, None, None))
-        evaluate_batch = lift(functools.partial(eval_step, program), (0, None))
+        def lift_chunked(fn, updates_input=False):
+            """fn(per_config, *shared) over the population, `chunk` configs at a time."""
+            if not population:
+                return fn
+            return functools.partial(
+                over_chunks,
+                jax.vmap(fn, in_axes=(0, None, None)),
+                chunk,
+                updates_input=updates_input,
+            )
+
+        def step(state, batch, max_loss):
+            # best_params is not an input of a step: keep it out of the chunk loop's carry.
+            new, metrics = train_chunks(state.replace(best_params=None), batch, max_loss)
+            return new.replace(best_params=state.best_params), metrics
+
+        train_chunks = lift_chunked(
+            functools.partial(guarded_train_step, program), updates_input=True
+        )
+        evaluate_batch = lift_chunked(lambda params, batch, _: eval_step(program, params, batch))
         update = lift(
             functools.partial(
                 end_of_epoch,
@@ -105,10 +174,10 @@ class Trainer:
             """Loss, accuracy, macro-F1 of every config ([K] each) over padded batches [S, B]."""
 
             def body(totals, batch_ids):
-                loss_sum, confusion = evaluate_batch(params, split.gather(*batch_ids))
+                loss_sum, confusion = evaluate_batch(params, split.gather(*batch_ids), None)
                 return jax.tree.map(jnp.add, totals, (loss_sum, confusion)), None
 
-            zeros = jax.eval_shape(evaluate_batch, params, split.gather(index[0], weights[0]))
+            zeros = jax.eval_shape(evaluate_batch, params, split.gather(index[0], weights[0]), None)
             zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), zeros)
             (loss_sum, confusion), _ = lax.scan(body, zeros, (index, weights))
             metrics = lift(classification_metrics, (0, 0))(loss_sum, confusion)

@@ -58,6 +58,15 @@ class Budget:
     max_population: int = 64  # widest population trained as one program
     max_configs: int | None = None
     max_memory_gb: float | None = None  # population widths fit in this; default half the RAM
+    # Configs computed together in each step of a population: an integer, "all" (one vmap
+    # over the population) or "auto" (1 on CPU, where cache-resident kernels win; all
+    # elsewhere). Never changes results, only speed and memory.
+    chunk: int | str = "auto"
+
+    def resolved_chunk(self, backend: str) -> int | None:
+        if self.chunk == "auto":
+            return 1 if backend == "cpu" else None
+        return None if self.chunk == "all" else self.chunk
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,8 +212,16 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
     parameters = _parameters(read, top.get("parameters"), fixed)
     data = _data(read, top.get("data"))
     budget_section = read.mapping(
-        top.get("budget"), "budget", ("max_population", "max_configs", "max_memory_gb")
+        top.get("budget"), "budget", ("max_population", "max_configs", "max_memory_gb", "chunk")
     )
+    chunk = budget_section.get("chunk", "auto")
+    if chunk not in ("auto", "all"):
+        try:
+            chunk = integer(1, 1 << 20)(chunk)
+        except SpaceError:
+            raise read.error(
+                "budget.chunk", f"expected auto, all or an integer in [1, 1048576], found {chunk!r}"
+            ) from None
     budget = Budget(
         max_population=read.parse(
             integer(1, 1 << 20), budget_section.get("max_population", 64), "budget.max_population"
@@ -217,6 +234,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
             budget_section.get("max_memory_gb"),
             "budget.max_memory_gb",
         ),
+        chunk=chunk,
     )
     spec = SweepSpec(
         path=path,

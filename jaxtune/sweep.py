@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
+import jax
+
 from jaxtune.data.synthetic import make_synthetic
 from jaxtune.engine import Engine, EpochReport
 from jaxtune.plan import PopulationPlan, Shapes, plan_populations
@@ -58,11 +60,13 @@ def run_sweep(
     trials, merged = grid(spec)
     dataset = make_synthetic(spec.data)
     max_memory_gb = spec.budget.max_memory_gb
+    chunk = spec.budget.resolved_chunk(jax.default_backend())
     plans = plan_populations(
         trials,
         spec.budget.max_population,
         shapes=Shapes(dataset.vocab_size, dataset.num_classes, dataset.train.max_length),
         memory_budget=None if max_memory_gb is None else int(max_memory_gb * 2**30),
+        chunk=chunk,
     )
     prepare_directory(directory, spec, overwrite)
     display.plan(spec, plans, merged)
@@ -74,6 +78,7 @@ def run_sweep(
         metric=spec.metric,
         goal=spec.goal,
         max_loss=spec.train.max_loss,
+        chunk=chunk,
     )
     records = []
     for index, plan in enumerate(plans):

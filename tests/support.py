@@ -39,6 +39,7 @@ def train(
     early_stopping=EarlyStopping(),
     dataset=None,
     trainer=None,
+    chunk=None,
 ):
     """Train configs (as one population, or one config alone when population=False).
 
@@ -48,7 +49,7 @@ def train(
     dataset = dataset or tiny_dataset()
     trial_ids = list(range(len(configs_))) if trial_ids is None else trial_ids
     trainer = trainer or Trainer(
-        program_for(configs_[0], dataset), early_stopping, population=population
+        program_for(configs_[0], dataset), early_stopping, population=population, chunk=chunk
     )
     hparams = hparam_arrays(configs_)
     keys = trial_keys(SEED, trial_ids)

@@ -20,7 +20,12 @@ def test_quick_benchmark_measures_every_row(tmp_path):
     for case in report["cases"]:
         assert case["flops_per_config_step"] > 0
         assert [p["K"] for p in case["population"]] == list(QUICK.widths)
-        rows = [*case["population"], case["one_at_a_time_jax"], case["per_process_trial"]]
+        rows = [
+            *case["population"],
+            case["population_one_vmap"],
+            case["one_at_a_time_jax"],
+            case["per_process_trial"],
+        ]
         if has_torch:
             rows.append(case["pytorch"])
         else:
@@ -32,6 +37,7 @@ def test_quick_benchmark_measures_every_row(tmp_path):
         for point in case["population"]:
             assert point["compile_s"] > 0 and point["peak_rss_bytes"] > 0
             assert point["active_after"] == point["K"]  # nothing diverged or stopped
+        assert case["population_one_vmap"]["chunk"] is None
         assert case["memory"]["bytes_per_config_estimated"] > 0
         assert set(case["ratios"]) >= {f"K{k}_vs_one_at_a_time_jax" for k in QUICK.widths}
         assert f"| {case['architecture']} | {case['batch_size']} |" in table

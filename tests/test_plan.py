@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jaxtune.memory import estimate_memory
+from jaxtune.memory import MemoryEstimate, estimate_memory
 from jaxtune.plan import (
     RUNTIME_RESERVE_BYTES,
     Shapes,
@@ -30,12 +30,24 @@ def test_balanced_chunks(count, limit, expected):
     assert balanced_chunks(count, limit) == expected
 
 
+MIB = 2**20
+ESTIMATE = MemoryEstimate(
+    params=2 * MIB,
+    optimizer_state=4 * MIB,
+    best_params=2 * MIB,
+    step_transient=1 * MIB,
+    activations=1 * MIB,
+)  # persistent 8 MiB, per step 2 MiB
+
+
 def test_width_limit_from_memory():
-    per_config = 10 * 2**20
-    budget = RUNTIME_RESERVE_BYTES + 25 * per_config + 1
-    assert width_limit(per_config, 64, budget) == 25
-    assert width_limit(per_config, 8, budget) == 8  # the user's cap wins when smaller
-    assert width_limit(per_config, 64, 0) == 1  # never zero: one config always runs
+    budget = RUNTIME_RESERVE_BYTES + 250 * MIB + 1
+    assert width_limit(ESTIMATE, 64, budget) == 25  # 10 MiB per config, all computed at once
+    assert width_limit(ESTIMATE, 8, budget) == 8  # the user's cap wins when smaller
+    assert width_limit(ESTIMATE, 64, 0) == 1  # never zero: one config always runs
+    # One config at a time: only one holds step activations, (250 - 2) // 8 fit.
+    assert width_limit(ESTIMATE, 64, budget, chunk=1) == 31
+    assert ESTIMATE.population_bytes(31, 1) <= 250 * MIB < ESTIMATE.population_bytes(32, 1)
 
 
 def test_groups_split_only_on_shape_changing_hparams():
@@ -58,10 +70,10 @@ def test_memory_budget_narrows_populations():
         for k in (1, 2, 3, 4, 5, 6, 7)
     ]
     trials = _trials(configs)
-    per_config = estimate_memory(trials[0].config, vocab_size=500, num_classes=3, seq_len=16).total
-    budget = RUNTIME_RESERVE_BYTES + 3 * per_config
+    estimate = estimate_memory(trials[0].config, vocab_size=500, num_classes=3, seq_len=16)
+    budget = RUNTIME_RESERVE_BYTES + 3 * estimate.total
     plans = plan_populations(trials, 64, shapes=SHAPES, memory_budget=budget)
     assert [p.width for p in plans] == [3, 2, 2]
-    assert all(p.bytes_per_config == per_config for p in plans)
+    assert all(p.estimate == estimate for p in plans)
     assert max(p.estimated_bytes for p in plans) <= budget - RUNTIME_RESERVE_BYTES
     assert [t.trial_id for p in plans for t in p.trials] == list(range(7))  # each trial once

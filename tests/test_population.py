@@ -66,8 +66,8 @@ ARCHITECTURES = [
 ]
 
 
-def assert_population_matches_solo(population_configs):
-    state, history = train(population_configs, epochs=EPOCHS)
+def assert_population_matches_solo(population_configs, chunk=None):
+    state, history = train(population_configs, epochs=EPOCHS, chunk=chunk)
     alone = train_each_alone(population_configs, epochs=EPOCHS)
     for k, (solo_state, solo_history) in enumerate(alone):
         for epoch in range(EPOCHS):
@@ -96,6 +96,13 @@ def assert_population_matches_solo(population_configs):
 )
 def test_population_matches_solo_per_architecture(base):
     assert_population_matches_solo(configs(base, VARIATIONS))
+
+
+@pytest.mark.parametrize("chunk", [1, 3], ids=["chunk1", "chunk3-remainder"])
+@pytest.mark.parametrize("base", [ARCHITECTURES[1], ARCHITECTURES[3]], ids=["lstm", "cnn"])
+def test_chunked_population_matches_solo(base, chunk):
+    """Looping over the population a few configs at a time changes nothing but speed."""
+    assert_population_matches_solo(configs(base, VARIATIONS), chunk=chunk)
 
 
 @pytest.mark.parametrize(
@@ -147,7 +154,8 @@ def test_frozen_embedding_rows_stay_bit_identical_while_trainable_ones_move():
     ],
     ids=["gru-loss-bound", "relu-rnn-nonfinite"],
 )
-def test_divergent_config_fails_and_its_neighbours_match_solo(base):
+@pytest.mark.parametrize("chunk", [None, 1], ids=["vmap", "chunk1"])
+def test_divergent_config_fails_and_its_neighbours_match_solo(base, chunk):
     population = configs(
         {**base, "epochs": EPOCHS},
         [
@@ -156,7 +164,7 @@ def test_divergent_config_fails_and_its_neighbours_match_solo(base):
             {"learning_rate": 0.1},
         ],
     )
-    state, history = train(population, epochs=EPOCHS)
+    state, history = train(population, epochs=EPOCHS, chunk=chunk)
     status = np.asarray(state.status)
     assert status[1] == Status.FAILED
     assert int(state.failed_step[1]) >= 0

@@ -149,6 +149,10 @@ BAD_SPECS = [
         "budget.max_population: expected an integer in [1, 1048576], found 0",
     ),
     (
+        "budget: {chunk: none}",
+        "budget.chunk: expected auto, all or an integer in [1, 1048576], found 'none'",
+    ),
+    (
         "budget: {max_memory_gb: -1}",
         "budget.max_memory_gb: expected null or a number in (0, 1e+06], found -1",
     ),
@@ -263,6 +267,7 @@ KEYS = sorted(
         *("value", "values", "goal", "epochs", "early_stopping", "eval_batch_size", "max_loss"),
         *("monitor", "patience", "min_delta", "restore_best", "max_population", "max_configs"),
         "max_memory_gb",
+        "chunk",
         *("program", "command", "project", "entity"),
     }
 )

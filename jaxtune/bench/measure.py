@@ -72,6 +72,15 @@ def _program(config, case):
     return Program(model=model, optimizer=config["optimizer"])
 
 
+def resolve_chunk(case: dict[str, Any]) -> int | None:
+    """The case's `chunk` ("auto" by default, as a sweep's budget) for this backend."""
+    import jax
+
+    from jaxtune.spec import Budget
+
+    return Budget(chunk=case.get("chunk", "auto")).resolved_chunk(jax.default_backend())
+
+
 def timed_calls(call, repeats: int, target_seconds: float):
     """Median seconds per call: one warm-up, then `repeats` timed blocks of n calls each."""
     import jax
@@ -101,7 +110,7 @@ def measure_population(
 
     config, split, index, weights = workload(case, steps)
     configs = population_configs(config, width)
-    trainer = Trainer(_program(config, case), EarlyStopping())
+    trainer = Trainer(_program(config, case), EarlyStopping(), chunk=resolve_chunk(case))
     state = trainer.init(hparam_arrays(configs), trial_keys(0, range(width)))
     device_split = to_device(split)
     max_loss = jnp.float32(np.inf)
@@ -119,6 +128,7 @@ def measure_population(
     active = int(np.asarray(jax.device_get(holder["state"].active)).sum())
     return {
         "K": width,
+        "chunk": resolve_chunk(case),
         "steps_per_call": steps,
         "calls_per_repeat": calls,
         "seconds_per_call": seconds,

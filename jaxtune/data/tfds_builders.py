@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow_datasets as tfds
-from etils import epath
 
 from jaxtune.data.files import check_labels, read_examples
 
@@ -45,12 +44,12 @@ class LocalTextBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
     @tfds.core.utils.classproperty
     @classmethod
-    def code_path(cls) -> epath.Path:
+    def code_path(cls) -> tfds.core.Path:
         # TFDS 4.9.10 finds the code of a builder that lives in a package through
         # `importlib_resources`, which it does not declare for Python >= 3.9
         # (tensorflow/datasets#11212). It only looks next to the code for a
         # checksums file, which local files do not have: name the file directly.
-        return epath.Path(inspect.getfile(cls))
+        return tfds.core.Path(inspect.getfile(cls))
 
     def __init__(self, *, skip_bad_lines: bool = False, **kwargs):
         self.skip_bad_lines = skip_bad_lines
