@@ -292,6 +292,14 @@ HPARAMS: dict[str, HParam] = {
             "label smoothing of the cross-entropy target",
         ),
         HParam(
+            "focal_gamma",
+            DYNAMIC,
+            0.0,
+            floating(0.0, 10.0),
+            "focal loss focusing parameter (0: plain cross-entropy)",
+            aliases=("gamma", "focal_loss_gamma"),
+        ),
+        HParam(
             "embedding_trainable",
             DYNAMIC,
             True,

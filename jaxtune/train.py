@@ -25,6 +25,7 @@ class Program:
     model: Any  # SequenceClassifier
     optimizer: str
     nesterov: bool = False
+    class_weights: tuple[float, ...] | None = None  # per class, in the loss (None: all 1)
 
     def optimizer_for(self, hparams):
         return build_optimizer(self.optimizer, hparams, nesterov=self.nesterov)
@@ -106,7 +107,14 @@ def train_step(program: Program, params, opt_state, hparams, key, batch: Batch):
             key=key,
             train=True,
         )  # [B, C]
-        loss = cross_entropy(logits, batch.labels, batch.weights, hparams["label_smoothing"])
+        loss = cross_entropy(
+            logits,
+            batch.labels,
+            batch.weights,
+            hparams["label_smoothing"],
+            hparams["focal_gamma"],
+            program.class_weights,
+        )
         return loss, logits
 
     (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
@@ -124,6 +132,7 @@ def guarded_train_step(program: Program, state: TrainState, batch: Batch, max_lo
     A config whose minibatch loss is non-finite or above `max_loss` (a traced scalar; inf
     disables the bound), or whose new parameters are non-finite, keeps its last good state
     and becomes FAILED; it never affects another config, which only shares the batch.
+    A batch with no real example (the fill of a length bucket's last block) changes nothing.
     """
     key = jax.random.fold_in(state.key, state.step)
     params, opt_state, metrics = train_step(
@@ -134,8 +143,9 @@ def guarded_train_step(program: Program, state: TrainState, batch: Batch, max_lo
         & (metrics["loss"] <= max_loss)
         & jnp.isfinite(optax.tree.norm(params))
     )
-    ok = state.active & finite
-    diverged = state.active & ~finite
+    has_examples = jnp.sum(batch.weights) > 0
+    ok = state.active & finite & has_examples
+    diverged = state.active & ~finite & has_examples
 
     def keep(new, old):
         return jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, old)

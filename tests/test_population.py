@@ -28,6 +28,7 @@ VARIATIONS = [
         "beta1": 0.8,
         "beta2": 0.99,
         "clip_norm": 0.5,
+        "focal_gamma": 2.0,
     },
     {
         "learning_rate": 2e-3,

@@ -36,6 +36,7 @@ FIRST = {
     "dropout": 0.0,
     "recurrent_dropout": 0.0,
     "label_smoothing": 0.0,
+    "focal_gamma": 0.0,
     "embedding_trainable": True,
     "epochs": 3,
 }
@@ -50,6 +51,7 @@ SECOND = {
     "dropout": 0.4,
     "recurrent_dropout": 0.3,
     "label_smoothing": 0.2,
+    "focal_gamma": 2.0,
     "embedding_trainable": False,
     "epochs": 7,
 }
