@@ -80,6 +80,12 @@ def test_tsv_reads_sst2_rows_unquoted_and_strips_the_trailing_space(tmp_path):
     assert examples.labels == ["1", "0"]
 
 
+def test_a_byte_order_mark_is_not_part_of_the_header(tmp_path):
+    path = write(tmp_path / "excel.csv", "\ufefftext,label\r\nfine,1\r\n")
+    examples = read_examples(path)
+    assert (examples.texts, examples.labels) == (["fine"], ["1"])
+
+
 def test_jsonl_named_keys_and_integer_labels(tmp_path):
     lines = '{"file": "a", "label": 0, "text": "bad"}\n{"label": "1", "text": "good"}\n'
     examples = read_examples(write(tmp_path / "r.jsonl", lines))
