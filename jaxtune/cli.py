@@ -28,19 +28,34 @@ def sweep(
     spec: Path = typer.Argument(..., help="sweep spec (YAML)"),
     out: Path | None = typer.Option(None, "--out", help="sweep directory [default: runs/NAME]"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace results already in --out"),
+    data_dir: Path | None = typer.Option(
+        None,
+        "--data-dir",
+        envvar="JAXTUNE_DATA_DIR",
+        help="where data files named in the spec are (e.g. a copy of shared/data)",
+    ),
+    skip_bad_lines: bool = typer.Option(
+        False, "--skip-bad-lines", help="skip malformed data lines (counted in the plan)"
+    ),
     debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
 ) -> None:
     """Run every config of SPEC, a population per static signature, and rank them."""
     with _errors(debug):
+        import dataclasses
+
         from jaxtune.console import RichDisplay
         from jaxtune.spec import load_spec
         from jaxtune.sweep import run_sweep
 
         parsed = load_spec(spec)
+        if skip_bad_lines:
+            parsed = dataclasses.replace(
+                parsed, data=dataclasses.replace(parsed.data, skip_bad_lines=True)
+            )
         directory = out if out is not None else Path("runs") / parsed.name
         display = RichDisplay()
         try:
-            outcome = run_sweep(parsed, directory, display, overwrite=overwrite)
+            outcome = run_sweep(parsed, directory, display, overwrite=overwrite, data_dir=data_dir)
         finally:
             display.close()
         display.ranking(outcome.records, parsed.metric)
@@ -87,12 +102,13 @@ class _errors:
         return self
 
     def __exit__(self, kind, error, traceback):
+        from jaxtune.data.files import DataError
         from jaxtune.space import SpaceError
         from jaxtune.spec import SpecError
 
         if error is None or self.debug:
             return False
-        if isinstance(error, SpecError | SpaceError | UserError):
+        if isinstance(error, SpecError | SpaceError | DataError | UserError):
             print(f"error: {error}", file=sys.stderr)
             raise typer.Exit(code=2)
         return False

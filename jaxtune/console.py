@@ -52,6 +52,10 @@ class RichDisplay:
     def notice(self, message: str) -> None:
         self.console.print(f"[yellow]notice:[/] {message}")
 
+    def data(self, report) -> None:
+        for line in report.lines():
+            self.console.print(line, markup=False, highlight=False)
+
     def plan(self, spec: SweepSpec, plans: list[PopulationPlan], merged: int) -> None:
         self.metric = spec.metric
         trials = sum(p.width for p in plans)

@@ -13,6 +13,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from jaxtune.data import bucketing
 from jaxtune.data.dataset import TextDataset, epoch_batches, sequential_batches
 from jaxtune.models import build_classifier
 from jaxtune.plan import PopulationPlan
@@ -36,13 +37,37 @@ class EpochReport:
     best_value: float | None  # best value of the sweep metric inside this population so far
 
 
-def program_for(config: dict[str, Any], dataset: TextDataset) -> Program:
+BLOCK_STEPS = 4  # minibatches per jitted call of a length bucket (see data/bucketing.py)
+
+
+def program_for(
+    config: dict[str, Any], dataset: TextDataset, class_weights: tuple[float, ...] | None = None
+) -> Program:
     model = build_classifier(config, dataset.vocab_size, dataset.num_classes)
-    return Program(model=model, optimizer=config["optimizer"], nesterov=config["nesterov"])
+    return Program(
+        model=model,
+        optimizer=config["optimizer"],
+        nesterov=config["nesterov"],
+        class_weights=class_weights,
+    )
+
+
+def balanced_class_weights(labels: np.ndarray, num_classes: int) -> tuple[float, ...]:
+    """n / (C * count_c) per class (scikit-learn's "balanced"); an absent class gets 1."""
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    weights = np.where(counts > 0, len(labels) / (num_classes * np.maximum(counts, 1)), 1.0)
+    return tuple(float(w) for w in weights)
 
 
 class Engine:
-    """Trains planned populations on one dataset; keeps one Trainer per static signature."""
+    """Trains planned populations on one dataset; keeps one Trainer per static signature.
+
+    With `buckets` (increasing lengths, the last the dataset's width T), each epoch is a
+    seeded sequence of blocks of BLOCK_STEPS minibatches padded to one bucket length
+    (`data/bucketing.py`), one jitted call each; without, an epoch is one jitted scan over
+    minibatches of the full width. `embedding` [V, E] initialises every config's
+    embedding table (pretrained vectors).
+    """
 
     def __init__(
         self,
@@ -55,6 +80,9 @@ class Engine:
         goal: str = "maximize",
         max_loss: float | None = 100.0,
         chunk: int | None = None,
+        buckets: tuple[int, ...] | None = None,
+        embedding: np.ndarray | None = None,
+        class_weights: tuple[float, ...] | None = None,
     ):
         self.dataset = dataset
         self.seed = seed
@@ -63,15 +91,49 @@ class Engine:
         self.goal = goal
         self.max_loss = max_loss
         self.chunk = chunk
-        self.train_split = to_device(dataset.train)
-        self.val_split = to_device(dataset.val)
-        self.val_batches = sequential_batches(len(dataset.val), eval_batch_size)
+        self.buckets = buckets
+        self.embedding = None if embedding is None else jax.device_put(embedding)
+        self.class_weights = class_weights
+        if buckets is None:
+            self.train_splits = {dataset.train.max_length: to_device(dataset.train)}
+            index, weights = sequential_batches(len(dataset.val), eval_batch_size)
+            self.val_blocks = [bucketing.Block(dataset.val.max_length, index, weights)]
+        else:
+            self.train_splits = {b: to_device(dataset.train.truncate(b)) for b in buckets}
+            self.val_blocks = bucketing.eval_plan(dataset.val.lengths, eval_batch_size, buckets)
+        self.val_splits = {
+            b.length: to_device(dataset.val.truncate(b.length)) for b in self.val_blocks
+        }
         self._trainers: dict[tuple, Trainer] = {}
+
+    def train_blocks(self, batch_size: int, epoch: int) -> list[bucketing.Block]:
+        """The epoch's minibatches, the same for every config of the sweep."""
+        if self.buckets is None:
+            index, weights = epoch_batches(len(self.dataset.train), batch_size, self.seed, epoch)
+            return [bucketing.Block(self.dataset.train.max_length, index, weights)]
+        return bucketing.train_plan(
+            self.dataset.train.lengths,
+            batch_size,
+            seed=self.seed,
+            epoch=epoch,
+            buckets=self.buckets,
+            block_steps=BLOCK_STEPS,
+        )
+
+    def evaluate(self, trainer: Trainer, params) -> dict[str, Any]:
+        """Validation metrics of every config ([K] each, per-class [K, C])."""
+        totals = None
+        for block in self.val_blocks:
+            part = trainer.evaluate_totals(
+                params, self.val_splits[block.length], block.index, block.weight
+            )
+            totals = part if totals is None else jax.tree.map(jax.numpy.add, totals, part)
+        return trainer.metrics(*totals)
 
     def trainer(self, config: dict[str, Any]) -> Trainer:
         signature = static_signature(config)
         if signature not in self._trainers:
-            program = program_for(config, self.dataset)
+            program = program_for(config, self.dataset, self.class_weights)
             self._trainers[signature] = Trainer(
                 program, self.early_stopping, max_loss=self.max_loss, chunk=self.chunk
             )
@@ -90,17 +152,29 @@ class Engine:
         state = trainer.init(
             hparam_arrays(configs), trial_keys(self.seed, [t.trial_id for t in plan.trials])
         )
+        if self.embedding is not None:
+            state = trainer.set_embedding(state, self.embedding)
         histories: list[list[dict]] = [[] for _ in configs]
         max_epochs = max(c["epochs"] for c in configs)
         for epoch in range(max_epochs):
             was_active = np.asarray(state.active)
             if not was_active.any():
                 break
-            index, weights = epoch_batches(len(self.dataset.train), batch_size, self.seed, epoch)
-            state, train_metrics = trainer.train_epoch(state, self.train_split, index, weights)
-            val = trainer.evaluate(state.params, self.val_split, *self.val_batches)
+            train_metrics = None
+            for block in self.train_blocks(batch_size, epoch):
+                state, metrics = trainer.train_epoch(
+                    state, self.train_splits[block.length], block.index, block.weight
+                )
+                train_metrics = (
+                    metrics
+                    if train_metrics is None
+                    else jax.tree.map(jax.numpy.add, train_metrics, metrics)
+                )
+            val = self.evaluate(trainer, state.params)
             state = trainer.end_epoch(state, val, *trainer.stopping_args())
-            train_metrics, val = jax.device_get((train_metrics, {k: val[k] for k in METRICS}))
+            train_metrics, val = jax.device_get(
+                (train_metrics, {k: val[k] for k in (*METRICS, "per_class_accuracy")})
+            )
             for k in np.flatnonzero(was_active):
                 count = max(float(train_metrics["count"][k]), 1.0)
                 histories[k].append(
@@ -109,6 +183,9 @@ class Engine:
                         "train_loss": float(train_metrics["loss_sum"][k]) / count,
                         "train_accuracy": float(train_metrics["correct"][k]) / count,
                         **{f"val_{m}": float(val[m][k]) for m in METRICS},
+                        "val_per_class_accuracy": [
+                            None if np.isnan(a) else float(a) for a in val["per_class_accuracy"][k]
+                        ],
                     }
                 )
             if on_epoch is not None:

@@ -18,6 +18,7 @@ from jax import lax
 
 from jaxtune.data.dataset import Split
 from jaxtune.losses import classification_metrics
+from jaxtune.models.classifier import EMBEDDING
 from jaxtune.schedulers import EarlyStopping, end_of_epoch
 from jaxtune.space import DYNAMIC_NAMES
 from jaxtune.train import DeviceSplit, Program, eval_step, guarded_train_step, init_state
@@ -170,8 +171,8 @@ class Trainer:
             state, metrics = lax.scan(body, state, (index, weights))  # metrics: [S, K] each
             return state, jax.tree.map(lambda m: jnp.sum(m, axis=0), metrics)
 
-        def evaluate(params, split: DeviceSplit, index, weights):
-            """Loss, accuracy, macro-F1 of every config ([K] each) over padded batches [S, B]."""
+        def evaluate_totals(params, split: DeviceSplit, index, weights):
+            """Summed loss [K] and confusion [K, C, C] of every config over batches [S, B]."""
 
             def body(totals, batch_ids):
                 loss_sum, confusion = evaluate_batch(params, split.gather(*batch_ids), None)
@@ -180,8 +181,28 @@ class Trainer:
             zeros = jax.eval_shape(evaluate_batch, params, split.gather(index[0], weights[0]), None)
             zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), zeros)
             (loss_sum, confusion), _ = lax.scan(body, zeros, (index, weights))
-            metrics = lift(classification_metrics, (0, 0))(loss_sum, confusion)
-            return {**metrics, "confusion": confusion}
+            return loss_sum, confusion
+
+        def metrics(loss_sum, confusion):
+            """Loss, accuracy, macro-F1, per-class accuracy ([K] each) and the confusion."""
+            return {
+                **lift(classification_metrics, (0, 0))(loss_sum, confusion),
+                "confusion": confusion,
+            }
+
+        def evaluate(params, split: DeviceSplit, index, weights):
+            """Metrics of every config over padded batches [S, B] of one width."""
+            return metrics(*evaluate_totals(params, split, index, weights))
+
+        def set_embedding(state, matrix):
+            """Every config's embedding table (and its best-params copy) set to matrix [V, E]."""
+
+            def put(params):
+                table = params[EMBEDDING]["embedding"]
+                value = jnp.broadcast_to(matrix.astype(table.dtype), table.shape)
+                return {**params, EMBEDDING: {**params[EMBEDDING], "embedding": value}}
+
+            return state.replace(params=put(state.params), best_params=put(state.best_params))
 
         def end_epoch(state, val_metrics, patience, min_delta):
             return update(state, val_metrics, patience, min_delta)
@@ -189,6 +210,9 @@ class Trainer:
         self.init = jax.jit(lift(functools.partial(init_state, program), (0, 0)))
         self._train_epoch = jax.jit(train_epoch, donate_argnums=0)
         self.evaluate = jax.jit(evaluate)
+        self.evaluate_totals = jax.jit(evaluate_totals)
+        self.metrics = jax.jit(metrics)
+        self.set_embedding = jax.jit(set_embedding, donate_argnums=0)
         self.end_epoch = jax.jit(end_epoch, donate_argnums=0)
 
     def train_epoch(self, state, split: DeviceSplit, index, weights):

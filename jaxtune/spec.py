@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from jaxtune.data.synthetic import SyntheticConfig
+from jaxtune.data.section import DataSpec, parse_data_section
 from jaxtune.schedulers import MONITORS, EarlyStopping
 from jaxtune.space import (
     HPARAMS,
@@ -46,11 +46,17 @@ class SpecError(ValueError):
     """A spec problem, as one line the user can act on."""
 
 
+CLASS_WEIGHTS = ("none", "balanced")
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainSpec:
     early_stopping: EarlyStopping = EarlyStopping()
     eval_batch_size: int = 256
     max_loss: float | None = 100.0  # a minibatch loss above this marks the config FAILED
+    # Loss weight per class: "none", "balanced" (n / (C * count), from the training labels)
+    # or one weight per class in label order.
+    class_weights: str | tuple[float, ...] = "none"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +85,7 @@ class SweepSpec:
     seed: int
     fixed: dict[str, Any]  # canonical hparam name -> value
     parameters: dict[str, list[Any]]  # canonical hparam name -> values to sweep, in spec order
-    data: SyntheticConfig
+    data: DataSpec
     train: TrainSpec
     budget: Budget
     notices: tuple[str, ...] = ()
@@ -189,7 +195,9 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         fixed[canonical] = parsed
 
     train_section = read.mapping(
-        top.get("train"), "train", ("epochs", "early_stopping", "eval_batch_size", "max_loss")
+        top.get("train"),
+        "train",
+        ("epochs", "early_stopping", "eval_batch_size", "max_loss", "class_weights"),
     )
     if "epochs" in train_section:
         if "epochs" in fixed:
@@ -207,10 +215,26 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
             train_section.get("max_loss", 100.0),
             "train.max_loss",
         ),
+        class_weights=_class_weights(read, train_section.get("class_weights", "none")),
     )
 
     parameters = _parameters(read, top.get("parameters"), fixed)
-    data = _data(read, top.get("data"))
+    data = parse_data_section(top.get("data"), path)
+    raw_embedding = (
+        (top.get("data") or {}).get("embedding") if isinstance(top.get("data"), Mapping) else None
+    )
+    if isinstance(raw_embedding, Mapping) and "trainable" in raw_embedding:
+        # `data.embedding.trainable` is the dynamic hparam embedding_trainable, swept or fixed.
+        if "embedding_trainable" in fixed or "embedding_trainable" in parameters:
+            raise read.error(
+                "data.embedding.trainable",
+                "'embedding_trainable' is set twice (data.embedding and model or parameters)",
+            )
+        flags = list(data.embedding_trainable)
+        if len(flags) == 1:
+            fixed["embedding_trainable"] = flags[0]
+        else:
+            parameters["embedding_trainable"] = flags
     budget_section = read.mapping(
         top.get("budget"), "budget", ("max_population", "max_configs", "max_memory_gb", "chunk")
     )
@@ -305,24 +329,13 @@ def _early_stopping(read: _Reader, section: Any, metric_name: str) -> EarlyStopp
     )
 
 
-def _data(read: _Reader, section: Any) -> SyntheticConfig:
-    fields = [f.name for f in dataclasses.fields(SyntheticConfig)]
-    section = read.mapping(section, "data", ("name", *fields))
-    read.choice(section.pop("name", "synthetic"), "data.name", ("synthetic",))
-    values = {}
-    for field in fields:
-        if field in section:
-            check = (
-                floating(0.0, 1.0)
-                if field == "label_noise"
-                else integer(0 if field == "seed" else 1, 10**7)
-            )
-            values[field] = read.parse(check, section[field], f"data.{field}")
-    config = SyntheticConfig(**values)
-    if config.min_length > config.max_length:
-        raise read.error(
-            "data.min_length", f"{config.min_length} is above data.max_length {config.max_length}"
-        )
-    if config.min_length < 3:
-        raise read.error("data.min_length", f"expected at least 3, found {config.min_length}")
-    return config
+def _class_weights(read: _Reader, value: Any) -> str | tuple[float, ...]:
+    if value in CLASS_WEIGHTS:
+        return value
+    what = f"{', '.join(CLASS_WEIGHTS)} or a list of positive weights, one per class"
+    if not isinstance(value, list) or not value:
+        raise read.error("train.class_weights", f"expected {what}, found {value!r}")
+    try:
+        return tuple(floating(0.0, 1e6, low_open=True)(v) for v in value)
+    except SpaceError:
+        raise read.error("train.class_weights", f"expected {what}, found {value!r}") from None

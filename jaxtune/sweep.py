@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import jax
+import numpy as np
 
-from jaxtune.data.synthetic import make_synthetic
-from jaxtune.engine import Engine, EpochReport
+from jaxtune.data.files import DataError
+from jaxtune.data.sources import TOKENIZER_FILE, DataReport, load_dataset
+from jaxtune.engine import Engine, EpochReport, balanced_class_weights
 from jaxtune.plan import PopulationPlan, Shapes, plan_populations
 from jaxtune.results import RESULTS_FILE, rank, write_results
 from jaxtune.samplers import grid
@@ -20,6 +22,7 @@ from jaxtune.spec import SpecError, SweepSpec
 
 class Display(Protocol):
     def notice(self, message: str) -> None: ...
+    def data(self, report: DataReport) -> None: ...
     def plan(self, spec: SweepSpec, plans: list[PopulationPlan], merged: int) -> None: ...
     def epoch(self, report: EpochReport) -> None: ...
     def population_done(self, index: int) -> None: ...
@@ -45,30 +48,80 @@ def prepare_directory(directory: Path, spec: SweepSpec, overwrite: bool) -> None
         raise SpecError(
             f"{directory}: cannot create the sweep directory: {error.strerror}"
         ) from None
+    if overwrite:  # a new sweep builds its own vocabulary
+        for name in (TOKENIZER_FILE, "tokenizer.settings.json", "encoded.npz"):
+            (directory / name).unlink(missing_ok=True)
     copy = directory / "spec.yaml"
     if not (copy.exists() and copy.samefile(spec.path)):  # rerun of a sweep from its own copy
         shutil.copyfile(spec.path, copy)
     (directory / RESULTS_FILE).unlink(missing_ok=True)
 
 
+def with_pretrained_width(spec: SweepSpec, report: DataReport) -> SweepSpec:
+    """Pretrained vectors fix embedding_dim to their width; a different value is an error."""
+    if report.embedding is None:
+        return spec
+    width = int(report.embedding.shape[1])
+    where = f"{spec.path}: data.embedding.pretrained"
+    if "embedding_dim" in spec.parameters:
+        raise SpecError(
+            f"{where}: vectors of width {width} fix embedding_dim; remove "
+            f"parameters.embedding_dim (found {spec.parameters['embedding_dim']})"
+        )
+    if spec.fixed.get("embedding_dim", width) != width:
+        raise SpecError(
+            f"{where}: vectors of width {width}, but embedding_dim is "
+            f"{spec.fixed['embedding_dim']}; set it to {width} or remove it"
+        )
+    return dataclasses.replace(spec, fixed={**spec.fixed, "embedding_dim": width})
+
+
+def class_weights_for(spec: SweepSpec, labels: np.ndarray, label_names) -> tuple | None:
+    weights = spec.train.class_weights
+    if weights == "none":
+        return None
+    if weights == "balanced":
+        return balanced_class_weights(labels, len(label_names))
+    if len(weights) != len(label_names):
+        raise SpecError(
+            f"{spec.path}: train.class_weights: expected {len(label_names)} weights "
+            f"(one per class: {', '.join(label_names)}), found {len(weights)}"
+        )
+    return weights
+
+
 def run_sweep(
-    spec: SweepSpec, directory: Path, display: Display, *, overwrite: bool = False
+    spec: SweepSpec,
+    directory: Path,
+    display: Display,
+    *,
+    overwrite: bool = False,
+    data_dir: str | Path | None = None,
 ) -> SweepOutcome:
     start = time.perf_counter()
     for message in spec.notices:
         display.notice(message)
+    grid(spec)  # a grid above budget.max_configs fails before any data is read
+    created = not directory.exists()
+    prepare_directory(directory, spec, overwrite)
+    try:
+        dataset, report = load_dataset(spec.data, cache_dir=directory, data_dir=data_dir)
+        spec = with_pretrained_width(spec, report)
+    except (DataError, SpecError):
+        if created:  # bad data leaves no half-made sweep directory behind
+            shutil.rmtree(directory, ignore_errors=True)
+        raise
+    display.data(report)
     trials, merged = grid(spec)
-    dataset = make_synthetic(spec.data)
     max_memory_gb = spec.budget.max_memory_gb
     chunk = spec.budget.resolved_chunk(jax.default_backend())
     plans = plan_populations(
         trials,
         spec.budget.max_population,
-        shapes=Shapes(dataset.vocab_size, dataset.num_classes, dataset.train.max_length),
+        shapes=Shapes(dataset.vocab_size, dataset.num_classes, max(report.buckets)),
         memory_budget=None if max_memory_gb is None else int(max_memory_gb * 2**30),
         chunk=chunk,
     )
-    prepare_directory(directory, spec, overwrite)
     display.plan(spec, plans, merged)
     engine = Engine(
         dataset,
@@ -79,6 +132,9 @@ def run_sweep(
         goal=spec.goal,
         max_loss=spec.train.max_loss,
         chunk=chunk,
+        buckets=report.buckets if len(report.buckets) > 1 else None,
+        embedding=report.embedding,
+        class_weights=class_weights_for(spec, dataset.train.labels, dataset.label_names),
     )
     records = []
     for index, plan in enumerate(plans):

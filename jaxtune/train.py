@@ -154,7 +154,7 @@ def guarded_train_step(program: Program, state: TrainState, batch: Batch, max_lo
         params=keep(params, state.params),
         opt_state=keep(opt_state, state.opt_state),
         step=state.step + ok.astype(jnp.int32),
-        active=ok,
+        active=state.active & ~diverged,
         status=jnp.where(diverged, jnp.int32(Status.FAILED), state.status),
         failed_step=jnp.where(diverged, state.step, state.failed_step),
     )

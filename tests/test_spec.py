@@ -91,10 +91,27 @@ BAD_SPECS = [
     ("train: {max_loss: -1}", "train.max_loss: expected null or a number in (0, 1e+30], found -1"),
     (
         "data: {rows: 5}",
-        "data.rows: unknown key; allowed: name, train_size, val_size, "
-        "test_size, min_length, max_length, label_noise, seed",
+        "data.rows: unknown key; allowed: name, source, seed, max_length, buckets, embedding, "
+        "train_size, val_size, test_size, min_length, label_noise, labels, holdout, "
+        "min_frequency, max_vocab_size, lowercase, skip_bad_lines, data_dir, train, val, test, "
+        "file, split, format, text_column, label_column, header, tfds_data_dir",
     ),
-    ("data: {name: imdb}", "data.name: expected one of synthetic, found 'imdb'"),
+    (
+        "data: {name: wiki}",
+        "data.name: expected one of synthetic, emotion, sst2, imdb, or data.train / data.file "
+        "for your own files, found 'wiki'",
+    ),
+    (
+        "train: {class_weights: [1, 0]}",
+        "train.class_weights: expected none, balanced or a list of positive weights, one per "
+        "class, found [1, 0]",
+    ),
+    (
+        "data: {name: emotion, embedding: {trainable: [true, false]}}\n"
+        "parameters:\n  embedding_trainable: {values: [true]}",
+        "data.embedding.trainable: 'embedding_trainable' is set twice (data.embedding and "
+        "model or parameters)",
+    ),
     ("data: {min_length: 20, max_length: 10}", "data.min_length: 20 is above data.max_length 10"),
     ("data: {min_length: 2}", "data.min_length: expected at least 3, found 2"),
     ("data: {label_noise: 1.5}", "data.label_noise: expected a number in [0, 1], found 1.5"),

@@ -27,6 +27,9 @@ from jaxtune.space import SpaceError, boolean, floating, integer, optional
 SOURCES = ("synthetic", "files", "tfds")
 DEFAULT_MAX_LENGTH = 256
 DEFAULT_BUCKETS = 5  # about 1.27x padding on emotion, against 3.4x for max-length padding
+# The synthetic task's sentences are short and near-uniform in length: one width, one
+# compile, beats 5 compiles for 1.7x -> 1.1x padding on a dataset this small.
+DEFAULT_BUCKETS_SYNTHETIC = 1
 
 # Field values of each named dataset, as the files in `shared/data/<name>/` hold them.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -140,7 +143,7 @@ class DataSpec:
     max_vocab_size: int | None = None
     lowercase: bool = True
     replacements: tuple[tuple[str, str], ...] | None = None
-    buckets: int | tuple[int, ...] = DEFAULT_BUCKETS
+    buckets: int | tuple[int, ...] | None = None  # None: the source's default count
     pretrained: str | None = None  # GloVe-format vectors for the embedding
     embedding_trainable: tuple[bool, ...] = (True,)  # a dynamic hparam: a gradient mask
     skip_bad_lines: bool = False

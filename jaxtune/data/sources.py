@@ -22,6 +22,8 @@ from jaxtune.data import bucketing, glove, tokenize
 from jaxtune.data.dataset import OOV_ID, Split, TextDataset
 from jaxtune.data.files import DataError, Examples, check_labels, read_examples
 from jaxtune.data.section import (
+    DEFAULT_BUCKETS,
+    DEFAULT_BUCKETS_SYNTHETIC,
     PRESETS,
     DataSpec,
     dataset_name,
@@ -355,8 +357,11 @@ def _train_tokenizer(spec: DataSpec, texts: list[str]):
 
 def _buckets(spec: DataSpec, lengths: np.ndarray, width: int) -> tuple[int, ...]:
     """Bucket lengths for training; the last is always the width T, which holds every split."""
-    if isinstance(spec.buckets, int):
-        chosen = bucketing.choose_buckets(lengths, spec.buckets)
+    count = spec.buckets
+    if count is None:
+        count = DEFAULT_BUCKETS_SYNTHETIC if spec.source == "synthetic" else DEFAULT_BUCKETS
+    if isinstance(count, int):
+        chosen = bucketing.choose_buckets(lengths, count)
         return (*chosen[:-1], width) if chosen[-1] < width else chosen
     buckets = tuple(b for b in spec.buckets if b < width)
     return (*buckets, width)
