@@ -37,6 +37,9 @@ def sweep(
     skip_bad_lines: bool = typer.Option(
         False, "--skip-bad-lines", help="skip malformed data lines (counted in the plan)"
     ),
+    storage: str | None = typer.Option(
+        None, "--storage", help="Optuna storage URL [default: sqlite:///OUT/study.db]"
+    ),
     debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
 ) -> None:
     """Run every config of SPEC, a population per static signature, and rank them."""
@@ -45,6 +48,7 @@ def sweep(
 
         from jaxtune.console import RichDisplay
         from jaxtune.spec import load_spec
+        from jaxtune.study import storage_url
         from jaxtune.sweep import run_sweep
 
         parsed = load_spec(spec)
@@ -61,7 +65,8 @@ def sweep(
         display.ranking(outcome.records, parsed.metric)
         display.console.print(
             f"{len(outcome.records)} configs in {outcome.seconds:.1f}s; "
-            f"results: {outcome.directory / 'results.jsonl'}"
+            f"results: {outcome.directory / 'results.jsonl'}; Optuna study "
+            f"{parsed.name!r} in {storage_url(outcome.directory, storage)}"
         )
 
 

@@ -18,6 +18,7 @@ from jaxtune.plan import PopulationPlan, Shapes, plan_populations
 from jaxtune.results import RESULTS_FILE, rank, write_results
 from jaxtune.samplers import grid
 from jaxtune.spec import SpecError, SweepSpec
+from jaxtune.study import STUDY_FILE, categorical_distributions, open_study, record_trials
 
 
 class Display(Protocol):
@@ -49,7 +50,7 @@ def prepare_directory(directory: Path, spec: SweepSpec, overwrite: bool) -> None
             f"{directory}: cannot create the sweep directory: {error.strerror}"
         ) from None
     if overwrite:  # a new sweep builds its own vocabulary
-        for name in (TOKENIZER_FILE, "tokenizer.settings.json", "encoded.npz"):
+        for name in (TOKENIZER_FILE, "tokenizer.settings.json", "encoded.npz", STUDY_FILE):
             (directory / name).unlink(missing_ok=True)
     copy = directory / "spec.yaml"
     if not (copy.exists() and copy.samefile(spec.path)):  # rerun of a sweep from its own copy
@@ -97,6 +98,7 @@ def run_sweep(
     *,
     overwrite: bool = False,
     data_dir: str | Path | None = None,
+    storage: str | None = None,
 ) -> SweepOutcome:
     start = time.perf_counter()
     for message in spec.notices:
@@ -136,10 +138,14 @@ def run_sweep(
         embedding=report.embedding,
         class_weights=class_weights_for(spec, dataset.train.labels, dataset.label_names),
     )
+    study = open_study(directory, spec.name, spec.goal, storage, fresh=overwrite)
+    distributions = categorical_distributions(spec.parameters)
     records = []
     for index, plan in enumerate(plans):
-        records.extend(engine.run(plan, index, on_epoch=display.epoch))
+        finished = engine.run(plan, index, on_epoch=display.epoch)
+        records.extend(finished)
         write_results(directory, records)  # after every population: a crash loses one at most
+        record_trials(study, finished, spec.metric, distributions)
         display.population_done(index)
     return SweepOutcome(
         directory, rank(records, spec.metric, spec.goal), time.perf_counter() - start

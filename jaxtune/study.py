@@ -1,0 +1,113 @@
+"""Every sweep is an Optuna study: one trial per config, with its state, value and curve.
+
+The study lives in the sweep directory (`study.db`, SQLite) unless `--storage` names any
+Optuna storage URL, so `optuna-dashboard sqlite:///runs/NAME/study.db` shows a sweep and
+plain Optuna reads it back. A trial's params are the swept hyperparameters; its value is
+the sweep metric at the config's best epoch; its intermediate values are the metric after
+every epoch; its user attrs hold the complete config and how it ended.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution
+from optuna.trial import TrialState
+
+STUDY_FILE = "study.db"
+STATES = {
+    "completed": TrialState.COMPLETE,
+    "stopped": TrialState.COMPLETE,  # early stopping is a normal end: its best epoch counts
+    "failed": TrialState.FAIL,
+    "pruned": TrialState.PRUNED,
+}
+
+
+def storage_url(directory: Path, storage: str | None = None) -> str:
+    return storage or f"sqlite:///{(Path(directory) / STUDY_FILE).resolve()}"
+
+
+def open_study(
+    directory: Path, name: str, goal: str, storage: str | None = None, *, fresh: bool = False
+) -> optuna.Study:
+    """The sweep's study (created, or loaded to continue); `fresh` deletes an earlier one."""
+    optuna.logging.set_verbosity(logging.WARNING)
+    url = storage_url(directory, storage)
+    if fresh:
+        try:
+            optuna.delete_study(study_name=name, storage=url)
+        except KeyError:
+            pass
+    return optuna.create_study(storage=url, study_name=name, direction=goal, load_if_exists=True)
+
+
+def choice(value: Any):
+    """A hyperparameter value as an Optuna categorical choice (lists become JSON text)."""
+    if isinstance(value, list | tuple):
+        return json.dumps(list(value))
+    return value
+
+
+def categorical_distributions(
+    parameters: Mapping[str, Sequence[Any]],
+) -> dict[str, BaseDistribution]:
+    """Swept values as Optuna distributions (each hyperparameter's listed values)."""
+    return {
+        name: CategoricalDistribution([choice(v) for v in values])
+        for name, values in parameters.items()
+    }
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def frozen_trial(
+    record: Mapping[str, Any], metric: str, distributions: Mapping[str, BaseDistribution]
+) -> optuna.trial.FrozenTrial:
+    """The Optuna trial of one result record (see results.py for the record's fields)."""
+    best = record.get("best") or {}
+    value = best.get(metric)
+    state = STATES.get(record["status"], TrialState.FAIL)
+    if state == TrialState.COMPLETE and not _finite(value):
+        state = TrialState.FAIL  # no finite evaluation: nothing to rank it by
+    intermediate = {
+        int(h["epoch"]): float(h[metric]) for h in record["history"] if _finite(h.get(metric))
+    }
+    params = {name: choice(record["hparams"][name]) for name in distributions}
+    return optuna.trial.create_trial(
+        state=state,
+        value=float(value) if state == TrialState.COMPLETE else None,
+        params=params,
+        distributions=dict(distributions),
+        intermediate_values=intermediate,
+        user_attrs={
+            "jaxtune_trial_id": record["trial_id"],
+            "status": record["status"],
+            "status_reason": record["status_reason"],
+            "best_epoch": record["best_epoch"],
+            "epochs_run": record["epochs_run"],
+            "group": record["group"],
+            "config": record["hparams"],
+            "best": best,
+        },
+    )
+
+
+def record_trials(
+    study: optuna.Study,
+    records: Iterable[Mapping[str, Any]],
+    metric: str,
+    distributions: Mapping[str, BaseDistribution],
+) -> None:
+    """Add finished configs to the study (each once: a trial id already there is skipped)."""
+    known = {t.user_attrs.get("jaxtune_trial_id") for t in study.get_trials(deepcopy=False)}
+    for record in records:
+        if record["trial_id"] not in known:
+            study.add_trial(frozen_trial(record, metric, distributions))

@@ -1,0 +1,70 @@
+"""A sweep is an Optuna study that plain Optuna reads back with the right states and values."""
+
+import json
+import math
+
+import optuna
+import yaml
+from typer.testing import CliRunner
+
+from jaxtune.cli import app
+from jaxtune.study import STUDY_FILE
+
+runner = CliRunner()
+
+
+def test_sweep_writes_an_optuna_study_plain_optuna_reads_back(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "name": "study_test",
+                "data": {"train_size": 200, "val_size": 64, "test_size": 16, "max_length": 10},
+                "model": {"architecture": "gru", "hidden_size": 8, "embedding_dim": 8},
+                "train": {"epochs": 2},
+                "parameters": {
+                    "optimizer": {"values": ["adam", "sgd"]},
+                    "learning_rate": {"values": [0.01, 1000.0]},  # sgd at 1000 diverges
+                    "filter_sizes": {"value": [2, 3]},
+                },
+            }
+        )
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["sweep", str(spec), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    records = {
+        r["trial_id"]: r for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())
+    }
+    study = optuna.load_study(study_name="study_test", storage=f"sqlite:///{out / STUDY_FILE}")
+    assert study.direction == optuna.study.StudyDirection.MAXIMIZE
+    trials = {t.user_attrs["jaxtune_trial_id"]: t for t in study.trials}
+    assert sorted(trials) == sorted(records) and len(trials) == 4
+    failed = [k for k, r in records.items() if r["status"] == "failed"]
+    assert failed  # the divergent config is in the study as FAIL
+    for trial_id, trial in trials.items():
+        record = records[trial_id]
+        assert trial.params == {
+            "optimizer": record["hparams"]["optimizer"],
+            "learning_rate": record["hparams"]["learning_rate"],
+        }
+        if trial_id in failed:
+            assert trial.state == optuna.trial.TrialState.FAIL and trial.value is None
+        else:
+            assert trial.state == optuna.trial.TrialState.COMPLETE
+            assert trial.value == record["best"]["val_accuracy"]
+        expected = {
+            h["epoch"]: h["val_accuracy"]
+            for h in record["history"]
+            if math.isfinite(h["val_accuracy"])
+        }
+        assert trial.intermediate_values == expected
+        assert trial.user_attrs["config"] == record["hparams"]
+        assert trial.user_attrs["status_reason"] == record["status_reason"]
+    best = max((r for r in records.values() if r["best"]), key=lambda r: r["best"]["val_accuracy"])
+    assert study.best_trial.user_attrs["jaxtune_trial_id"] == best["trial_id"]
+    # --overwrite starts a fresh study instead of appending to the old one.
+    result = runner.invoke(app, ["sweep", str(spec), "--out", str(out), "--overwrite"])
+    assert result.exit_code == 0, result.output
+    again = optuna.load_study(study_name="study_test", storage=f"sqlite:///{out / STUDY_FILE}")
+    assert len(again.trials) == 4
