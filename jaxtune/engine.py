@@ -150,7 +150,8 @@ class Engine:
         trainer = self.trainer(configs[0])
         batch_size = configs[0]["batch_size"]
         state = trainer.init(
-            hparam_arrays(configs), trial_keys(self.seed, [t.trial_id for t in plan.trials])
+            hparam_arrays(configs, steps_per_epoch=-(-len(self.dataset.train) // batch_size)),
+            trial_keys(self.seed, [t.trial_id for t in plan.trials]),
         )
         if self.embedding is not None:
             state = trainer.set_embedding(state, self.embedding)
@@ -172,8 +173,12 @@ class Engine:
                 )
             val = self.evaluate(trainer, state.params)
             state = trainer.end_epoch(state, val, *trainer.stopping_args())
-            train_metrics, val = jax.device_get(
-                (train_metrics, {k: val[k] for k in (*METRICS, "per_class_accuracy")})
+            train_metrics, val, rates = jax.device_get(
+                (
+                    train_metrics,
+                    {k: val[k] for k in (*METRICS, "per_class_accuracy")},
+                    trainer.current_rate(state),
+                )
             )
             for k in np.flatnonzero(was_active):
                 count = max(float(train_metrics["count"][k]), 1.0)
@@ -183,6 +188,7 @@ class Engine:
                         "train_loss": float(train_metrics["loss_sum"][k]) / count,
                         "train_accuracy": float(train_metrics["correct"][k]) / count,
                         **{f"val_{m}": float(val[m][k]) for m in METRICS},
+                        "learning_rate": float(rates[k]),  # the rate the next step uses
                         "val_per_class_accuracy": [
                             None if np.isnan(a) else float(a) for a in val["per_class_accuracy"][k]
                         ],

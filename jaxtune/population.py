@@ -20,16 +20,25 @@ from jaxtune.data.dataset import Split
 from jaxtune.losses import classification_metrics
 from jaxtune.models.classifier import EMBEDDING
 from jaxtune.schedulers import EarlyStopping, end_of_epoch
+from jaxtune.schedules import learning_rate, schedule_code
 from jaxtune.space import DYNAMIC_NAMES
 from jaxtune.train import DeviceSplit, Program, eval_step, guarded_train_step, init_state
 
 
-def hparam_arrays(configs: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
-    """Dynamic hyperparameters of K complete configs as [K] arrays (the traced values)."""
+def hparam_arrays(
+    configs: Sequence[Mapping[str, Any]], steps_per_epoch: int | None = None
+) -> dict[str, np.ndarray]:
+    """Dynamic hyperparameters of K complete configs as [K] arrays (the traced values).
+
+    Also `total_steps` [K], the length of each config's run that a cosine schedule spans:
+    epochs * steps_per_epoch (decay_steps when steps_per_epoch is not known).
+    """
 
     def as_number(name, value):
         if name == "clip_norm" and value is None:
             return np.inf
+        if name == "lr_schedule":
+            return schedule_code(value)
         return float(value)
 
     arrays = {
@@ -38,6 +47,11 @@ def hparam_arrays(configs: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]
     }
     arrays["embedding_trainable"] = arrays["embedding_trainable"].astype(bool)
     arrays["epochs"] = arrays["epochs"].astype(np.int32)
+    arrays["lr_schedule"] = arrays["lr_schedule"].astype(np.int32)
+    if steps_per_epoch is None:
+        arrays["total_steps"] = arrays["decay_steps"].copy()
+    else:
+        arrays["total_steps"] = (arrays["epochs"] * steps_per_epoch).astype(np.float32)
     return arrays
 
 
@@ -213,6 +227,9 @@ class Trainer:
         self.evaluate_totals = jax.jit(evaluate_totals)
         self.metrics = jax.jit(metrics)
         self.set_embedding = jax.jit(set_embedding, donate_argnums=0)
+        self.current_rate = jax.jit(
+            lift(lambda state: learning_rate(state.hparams, state.step, state.lr_scale), (0,))
+        )
         self.end_epoch = jax.jit(end_epoch, donate_argnums=0)
 
     def train_epoch(self, state, split: DeviceSplit, index, weights):

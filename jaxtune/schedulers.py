@@ -12,6 +12,8 @@ import enum
 import jax
 import jax.numpy as jnp
 
+from jaxtune.schedules import schedule_code
+
 
 class Status(enum.IntEnum):
     RUNNING = 0
@@ -73,6 +75,13 @@ def end_of_epoch(state, val_metrics, patience, min_delta, *, monitor: str, resto
         [Status.FAILED, Status.STOPPED, Status.COMPLETED],
         state.status,
     )
+    # Reduce-on-plateau (configs whose lr_schedule is "plateau"): after plateau_patience
+    # evaluations without improvement the rate is multiplied by plateau_factor.
+    on_plateau = state.hparams["lr_schedule"] == schedule_code("plateau")
+    plateau_epochs = jnp.where(improved, 0, state.plateau_epochs + active.astype(jnp.int32))
+    cut = active & on_plateau & (plateau_epochs >= state.hparams["plateau_patience"])
+    lr_scale = jnp.where(cut, state.lr_scale * state.hparams["plateau_factor"], state.lr_scale)
+    plateau_epochs = jnp.where(cut, 0, plateau_epochs)
     params = state.params
     if restore_best:
         params = jax.tree.map(lambda best, now: jnp.where(finished, best, now), best_params, params)
@@ -82,6 +91,8 @@ def end_of_epoch(state, val_metrics, patience, min_delta, *, monitor: str, resto
         best_score=jnp.where(improved, score, state.best_score),
         best_epoch=jnp.where(improved, epoch, state.best_epoch),
         bad_epochs=bad_epochs,
+        plateau_epochs=plateau_epochs,
+        lr_scale=lr_scale,
         epoch=epoch,
         status=status.astype(jnp.int32),
         active=active & ~failed & ~finished,

@@ -16,6 +16,7 @@ import optax
 from jaxtune.losses import confusion_matrix, cross_entropy
 from jaxtune.optim import build_optimizer, mask_frozen_embedding
 from jaxtune.schedulers import Status
+from jaxtune.schedules import learning_rate
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +70,8 @@ class TrainState:
     bad_epochs: jax.Array  # int32, evaluations since the last improvement
     best_params: Any
     failed_step: jax.Array  # int32, step at which the loss or params became non-finite, -1
+    lr_scale: jax.Array  # float32, learning-rate multiplier cut by reduce-on-plateau
+    plateau_epochs: jax.Array  # int32, evaluations without improvement since the last cut
 
 
 def init_state(program: Program, hparams, key) -> TrainState:
@@ -91,11 +94,16 @@ def init_state(program: Program, hparams, key) -> TrainState:
         bad_epochs=jnp.int32(0),
         best_params=params,
         failed_step=jnp.int32(-1),
+        lr_scale=jnp.float32(1.0),
+        plateau_epochs=jnp.int32(0),
     )
 
 
-def train_step(program: Program, params, opt_state, hparams, key, batch: Batch):
-    """One update of one config on a shared batch -> (params, opt_state, metrics)."""
+def train_step(program: Program, params, opt_state, hparams, key, batch: Batch, rate):
+    """One update of one config on a shared batch -> (params, opt_state, metrics).
+
+    rate: this step's learning rate (the schedule's value, schedules.py).
+    """
 
     def loss_fn(params):
         logits = program.model.apply(
@@ -120,7 +128,8 @@ def train_step(program: Program, params, opt_state, hparams, key, batch: Batch):
     (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
     trainable = hparams["embedding_trainable"]
     grads = mask_frozen_embedding(grads, trainable)
-    updates, opt_state = program.optimizer_for(hparams).update(grads, opt_state, params)
+    optimizer = program.optimizer_for({**hparams, "learning_rate": rate})
+    updates, opt_state = optimizer.update(grads, opt_state, params)
     params = optax.apply_updates(params, mask_frozen_embedding(updates, trainable))
     correct = jnp.sum((jnp.argmax(logits, axis=-1) == batch.labels) * batch.weights)
     return params, opt_state, {"loss": loss, "correct": correct}
@@ -135,8 +144,9 @@ def guarded_train_step(program: Program, state: TrainState, batch: Batch, max_lo
     A batch with no real example (the fill of a length bucket's last block) changes nothing.
     """
     key = jax.random.fold_in(state.key, state.step)
+    rate = learning_rate(state.hparams, state.step, state.lr_scale)
     params, opt_state, metrics = train_step(
-        program, state.params, state.opt_state, state.hparams, key, batch
+        program, state.params, state.opt_state, state.hparams, key, batch, rate
     )
     finite = (
         jnp.isfinite(metrics["loss"])

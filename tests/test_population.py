@@ -19,6 +19,10 @@ VARIATIONS = [
         "weight_decay": 1e-4,
         "recurrent_dropout": 0.1,
         "label_smoothing": 0.1,
+        "lr_schedule": "cosine",
+        "warmup_steps": 3,
+        "decay_steps": 8,
+        "min_lr_ratio": 0.1,
     },
     {
         "learning_rate": 5e-3,
@@ -29,6 +33,9 @@ VARIATIONS = [
         "beta2": 0.99,
         "clip_norm": 0.5,
         "focal_gamma": 2.0,
+        "lr_schedule": "exponential",
+        "decay_rate": 0.5,
+        "decay_steps": 4,
     },
     {
         "learning_rate": 2e-3,
@@ -36,6 +43,9 @@ VARIATIONS = [
         "weight_decay": 0.0,
         "embedding_trainable": False,
         "clip_norm": 5.0,
+        "lr_schedule": "plateau",
+        "plateau_patience": 1,
+        "plateau_factor": 0.5,
     },
 ]
 

@@ -37,6 +37,13 @@ FIRST = {
     "recurrent_dropout": 0.0,
     "label_smoothing": 0.0,
     "focal_gamma": 0.0,
+    "lr_schedule": "constant",
+    "warmup_steps": 0,
+    "min_lr_ratio": 0.0,
+    "decay_rate": 0.96,
+    "decay_steps": 1000,
+    "plateau_factor": 0.1,
+    "plateau_patience": 2,
     "embedding_trainable": True,
     "epochs": 3,
 }
@@ -52,6 +59,13 @@ SECOND = {
     "recurrent_dropout": 0.3,
     "label_smoothing": 0.2,
     "focal_gamma": 2.0,
+    "lr_schedule": "plateau",
+    "warmup_steps": 5,
+    "min_lr_ratio": 0.1,
+    "decay_rate": 0.5,
+    "decay_steps": 10,
+    "plateau_factor": 0.5,
+    "plateau_patience": 1,
     "embedding_trainable": False,
     "epochs": 7,
 }
@@ -90,4 +104,6 @@ def test_dynamic_hparam_values_never_recompile(architecture, optimizer, compile_
     train(configs(base, [SECOND, {**FIRST, **mixed}]), epochs=1, trainer=trainer)
     trainer.early_stopping = EarlyStopping(patience=2, min_delta=0.5)
     train(configs(base, [{**FIRST, "learning_rate": 0.3}, FIRST]), epochs=1, trainer=trainer)
+    schedules = [{**FIRST, "lr_schedule": s} for s in ("cosine", "exponential")]
+    train(configs(base, schedules), epochs=1, trainer=trainer)
     assert len(compile_counter) == compiled

@@ -7,15 +7,23 @@ import pytest
 from support import configs, select, tiny_dataset, train, train_each_alone
 
 from jaxtune.schedulers import EarlyStopping, Status, end_of_epoch
+from jaxtune.schedules import schedule_code
 from jaxtune.train import TrainState
 
 
-def fake_state(epochs=100):
+def fake_state(epochs=100, **hparams):
+    """A one-config state; hparams: lr_schedule (a name) and plateau settings."""
     params = {"w": jnp.zeros(2)}
+    schedule = schedule_code(hparams.pop("lr_schedule", "constant"))
     return TrainState(
         params=params,
         opt_state=(),
-        hparams={"epochs": jnp.int32(epochs)},
+        hparams={
+            "epochs": jnp.int32(epochs),
+            "lr_schedule": jnp.int32(schedule),
+            "plateau_patience": jnp.float32(hparams.pop("plateau_patience", 2)),
+            "plateau_factor": jnp.float32(hparams.pop("plateau_factor", 0.1)),
+        },
         key=jax.random.key(0),
         step=jnp.int32(0),
         active=jnp.bool_(True),
@@ -26,6 +34,8 @@ def fake_state(epochs=100):
         bad_epochs=jnp.int32(0),
         best_params=params,
         failed_step=jnp.int32(-1),
+        lr_scale=jnp.float32(1.0),
+        plateau_epochs=jnp.int32(0),
     )
 
 
@@ -151,3 +161,26 @@ def test_patience_and_min_delta_values_never_recompile(patience):
     trainer.early_stopping = EarlyStopping(patience=patience, min_delta=0.1)
     train(configs(BASE, [{}, {}]), epochs=1, trainer=trainer)
     assert trainer.end_epoch._cache_size() == sizes == 1
+
+
+def test_reduce_on_plateau_cuts_after_patience_and_only_for_plateau_configs():
+    losses = [1.0, 0.9, 0.95, 0.93, 0.97, 0.8, 0.85, 0.86]
+    scales = {}
+    for schedule in ("plateau", "constant"):
+        state = fake_state(lr_schedule=schedule, plateau_patience=2, plateau_factor=0.5)
+        seen = []
+        for loss in losses:
+            metrics = {"loss": jnp.float32(loss), "accuracy": 0.0, "macro_f1": 0.0}
+            state = end_of_epoch(
+                state,
+                metrics,
+                jnp.float32(np.inf),
+                jnp.float32(0.0),
+                monitor="val_loss",
+                restore_best=True,
+            )
+            seen.append(float(state.lr_scale))
+        scales[schedule] = seen
+    # Best 0.9 at epoch 2; epochs 3-4 do not improve -> cut; 0.8 at 6; 7-8 -> cut again.
+    assert scales["plateau"] == [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.25]
+    assert scales["constant"] == [1.0] * len(losses)
