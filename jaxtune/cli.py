@@ -71,6 +71,48 @@ def sweep(
 
 
 @app.command()
+def refine(
+    directory: Path = typer.Argument(..., help="a finished sweep directory"),
+    top: int = typer.Option(2, "--top", min=1, help="how many of the most sensitive hparams"),
+    out: Path | None = typer.Option(None, "--out", help="sweep directory [default: runs/NAME]"),
+    data_dir: Path | None = typer.Option(None, "--data-dir", envvar="JAXTUNE_DATA_DIR"),
+    storage: str | None = typer.Option(None, "--storage", help="Optuna storage URL"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="write the follow-up spec, do not run"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace results already in --out"),
+    debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+) -> None:
+    """Sweep the most sensitive hyperparameters of DIRECTORY again, narrowed around the best."""
+    with _errors(debug):
+        import yaml
+
+        from jaxtune.refine import refine_spec
+        from jaxtune.results import RESULTS_FILE
+
+        if not (directory / RESULTS_FILE).is_file() or not (directory / "spec.yaml").is_file():
+            raise UserError(f"{directory}: not a finished sweep (no {RESULTS_FILE} or spec.yaml)")
+        try:
+            document, found = refine_spec(directory, top)
+        except ValueError as error:
+            raise UserError(str(error)) from None
+        path = directory / "refine.yaml"
+        path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+        for s in found:
+            scores = ", ".join(f"{v}: {score:.4f}" for v, score in s.scores.items())
+            print(f"{s.name}: spread {s.spread:.4f} (best {s.best}; {scores})")
+        print(f"follow-up spec: {path}")
+        if not dry_run:
+            sweep(
+                path,
+                out=out,
+                overwrite=overwrite,
+                data_dir=data_dir,
+                skip_bad_lines=False,
+                storage=storage,
+                debug=debug,
+            )
+
+
+@app.command()
 def bench(
     quick: bool = typer.Option(False, "--quick", help="tiny sizes: checks the harness in minutes"),
     out: Path = typer.Option(Path("benchmarks/results"), "--out", help="where JSON + Markdown go"),
