@@ -113,6 +113,39 @@ def refine(
 
 
 @app.command()
+def final(
+    directory: Path = typer.Argument(..., help="a finished sweep directory"),
+    top: int = typer.Option(1, "--top", min=1, help="also evaluate the next best configs"),
+    force: bool = typer.Option(False, "--force", help="evaluate again (recorded in the report)"),
+    data_dir: Path | None = typer.Option(None, "--data-dir", envvar="JAXTUNE_DATA_DIR"),
+    debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+) -> None:
+    """Evaluate the best config's best-epoch params on the test split, exactly once."""
+    with _errors(debug):
+        from jaxtune.final import FinalError, run_final
+        from jaxtune.results import FINAL_FILE, RESULTS_FILE
+
+        if not (directory / RESULTS_FILE).is_file() or not (directory / "spec.yaml").is_file():
+            raise UserError(f"{directory}: not a finished sweep (no {RESULTS_FILE} or spec.yaml)")
+        try:
+            outcome = run_final(directory, top=top, force=force, data_dir=data_dir)
+        except FinalError as error:
+            raise UserError(str(error)) from None
+        document = outcome.document
+        if not outcome.evaluated:
+            print(
+                f"already evaluated at {document['evaluated_at']} (--force to evaluate again, "
+                "which the report records):"
+            )
+        for row in document["top"]:
+            print(
+                f"trial {row['trial_id']}: test accuracy {row['test_accuracy']:.4f}, "
+                f"macro-F1 {row['test_macro_f1']:.4f}, loss {row['test_loss']:.4f}"
+            )
+        print(f"recorded in {directory / FINAL_FILE}")
+
+
+@app.command()
 def bench(
     quick: bool = typer.Option(False, "--quick", help="tiny sizes: checks the harness in minutes"),
     out: Path = typer.Option(Path("benchmarks/results"), "--out", help="where JSON + Markdown go"),

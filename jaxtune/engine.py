@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
 
+from jaxtune.checkpoints import save_population_params
 from jaxtune.data import bucketing
 from jaxtune.data.dataset import TextDataset, epoch_batches, sequential_batches
 from jaxtune.models import build_classifier
@@ -59,6 +61,33 @@ def balanced_class_weights(labels: np.ndarray, num_classes: int) -> tuple[float,
     return tuple(float(w) for w in weights)
 
 
+@dataclasses.dataclass
+class EvalPlan:
+    """Every example of a split once, in blocks of one width, with the split on device."""
+
+    blocks: list[bucketing.Block]
+    splits: dict[int, Any]  # width -> DeviceSplit truncated to it
+
+    @classmethod
+    def of(cls, split, batch_size: int, buckets: tuple[int, ...] | None) -> EvalPlan:
+        if buckets is None:
+            index, weights = sequential_batches(len(split), batch_size)
+            blocks = [bucketing.Block(split.max_length, index, weights)]
+        else:
+            blocks = bucketing.eval_plan(split.lengths, batch_size, buckets)
+        return cls(blocks, {b.length: to_device(split.truncate(b.length)) for b in blocks})
+
+    def evaluate(self, trainer: Trainer, params) -> dict[str, Any]:
+        """Metrics of every config ([K] each, or scalars for a one-config Trainer)."""
+        totals = None
+        for block in self.blocks:
+            part = trainer.evaluate_totals(
+                params, self.splits[block.length], block.index, block.weight
+            )
+            totals = part if totals is None else jax.tree.map(jax.numpy.add, totals, part)
+        return trainer.metrics(*totals)
+
+
 class Engine:
     """Trains planned populations on one dataset; keeps one Trainer per static signature.
 
@@ -83,8 +112,10 @@ class Engine:
         buckets: tuple[int, ...] | None = None,
         embedding: np.ndarray | None = None,
         class_weights: tuple[float, ...] | None = None,
+        params_dir: Path | None = None,
     ):
         self.dataset = dataset
+        self.params_dir = params_dir
         self.seed = seed
         self.early_stopping = early_stopping
         self.metric = metric
@@ -96,14 +127,9 @@ class Engine:
         self.class_weights = class_weights
         if buckets is None:
             self.train_splits = {dataset.train.max_length: to_device(dataset.train)}
-            index, weights = sequential_batches(len(dataset.val), eval_batch_size)
-            self.val_blocks = [bucketing.Block(dataset.val.max_length, index, weights)]
         else:
             self.train_splits = {b: to_device(dataset.train.truncate(b)) for b in buckets}
-            self.val_blocks = bucketing.eval_plan(dataset.val.lengths, eval_batch_size, buckets)
-        self.val_splits = {
-            b.length: to_device(dataset.val.truncate(b.length)) for b in self.val_blocks
-        }
+        self.val_plan = EvalPlan.of(dataset.val, eval_batch_size, buckets)
         self._trainers: dict[tuple, Trainer] = {}
 
     def train_blocks(self, batch_size: int, epoch: int) -> list[bucketing.Block]:
@@ -122,13 +148,7 @@ class Engine:
 
     def evaluate(self, trainer: Trainer, params) -> dict[str, Any]:
         """Validation metrics of every config ([K] each, per-class [K, C])."""
-        totals = None
-        for block in self.val_blocks:
-            part = trainer.evaluate_totals(
-                params, self.val_splits[block.length], block.index, block.weight
-            )
-            totals = part if totals is None else jax.tree.map(jax.numpy.add, totals, part)
-        return trainer.metrics(*totals)
+        return self.val_plan.evaluate(trainer, params)
 
     def trainer(self, config: dict[str, Any]) -> Trainer:
         signature = static_signature(config)
@@ -213,10 +233,17 @@ class Engine:
                 "epoch": state.epoch,
             }
         )
-        return [
+        records = [
             self._record(plan, k, histories[k], {name: int(v[k]) for name, v in final.items()})
             for k in range(len(configs))
         ]
+        if self.params_dir is not None:
+            checkpoint = save_population_params(
+                self.params_dir, population_index, state.best_params
+            )
+            for k, record in enumerate(records):
+                record["params"] = {"checkpoint": checkpoint, "slot": k}
+        return records
 
     def _best_value(self, histories) -> float | None:
         values = [
@@ -234,6 +261,7 @@ class Engine:
         return {
             "trial_id": trial.trial_id,
             "group": plan.group,
+            "studies": list(trial.studies),
             "status": status.name.lower(),
             "status_reason": self._reason(status, final, best_epoch),
             "hparams": {

@@ -9,6 +9,20 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_FILE = "results.jsonl"
+SWEEP_FILE = "sweep.json"  # how the sweep ran: wall seconds, configs, config-epochs
+FINAL_FILE = "final.json"  # the once-only test evaluation
+
+
+def write_json(path: Path, document: Any) -> Path:
+    """Write a JSON document atomically (temporary file, fsync, rename)."""
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=1, sort_keys=True)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    return path
 
 
 def write_results(directory: Path, records: list[dict[str, Any]]) -> Path:

@@ -11,12 +11,13 @@ from typing import Any, Protocol
 import jax
 import numpy as np
 
+from jaxtune.checkpoints import PARAMS_DIR
 from jaxtune.data.files import DataError
 from jaxtune.data.sources import TOKENIZER_FILE, DataReport, load_dataset
 from jaxtune.engine import Engine, EpochReport, balanced_class_weights
 from jaxtune.plan import PopulationPlan, Shapes, plan_populations
-from jaxtune.results import RESULTS_FILE, rank, write_results
-from jaxtune.samplers import grid
+from jaxtune.results import FINAL_FILE, RESULTS_FILE, SWEEP_FILE, rank, write_json, write_results
+from jaxtune.samplers import sample
 from jaxtune.spec import SpecError, SweepSpec
 from jaxtune.study import STUDY_FILE, categorical_distributions, open_study, record_trials
 
@@ -52,6 +53,12 @@ def prepare_directory(directory: Path, spec: SweepSpec, overwrite: bool) -> None
     if overwrite:  # a new sweep builds its own vocabulary
         for name in (TOKENIZER_FILE, "tokenizer.settings.json", "encoded.npz", STUDY_FILE):
             (directory / name).unlink(missing_ok=True)
+        for name in (PARAMS_DIR, FINAL_FILE, SWEEP_FILE):
+            path = directory / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
     copy = directory / "spec.yaml"
     if not (copy.exists() and copy.samefile(spec.path)):  # rerun of a sweep from its own copy
         shutil.copyfile(spec.path, copy)
@@ -103,7 +110,7 @@ def run_sweep(
     start = time.perf_counter()
     for message in spec.notices:
         display.notice(message)
-    grid(spec)  # a grid above budget.max_configs fails before any data is read
+    sample(spec)  # a sample above budget.max_configs fails before any data is read
     created = not directory.exists()
     prepare_directory(directory, spec, overwrite)
     try:
@@ -114,7 +121,7 @@ def run_sweep(
             shutil.rmtree(directory, ignore_errors=True)
         raise
     display.data(report)
-    trials, merged = grid(spec)
+    trials, merged = sample(spec)
     max_memory_gb = spec.budget.max_memory_gb
     chunk = spec.budget.resolved_chunk(jax.default_backend())
     plans = plan_populations(
@@ -137,6 +144,7 @@ def run_sweep(
         buckets=report.buckets if len(report.buckets) > 1 else None,
         embedding=report.embedding,
         class_weights=class_weights_for(spec, dataset.train.labels, dataset.label_names),
+        params_dir=directory,
     )
     study = open_study(directory, spec.name, spec.goal, storage, fresh=overwrite)
     distributions = categorical_distributions(spec.parameters)
@@ -147,6 +155,17 @@ def run_sweep(
         write_results(directory, records)  # after every population: a crash loses one at most
         record_trials(study, finished, spec.metric, distributions)
         display.population_done(index)
-    return SweepOutcome(
-        directory, rank(records, spec.metric, spec.goal), time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    write_json(
+        directory / SWEEP_FILE,
+        {
+            "name": spec.name,
+            "seconds": seconds,
+            "configs": len(records),
+            "config_epochs": sum(r["epochs_run"] for r in records),
+            "populations": len(plans),
+            "chunk": chunk,
+            "backend": jax.default_backend(),
+        },
     )
+    return SweepOutcome(directory, rank(records, spec.metric, spec.goal), seconds)

@@ -1,0 +1,42 @@
+"""Parameters on disk: each population's best-evaluation params, for `jaxtune final`.
+
+One orbax checkpoint per population (`DIR/params/population_NNN`) holds the stacked
+[K, ...] best params; a result record names its checkpoint and slot. Orbax writes to a
+temporary directory and renames it when complete, so a kill never leaves a half-written
+checkpoint that looks finished.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+
+PARAMS_DIR = "params"
+
+
+def population_path(directory: Path, population: int) -> Path:
+    return Path(directory) / PARAMS_DIR / f"population_{population:03d}"
+
+
+def save_population_params(directory: Path, population: int, params) -> str:
+    """Write a population's stacked params; returns the path relative to `directory`."""
+    path = population_path(directory, population)
+    checkpointer = ocp.StandardCheckpointer()
+    checkpointer.save(path.resolve(), params, force=True)
+    checkpointer.wait_until_finished()
+    checkpointer.close()
+    return str(path.relative_to(directory))
+
+
+def load_config_params(directory: Path, reference: dict[str, Any]):
+    """One config's params: slot `reference["slot"]` of checkpoint `reference["checkpoint"]`."""
+    path = (Path(directory) / reference["checkpoint"]).resolve()
+    checkpointer = ocp.StandardCheckpointer()
+    stacked = checkpointer.restore(path)
+    checkpointer.close()
+    slot = reference["slot"]
+    return jax.tree.map(lambda leaf: np.asarray(leaf)[slot], stacked)

@@ -1,0 +1,99 @@
+"""The final test-set evaluation: the best config's best-epoch params on the test split, once.
+
+`run_final` refuses a second evaluation and returns the recorded one, unless `force`,
+which re-evaluates and appends the time to the record's `forced` list (the report shows
+it): looking at the test set twice is a decision someone should see.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+import jax
+
+from jaxtune.checkpoints import load_config_params
+from jaxtune.data.sources import load_dataset
+from jaxtune.engine import EvalPlan, program_for
+from jaxtune.population import Trainer
+from jaxtune.results import FINAL_FILE, best_value, rank, read_results, write_json
+from jaxtune.schedulers import EarlyStopping
+from jaxtune.spec import load_spec
+
+
+class FinalError(ValueError):
+    """The sweep cannot be evaluated (unfinished, no params, no finished config)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FinalOutcome:
+    document: dict[str, Any]
+    evaluated: bool  # False: the recorded result was returned, nothing was evaluated
+
+
+def run_final(
+    directory: Path,
+    *,
+    top: int = 1,
+    force: bool = False,
+    data_dir: str | Path | None = None,
+    eval_batch_size: int = 256,
+) -> FinalOutcome:
+    directory = Path(directory)
+    path = directory / FINAL_FILE
+    previous = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    if previous is not None and not force:
+        return FinalOutcome(previous, evaluated=False)
+    spec = load_spec(directory / "spec.yaml")
+    ranked = [
+        r
+        for r in rank(read_results(directory), spec.metric, spec.goal)
+        if best_value(r, spec.metric) is not None
+    ]
+    if not ranked:
+        raise FinalError(f"{directory}: no config finished with a finite {spec.metric}")
+    missing = [r["trial_id"] for r in ranked[:top] if "params" not in r]
+    if missing:
+        raise FinalError(
+            f"{directory}: no saved params for trial(s) {missing} (sweep from an older version?)"
+        )
+    dataset, report = load_dataset(spec.data, cache_dir=directory, data_dir=data_dir)
+    buckets = report.buckets if len(report.buckets) > 1 else None
+    plan = EvalPlan.of(dataset.test, eval_batch_size, buckets)
+    results = []
+    for record in ranked[:top]:
+        trainer = Trainer(
+            program_for(record["hparams"], dataset), EarlyStopping(), population=False
+        )
+        params = load_config_params(directory, record["params"])
+        metrics = jax.device_get(plan.evaluate(trainer, params))
+        results.append(
+            {
+                "trial_id": record["trial_id"],
+                f"val_{spec.metric.removeprefix('val_')}": best_value(record, spec.metric),
+                "best_epoch": record["best_epoch"],
+                "test_loss": float(metrics["loss"]),
+                "test_accuracy": float(metrics["accuracy"]),
+                "test_macro_f1": float(metrics["macro_f1"]),
+                "test_per_class_accuracy": [float(a) for a in metrics["per_class_accuracy"]],
+                "hparams": record["hparams"],
+            }
+        )
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    document = {
+        **{k: v for k, v in results[0].items() if k != "hparams"},
+        "evaluated_at": now,
+        "test_size": len(dataset.test),
+        "label_names": list(dataset.label_names),
+        "top": results,
+        "forced": [*(previous or {}).get("forced", []), now] if previous is not None else [],
+    }
+    if previous is not None:
+        document["first_evaluated_at"] = previous.get(
+            "first_evaluated_at", previous["evaluated_at"]
+        )
+    write_json(path, document)
+    return FinalOutcome(document, evaluated=True)
