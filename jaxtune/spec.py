@@ -14,7 +14,9 @@ from typing import Any
 import yaml
 
 from jaxtune.data.section import DataSpec, parse_data_section
+from jaxtune.distributions import Distribution
 from jaxtune.schedulers import MONITORS, EarlyStopping
+from jaxtune.search_space import parse_parameters
 from jaxtune.space import (
     HPARAMS,
     SpaceError,
@@ -25,14 +27,21 @@ from jaxtune.space import (
     optional,
 )
 
-METHODS = ("grid",)
+METHODS = ("grid", "random", "one_at_a_time")
 GOALS = ("maximize", "minimize")
+# Metric names W&B's docs and Keras logs use for the ones jaxtune reports.
+METRIC_ALIASES = {
+    "validation_loss": "val_loss",
+    "val_acc": "val_accuracy",
+    "validation_accuracy": "val_accuracy",
+}
 TOP_LEVEL = (
     "name",
     "description",
     "method",
     "metric",
     "parameters",
+    "run_cap",
     "model",
     "data",
     "train",
@@ -89,6 +98,12 @@ class SweepSpec:
     train: TrainSpec
     budget: Budget
     notices: tuple[str, ...] = ()
+    # method random only: hyperparameters drawn from a W&B distribution (numeric, or values
+    # with probabilities); disjoint from `parameters`, whose lists random draws uniformly.
+    distributions: dict[str, Distribution] = dataclasses.field(default_factory=dict)
+    # one_at_a_time: each swept hyperparameter's value while another one varies
+    baselines: dict[str, Any] = dataclasses.field(default_factory=dict)
+    run_cap: int | None = None  # W&B's cap on the number of runs (configs)
 
 
 def _key(name: Any) -> str:
@@ -103,6 +118,8 @@ class _Reader:
 
     def __init__(self, path: str):
         self.path = path
+
+    key = staticmethod(_key)
 
     def error(self, key: str, message: str) -> SpecError:
         return SpecError(f"{self.path}: {key}: {message}" if key else f"{self.path}: {message}")
@@ -177,7 +194,9 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
     seed = read.parse(integer(0, 2**31 - 1), top.get("seed", 0), "seed")
 
     metric = read.mapping(top.get("metric"), "metric", ("name", "goal"))
-    metric_name = read.choice(metric.get("name", "val_accuracy"), "metric.name", tuple(MONITORS))
+    metric_name = read.choice(
+        _metric_name(metric.get("name", "val_accuracy")), "metric.name", tuple(MONITORS)
+    )
     default_goal = "maximize" if MONITORS[metric_name] == "max" else "minimize"
     goal = read.choice(metric.get("goal", default_goal), "metric.goal", GOALS)
 
@@ -218,14 +237,16 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         class_weights=_class_weights(read, train_section.get("class_weights", "none")),
     )
 
-    parameters = _parameters(read, top.get("parameters"), fixed)
+    parameters, distributions, baselines = parse_parameters(
+        read, top.get("parameters"), fixed, method
+    )
     data = parse_data_section(top.get("data"), path)
     raw_embedding = (
         (top.get("data") or {}).get("embedding") if isinstance(top.get("data"), Mapping) else None
     )
     if isinstance(raw_embedding, Mapping) and "trainable" in raw_embedding:
         # `data.embedding.trainable` is the dynamic hparam embedding_trainable, swept or fixed.
-        if "embedding_trainable" in fixed or "embedding_trainable" in parameters:
+        if any("embedding_trainable" in d for d in (fixed, parameters, distributions)):
             raise read.error(
                 "data.embedding.trainable",
                 "'embedding_trainable' is set twice (data.embedding and model or parameters)",
@@ -260,6 +281,14 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         ),
         chunk=chunk,
     )
+    run_cap = top.get("run_cap")
+    if run_cap is not None:
+        run_cap = read.parse(integer(1, 1 << 30), run_cap, "run_cap")
+    elif method == "random" and budget.max_configs is None:
+        raise read.error(
+            "run_cap",
+            "missing; method random needs run_cap or budget.max_configs (how many configs to draw)",
+        )
     spec = SweepSpec(
         path=path,
         name=name,
@@ -273,40 +302,15 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         train=train,
         budget=budget,
         notices=tuple(notices),
+        distributions=distributions,
+        baselines={name: baselines.get(name, values[0]) for name, values in parameters.items()},
+        run_cap=run_cap,
     )
     return spec
 
 
-def _parameters(read: _Reader, section: Any, fixed: dict) -> dict[str, list[Any]]:
-    if section is None:
-        return {}
-    if not isinstance(section, Mapping):
-        raise read.error("parameters", f"expected a mapping of hyperparameters, found {section!r}")
-    swept = {}
-    for key, entry in section.items():
-        where = f"parameters.{_key(key)}"
-        try:
-            canonical = canonical_name(str(key))
-        except SpaceError as error:
-            raise read.error(where, str(error)) from None
-        if canonical in fixed or canonical in swept:
-            raise read.error(where, f"{canonical!r} is set twice (model, train or parameters)")
-        parse = HPARAMS[canonical].parse
-        if not isinstance(entry, Mapping):  # shorthand: `dropout: 0.1`
-            fixed[canonical] = read.parse(parse, entry, where)
-            continue
-        read.mapping(entry, where, ("value", "values"))
-        if ("value" in entry) == ("values" in entry):
-            raise read.error(where, "expected exactly one of value, values")
-        if "value" in entry:
-            fixed[canonical] = read.parse(parse, entry["value"], f"{where}.value")
-            continue
-        values = entry["values"]
-        if not isinstance(values, list) or not values:
-            raise read.error(f"{where}.values", f"expected a non-empty list, found {values!r}")
-        parsed = [read.parse(parse, v, f"{where}.values[{i}]") for i, v in enumerate(values)]
-        swept[canonical] = list(dict.fromkeys(parsed))  # drop repeats, keep order
-    return swept
+def _metric_name(name: Any) -> Any:
+    return METRIC_ALIASES.get(name, name) if isinstance(name, str) else name
 
 
 def _early_stopping(read: _Reader, section: Any, metric_name: str) -> EarlyStopping:
@@ -315,7 +319,7 @@ def _early_stopping(read: _Reader, section: Any, metric_name: str) -> EarlyStopp
     patience = section.get("patience")
     return EarlyStopping(
         monitor=read.choice(
-            section.get("monitor", metric_name), f"{where}.monitor", tuple(MONITORS)
+            _metric_name(section.get("monitor", metric_name)), f"{where}.monitor", tuple(MONITORS)
         ),
         patience=None
         if patience is None

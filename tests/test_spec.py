@@ -9,16 +9,182 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jaxtune.data.synthetic import SyntheticConfig
+from jaxtune.distributions import DISTRIBUTIONS
+from jaxtune.samplers import sample
 from jaxtune.space import ALIASES, HPARAMS
-from jaxtune.spec import TOP_LEVEL, SpecError, load_spec, parse_spec
+from jaxtune.spec import METHODS, TOP_LEVEL, SpecError, load_spec, parse_spec
 
 KNOWN = ", ".join(HPARAMS)
 HUGE = "1" + "0" * 400  # YAML reads any digit string as an int, even one beyond float range
 
+RANDOM = "method: random\nrun_cap: 8\n"
+TAKES = "takes value, values, int_uniform or q_uniform (other distributions need method random)"
+# W&B's distributions: each error names the entry key at fault and what it allows.
+DISTRIBUTION_SPECS = [
+    (
+        "parameters:\n  dropout: {distribution: uniform, min: 0, max: 0.5}",
+        f"parameters.dropout.distribution: found uniform under method grid; grid {TAKES}",
+    ),
+    (
+        "parameters:\n  lr: {min: 0.001, max: 0.1}",
+        f"parameters.lr: found uniform (from min and max) under method grid; grid {TAKES}",
+    ),
+    (
+        "method: one_at_a_time\nparameters:\n  lr: {distribution: normal, mu: 0.01}",
+        "parameters.lr.distribution: found normal under method one_at_a_time; "
+        f"one_at_a_time {TAKES}",
+    ),
+    (
+        "method: random",
+        "run_cap: missing; method random needs run_cap or budget.max_configs (how many configs "
+        "to draw)",
+    ),
+    ("run_cap: 0", "run_cap: expected an integer in [1, 1073741824], found 0"),
+    (
+        RANDOM + "parameters:\n  dropout: {distribution: uniform, min: 0, max: 1.5}",
+        "parameters.dropout.max: expected a number in [0, 1), found 1.5",
+    ),
+    (
+        RANDOM + "parameters:\n  dropout: {min: -0.1, max: 0.5}",
+        "parameters.dropout.min: expected a number in [0, 1), found -0.1",
+    ),
+    (
+        RANDOM + "parameters:\n  dropout: {distribution: q_uniform, min: 0, max: 1, q: 0.1}",
+        "parameters.dropout.max: expected a number in [0, 1), found 1, which rounds to 1.0 at "
+        "q 0.1",
+    ),
+    (
+        RANDOM + "parameters:\n  num_layers: {min: 1, max: 9}",
+        "parameters.num_layers.max: expected an integer in [1, 8], found 9",
+    ),
+    (
+        RANDOM + "parameters:\n  units: {distribution: uniform, min: 16, max: 64}",
+        "parameters.units.distribution: uniform draws fractional numbers; hidden_size takes an "
+        "integer in [1, 4096]: use int_uniform, or a q_ distribution with an integer q",
+    ),
+    (
+        RANDOM + "parameters:\n  units: {min: 16.0, max: 64}",
+        "parameters.units: uniform draws fractional numbers; hidden_size takes an integer in "
+        "[1, 4096]: use int_uniform, or a q_ distribution with an integer q",
+    ),
+    (
+        RANDOM + "parameters:\n  units: {distribution: q_uniform, min: 16, max: 64, q: 0.5}",
+        "parameters.units.q: expected an integer q for hidden_size (an integer in [1, 4096]), "
+        "found 0.5",
+    ),
+    (
+        RANDOM + "parameters:\n  optimizer: {distribution: int_uniform, min: 0, max: 3}",
+        "parameters.optimizer.distribution: int_uniform draws numbers; optimizer takes one of "
+        "adam, adamw, rmsprop, sgd: use values",
+    ),
+    (
+        RANDOM + "parameters:\n  lr: {distribution: log_uniform, min: -20, max: 20}",
+        "parameters.lr.max: expected a number in (0, 1e+06], found exp(20) = 4.85165e+08",
+    ),
+    (
+        RANDOM + "parameters:\n  lr: {distribution: log_uniform_values, min: 0, max: 0.1}",
+        "parameters.lr.min: expected a number > 0 for log_uniform_values, found 0",
+    ),
+    (
+        RANDOM + "parameters:\n  lr: {min: 0.1, max: 0.01}",
+        "parameters.lr.min: 0.1 is not less than max 0.01",
+    ),
+    (
+        RANDOM + "parameters:\n  units: {distribution: int_uniform, min: 8, max: 8}",
+        "parameters.units.min: 8 is not less than max 8",
+    ),
+    (
+        RANDOM + "parameters:\n  units: {distribution: int_uniform, min: 8.5, max: 16}",
+        "parameters.units.min: expected an integer, found 8.5",
+    ),
+    (
+        RANDOM + "parameters:\n  lr: {distribution: uniform, min: 1e-4}",
+        "parameters.lr.max: missing; uniform needs min and max",
+    ),
+    (
+        RANDOM + "parameters:\n  lr: {distribution: uniform, min: 1e-4, max: fast}",
+        "parameters.lr.max: expected a number, found 'fast'",
+    ),
+    (
+        RANDOM + "parameters:\n  lr: {distribution: uniform, min: 1e-4, max: 0.1, q: 2}",
+        "parameters.lr.q: unknown key for uniform; allowed: distribution, min, max",
+    ),
+    (
+        RANDOM + "parameters:\n  lr: {distribution: q_uniform, min: 1e-4, max: 0.1, q: 0}",
+        "parameters.lr.q: expected a number > 0, found 0",
+    ),
+    (
+        RANDOM + "parameters:\n  lr: {distribution: normal}",
+        "parameters.lr.mu: expected a number in (0, 1e+06], found 0.0",
+    ),
+    (
+        RANDOM + "parameters:\n  lr: {distribution: log_normal, mu: -5, sigma: -1}",
+        "parameters.lr.sigma: expected a number >= 0, found -1",
+    ),
+    (
+        RANDOM + "parameters:\n  lr: {distribution: log_normal, mu: 20}",
+        "parameters.lr.mu: expected a number in (0, 1e+06], found exp(20) = 4.85165e+08",
+    ),
+    (
+        RANDOM + "parameters:\n  lr: {distribution: loguniform, min: 1e-4, max: 0.1}",
+        "parameters.lr.distribution: expected one of constant, categorical, "
+        "categorical_w_probabilities, int_uniform, uniform, q_uniform, log_uniform, "
+        "log_uniform_values, q_log_uniform, q_log_uniform_values, inv_log_uniform, "
+        "inv_log_uniform_values, normal, q_normal, log_normal, q_log_normal, found 'loguniform'",
+    ),
+    (
+        "parameters:\n  lr: {min: 1e-4}",
+        "parameters.lr: expected value, values, min and max, or a distribution, found "
+        "{'min': '1e-4'}",
+    ),
+    (
+        "parameters:\n  dropout: {distribution: constant}",
+        "parameters.dropout.value: missing; constant needs value",
+    ),
+    (
+        "parameters:\n  dropout: {distribution: categorical, value: 0.1}",
+        "parameters.dropout.value: unknown key for categorical; allowed: distribution, values, "
+        "probabilities, baseline",
+    ),
+    (
+        "parameters:\n  dropout: {values: [0.1, 0.2], probabilities: [0.5, 0.5]}",
+        "parameters.dropout.probabilities: found under method grid; probabilities weight the "
+        "draws of method random",
+    ),
+    (
+        RANDOM + "parameters:\n  dropout: {values: [0.1, 0.2], probabilities: [0.5, 0.4]}",
+        "parameters.dropout.probabilities: expected probabilities that sum to 1, found a sum of "
+        "0.9",
+    ),
+    (
+        RANDOM + "parameters:\n  dropout: {values: [0.1, 0.2], probabilities: [1]}",
+        "parameters.dropout.probabilities: expected a list of 2 numbers >= 0, one per value, "
+        "found [1]",
+    ),
+    (
+        "parameters:\n  dropout: {values: [0.1, 0.2], baseline: 0.3}",
+        "parameters.dropout.baseline: expected one of the values 0.1, 0.2, found 0.3",
+    ),
+    (
+        "parameters:\n  units: {distribution: int_uniform, min: 1, max: 100000}",
+        "parameters.units: int_uniform(min=1, max=100000) on a grid has 100000 values; "
+        "at most 10000",
+    ),
+    (
+        "parameters:\n  dropout: {distribution: q_uniform, min: 0, max: 1.05, q: 0.05}",
+        "parameters.dropout: expected a number in [0, 1), found 1.0 in the grid of "
+        "q_uniform(min=0, max=1.05, q=0.05)",
+    ),
+    (
+        "metric: {name: val_acc, goal: up}",
+        "metric.goal: expected one of maximize, minimize, found 'up'",
+    ),
+]
+
 BAD_SPECS = [
     (
         "nme: demo",
-        "nme: unknown key; allowed: name, description, method, metric, parameters, "
+        "nme: unknown key; allowed: name, description, method, metric, parameters, run_cap, "
         "model, data, train, budget, seed",
     ),
     ("name: '..'", "name: expected a directory name without '/', found '..'"),
@@ -63,13 +229,13 @@ BAD_SPECS = [
         "parameters:\n  dropout: {values: 0.1}",
         "parameters.dropout.values: expected a non-empty list, found 0.1",
     ),
-    (
-        "parameters:\n  dropout: {distribution: uniform, min: 0, max: 0.5}",
-        "parameters.dropout.distribution: unknown key; allowed: value, values",
-    ),
     ("parameters: [lr]", "parameters: expected a mapping of hyperparameters, found ['lr']"),
-    ("method: random", "method: expected one of grid, found 'random'"),
-    ("method: bayes", "method: expected one of grid, found 'bayes'"),
+    ("method: bayes", "method: expected one of grid, random, one_at_a_time, found 'bayes'"),
+    (
+        "method: one-at-a-time",
+        "method: expected one of grid, random, one_at_a_time, found 'one-at-a-time'",
+    ),
+    *DISTRIBUTION_SPECS,
     (
         "metric: {name: acc}",
         "metric.name: expected one of val_loss, val_accuracy, val_macro_f1, found 'acc'",
@@ -286,9 +452,14 @@ KEYS = sorted(
         "max_memory_gb",
         "chunk",
         *("program", "command", "project", "entity"),
+        *("distribution", "min", "max", "q", "mu", "sigma", "probabilities", "baseline"),
     }
 )
-WORDS = ["1e-3", "gru", "LSTM", "cnn", "adam", "val_loss", "maximize", "grid", "synthetic", "yes"]
+WORDS = [
+    *("1e-3", "gru", "LSTM", "cnn", "adam", "val_loss", "maximize", "synthetic", "yes"),
+    *METHODS,
+    *DISTRIBUTIONS,
+]
 scalars = st.one_of(
     st.none(),
     st.booleans(),
@@ -316,8 +487,9 @@ def accepted_or_one_spec_error(document):
     except SpecError as error:
         assert str(error).startswith("fuzz.yaml: ") and "\n" not in str(error)
     else:
-        assert set(spec.fixed) | set(spec.parameters) <= set(HPARAMS)
-        assert not set(spec.fixed) & set(spec.parameters)
+        swept = set(spec.parameters) | set(spec.distributions)
+        assert set(spec.fixed) | swept <= set(HPARAMS)
+        assert not set(spec.fixed) & swept and not set(spec.parameters) & set(spec.distributions)
 
 
 @FUZZ
@@ -378,3 +550,32 @@ def _allowed(name, value) -> bool:
     except ValueError:
         return False
     return True
+
+
+numbers = st.one_of(
+    st.integers(-(10**6), 10**6),
+    st.floats(-1e6, 1e6, allow_nan=False),
+    st.sampled_from([0, 1, 0.5, 1e-3, -1, 10**400, "1e-3", "nan", True]),
+)
+entries = st.fixed_dictionaries(
+    {"distribution": st.sampled_from(DISTRIBUTIONS)},
+    optional={key: numbers for key in ("min", "max", "q", "mu", "sigma")},
+)
+
+
+@FUZZ
+@given(
+    st.sampled_from(sorted(HPARAMS)),
+    entries | st.dictionaries(st.sampled_from(["min", "max"]), numbers),
+)
+def test_fuzzed_distributions_draw_only_values_their_hparam_allows(name, entry):
+    """Accepted or one line; when accepted, every drawn value passes the hparam's check."""
+    document = {"method": "random", "run_cap": 5, "parameters": {name: entry}}
+    try:
+        trials, _ = sample(parse_spec(document, "fuzz.yaml"))
+    except SpecError as error:
+        assert str(error).startswith("fuzz.yaml: ") and "\n" not in str(error)
+        return
+    for trial in trials:
+        value = trial.config[name]
+        assert HPARAMS[name].parse(value) == value
