@@ -58,6 +58,15 @@ class RichDisplay:
 
     def plan(self, spec: SweepSpec, plans: list[PopulationPlan], merged: int) -> None:
         self.metric = spec.metric
+        if spec.method == "bayes":
+            total = spec.run_cap or spec.budget.max_configs
+            self.console.print(
+                f"[bold]{spec.name}[/]: {spec.optuna_sampler} proposes {total} configs, "
+                f"{spec.budget.ask_batch} per round, each round trained as populations; "
+                f"metric {spec.metric} ({spec.goal})"
+            )
+            self._start_progress()
+            return
         trials = sum(p.width for p in plans)
         groups = len({p.group for p in plans})
         merged_note = f" ({merged} duplicate combinations merged)" if merged else ""
@@ -78,6 +87,9 @@ class RichDisplay:
                 f"  population {index}: width {plan.width}, ~{_mib(plan.estimated_bytes)}  "
                 f"{_describe(plan)}"
             )
+        self._start_progress()
+
+    def _start_progress(self) -> None:
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),

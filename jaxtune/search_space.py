@@ -21,6 +21,9 @@ from jaxtune.distributions import (
 )
 from jaxtune.space import HPARAMS, HParam, SpaceError, canonical_name, floating
 
+# W&B distributions with an Optuna equivalent (what method bayes accepts; see tpe.py).
+BAYES_KINDS = ("uniform", "log_uniform_values", "log_uniform", "int_uniform", "q_uniform")
+
 
 def parse_parameters(
     read, section: Any, fixed: dict, method: str
@@ -65,7 +68,14 @@ def parse_parameters(
                     distributions[canonical] = Distribution(
                         "categorical", values=tuple(values), probabilities=weights
                     )
-            elif method == "random":
+            elif method == "bayes" and kind not in BAYES_KINDS:
+                found = kind if explicit else f"{kind} (from min and max)"
+                raise DistributionError(
+                    "distribution",
+                    f"found {found} under method bayes; bayes takes value, values, "
+                    f"{', '.join(BAYES_KINDS)}",
+                )
+            elif method in ("random", "bayes"):
                 distribution = read_distribution(kind, entry)
                 check_distribution(distribution, hparam)
                 distributions[canonical] = distribution

@@ -27,8 +27,17 @@ from jaxtune.space import (
     optional,
 )
 
-METHODS = ("grid", "random", "one_at_a_time")
+METHODS = ("grid", "random", "one_at_a_time", "bayes")
 GOALS = ("maximize", "minimize")
+# Optuna samplers that method bayes can drive with batched ask/tell (names in optuna.samplers).
+OPTUNA_SAMPLERS = (
+    "TPESampler",
+    "RandomSampler",
+    "CmaEsSampler",
+    "GPSampler",
+    "QMCSampler",
+    "NSGAIISampler",
+)
 # Metric names W&B's docs and Keras logs use for the ones jaxtune reports.
 METRIC_ALIASES = {
     "validation_loss": "val_loss",
@@ -42,6 +51,7 @@ TOP_LEVEL = (
     "metric",
     "parameters",
     "run_cap",
+    "optuna",
     "model",
     "data",
     "train",
@@ -77,6 +87,7 @@ class Budget:
     # over the population) or "auto" (1 on CPU, where cache-resident kernels win; all
     # elsewhere). Never changes results, only speed and memory.
     chunk: int | str = "auto"
+    ask_batch: int = 8  # method bayes: configs asked from the sampler per round
 
     def resolved_chunk(self, backend: str) -> int | None:
         if self.chunk == "auto":
@@ -104,6 +115,7 @@ class SweepSpec:
     # one_at_a_time: each swept hyperparameter's value while another one varies
     baselines: dict[str, Any] = dataclasses.field(default_factory=dict)
     run_cap: int | None = None  # W&B's cap on the number of runs (configs)
+    optuna_sampler: str = "TPESampler"  # method bayes: a class name in optuna.samplers
 
 
 def _key(name: Any) -> str:
@@ -257,7 +269,9 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         else:
             parameters["embedding_trainable"] = flags
     budget_section = read.mapping(
-        top.get("budget"), "budget", ("max_population", "max_configs", "max_memory_gb", "chunk")
+        top.get("budget"),
+        "budget",
+        ("max_population", "max_configs", "max_memory_gb", "chunk", "ask_batch"),
     )
     chunk = budget_section.get("chunk", "auto")
     if chunk not in ("auto", "all"):
@@ -280,14 +294,24 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
             "budget.max_memory_gb",
         ),
         chunk=chunk,
+        ask_batch=read.parse(
+            integer(1, 1 << 20), budget_section.get("ask_batch", 8), "budget.ask_batch"
+        ),
     )
+    optuna_section = read.mapping(top.get("optuna"), "optuna", ("sampler",))
+    sampler = optuna_section.get("sampler", "TPESampler")
+    if sampler not in OPTUNA_SAMPLERS:
+        raise read.error(
+            "optuna.sampler", f"expected one of {', '.join(OPTUNA_SAMPLERS)}, found {sampler!r}"
+        )
     run_cap = top.get("run_cap")
     if run_cap is not None:
         run_cap = read.parse(integer(1, 1 << 30), run_cap, "run_cap")
-    elif method == "random" and budget.max_configs is None:
+    elif method in ("random", "bayes") and budget.max_configs is None:
         raise read.error(
             "run_cap",
-            "missing; method random needs run_cap or budget.max_configs (how many configs to draw)",
+            f"missing; method {method} needs run_cap or budget.max_configs "
+            "(how many configs to draw)",
         )
     spec = SweepSpec(
         path=path,
@@ -305,6 +329,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         distributions=distributions,
         baselines={name: baselines.get(name, values[0]) for name, values in parameters.items()},
         run_cap=run_cap,
+        optuna_sampler=sampler,
     )
     return spec
 

@@ -34,7 +34,13 @@ def storage_url(directory: Path, storage: str | None = None) -> str:
 
 
 def open_study(
-    directory: Path, name: str, goal: str, storage: str | None = None, *, fresh: bool = False
+    directory: Path,
+    name: str,
+    goal: str,
+    storage: str | None = None,
+    *,
+    fresh: bool = False,
+    sampler: optuna.samplers.BaseSampler | None = None,
 ) -> optuna.Study:
     """The sweep's study (created, or loaded to continue); `fresh` deletes an earlier one."""
     optuna.logging.set_verbosity(logging.WARNING)
@@ -87,17 +93,22 @@ def frozen_trial(
         params=params,
         distributions=dict(distributions),
         intermediate_values=intermediate,
-        user_attrs={
-            "jaxtune_trial_id": record["trial_id"],
-            "status": record["status"],
-            "status_reason": record["status_reason"],
-            "best_epoch": record["best_epoch"],
-            "epochs_run": record["epochs_run"],
-            "group": record["group"],
-            "config": record["hparams"],
-            "best": best,
-        },
+        user_attrs=trial_attrs(record),
     )
+
+
+def trial_attrs(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What a trial's user attrs hold: the jaxtune id, the complete config, how it ended."""
+    return {
+        "jaxtune_trial_id": record["trial_id"],
+        "status": record["status"],
+        "status_reason": record["status_reason"],
+        "best_epoch": record["best_epoch"],
+        "epochs_run": record["epochs_run"],
+        "group": record["group"],
+        "config": record["hparams"],
+        "best": record.get("best") or {},
+    }
 
 
 def record_trials(

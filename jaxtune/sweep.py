@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import jax
 import numpy as np
 
+from jaxtune import tpe
 from jaxtune.checkpoints import PARAMS_DIR
 from jaxtune.data.files import DataError
 from jaxtune.data.sources import TOKENIZER_FILE, DataReport, load_dataset
@@ -19,7 +20,7 @@ from jaxtune.plan import PopulationPlan, Shapes, plan_populations
 from jaxtune.results import FINAL_FILE, RESULTS_FILE, SWEEP_FILE, rank, write_json, write_results
 from jaxtune.samplers import sample
 from jaxtune.spec import SpecError, SweepSpec
-from jaxtune.study import STUDY_FILE, categorical_distributions, open_study, record_trials
+from jaxtune.study import STUDY_FILE, open_study, record_trials
 
 
 class Display(Protocol):
@@ -110,7 +111,8 @@ def run_sweep(
     start = time.perf_counter()
     for message in spec.notices:
         display.notice(message)
-    sample(spec)  # a sample above budget.max_configs fails before any data is read
+    if spec.method != "bayes":
+        sample(spec)  # a sample above budget.max_configs fails before any data is read
     created = not directory.exists()
     prepare_directory(directory, spec, overwrite)
     try:
@@ -121,17 +123,18 @@ def run_sweep(
             shutil.rmtree(directory, ignore_errors=True)
         raise
     display.data(report)
-    trials, merged = sample(spec)
-    max_memory_gb = spec.budget.max_memory_gb
     chunk = spec.budget.resolved_chunk(jax.default_backend())
-    plans = plan_populations(
-        trials,
-        spec.budget.max_population,
-        shapes=Shapes(dataset.vocab_size, dataset.num_classes, max(report.buckets)),
-        memory_budget=None if max_memory_gb is None else int(max_memory_gb * 2**30),
-        chunk=chunk,
-    )
-    display.plan(spec, plans, merged)
+    max_memory_gb = spec.budget.max_memory_gb
+
+    def plan(trials):
+        return plan_populations(
+            trials,
+            spec.budget.max_population,
+            shapes=Shapes(dataset.vocab_size, dataset.num_classes, max(report.buckets)),
+            memory_budget=None if max_memory_gb is None else int(max_memory_gb * 2**30),
+            chunk=chunk,
+        )
+
     engine = Engine(
         dataset,
         seed=spec.seed,
@@ -146,15 +149,49 @@ def run_sweep(
         class_weights=class_weights_for(spec, dataset.train.labels, dataset.label_names),
         params_dir=directory,
     )
-    study = open_study(directory, spec.name, spec.goal, storage, fresh=overwrite)
-    distributions = categorical_distributions(spec.parameters)
+    sampler = tpe.make_sampler(spec) if spec.method == "bayes" else None
+    study = open_study(directory, spec.name, spec.goal, storage, fresh=overwrite, sampler=sampler)
+    distributions = tpe.optuna_distributions(spec)
     records = []
-    for index, plan in enumerate(plans):
-        finished = engine.run(plan, index, on_epoch=display.epoch)
-        records.extend(finished)
-        write_results(directory, records)  # after every population: a crash loses one at most
-        record_trials(study, finished, spec.metric, distributions)
-        display.population_done(index)
+    populations = 0
+
+    def train(plans, tell=None):
+        nonlocal populations
+        for population in plans:
+            finished = engine.run(population, populations, on_epoch=display.epoch)
+            records.extend(finished)
+            write_results(directory, records)  # after every population: a crash loses one
+            if tell is None:
+                record_trials(study, finished, spec.metric, distributions)
+            else:
+                for record in finished:
+                    tell(record)
+            display.population_done(populations)
+            populations += 1
+
+    if spec.method == "bayes":
+        total = spec.run_cap or spec.budget.max_configs
+        display.plan(spec, [], 0)
+        while len(records) < total:
+            asked = tpe.ask(
+                study, spec, min(spec.budget.ask_batch, total - len(records)), distributions
+            )
+            by_number = {optuna_trial.number: optuna_trial for optuna_trial, _ in asked}
+            display.notice(
+                f"{spec.optuna_sampler}: round of {len(asked)} configs "
+                f"({len(records) + len(asked)}/{total})"
+            )
+            train(
+                plan([trial for _, trial in asked]),
+                lambda record, asked_by=by_number: tpe.tell(
+                    study, asked_by[record["trial_id"]], record, spec.metric
+                ),
+            )
+    else:
+        trials, merged = sample(spec)
+        plans = plan(trials)
+        display.plan(spec, plans, merged)
+        train(plans)
     seconds = time.perf_counter() - start
     write_json(
         directory / SWEEP_FILE,
@@ -163,7 +200,7 @@ def run_sweep(
             "seconds": seconds,
             "configs": len(records),
             "config_epochs": sum(r["epochs_run"] for r in records),
-            "populations": len(plans),
+            "populations": populations,
             "chunk": chunk,
             "backend": jax.default_backend(),
         },

@@ -40,11 +40,13 @@ def test_bad_spec_is_one_line_and_exit_2(tmp_path):
 
 
 def test_debug_lets_the_exception_through(tmp_path):
-    spec = write(tmp_path / "bad.yaml", "method: bayes\n")
+    spec = write(tmp_path / "bad.yaml", "method: hyperband\n")
     result = runner.invoke(app, ["sweep", str(spec), "--debug"])
     assert result.exit_code != 0 and result.exit_code != 2
     assert isinstance(result.exception, SpecError)
-    assert str(result.exception) == f"{spec}: method: expected one of grid, found 'bayes'"
+    assert str(result.exception) == (
+        f"{spec}: method: expected one of grid, random, one_at_a_time, bayes, found 'hyperband'"
+    )
     assert "error: " not in result.stderr  # the one-line form is for non-debug runs
 
 

@@ -185,7 +185,7 @@ BAD_SPECS = [
     (
         "nme: demo",
         "nme: unknown key; allowed: name, description, method, metric, parameters, run_cap, "
-        "model, data, train, budget, seed",
+        "optuna, model, data, train, budget, seed",
     ),
     ("name: '..'", "name: expected a directory name without '/', found '..'"),
     ("name: runs/a", "name: expected a directory name without '/', found 'runs/a'"),
@@ -230,10 +230,14 @@ BAD_SPECS = [
         "parameters.dropout.values: expected a non-empty list, found 0.1",
     ),
     ("parameters: [lr]", "parameters: expected a mapping of hyperparameters, found ['lr']"),
-    ("method: bayes", "method: expected one of grid, random, one_at_a_time, found 'bayes'"),
+    (
+        "method: bayes",
+        "run_cap: missing; method bayes needs run_cap or budget.max_configs "
+        "(how many configs to draw)",
+    ),
     (
         "method: one-at-a-time",
-        "method: expected one of grid, random, one_at_a_time, found 'one-at-a-time'",
+        "method: expected one of grid, random, one_at_a_time, bayes, found 'one-at-a-time'",
     ),
     *DISTRIBUTION_SPECS,
     (
