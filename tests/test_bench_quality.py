@@ -43,3 +43,9 @@ def test_quality_rows_come_from_real_sweeps(tmp_path, monkeypatch):
     table = (tmp_path / "out" / "quality.md").read_text()
     assert f"| synthetic | 300 / 100 / 50 | 3 | 2 | {best:.4f} |" in table
     assert json.loads((tmp_path / "out" / "quality.json").read_text()) == report
+    # A run of one dataset replaces its row and keeps the others.
+    again = quality.run_benchmark(
+        ["synthetic"], tmp_path / "no-data", tmp_path / "out", tmp_path / "runs", log=lambda _: None
+    )
+    assert [row["dataset"] for row in again["rows"]] == ["synthetic", "emotion"]
+    assert again["rows"][1] == emotion

@@ -122,6 +122,11 @@ def run_benchmark(
         except (ValueError, OSError) as error:  # a missing dataset is a row, not a crash
             rows.append({"dataset": name, "error": str(error)})
         log(json.dumps(rows[-1]))
+    path = out_dir / "quality.json"
+    if path.exists():  # a run of some datasets keeps the other datasets' rows
+        kept = {row["dataset"]: row for row in json.loads(path.read_text())["rows"]}
+        kept.update({row["dataset"]: row for row in rows})
+        rows = [kept[name] for name in DATASETS if name in kept]
     report = {
         "meta": {
             "date": datetime.date.today().isoformat(),
