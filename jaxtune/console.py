@@ -128,10 +128,12 @@ class RichDisplay:
             metric,
             *(m for m in ("val_loss", "val_accuracy", "val_macro_f1") if m != metric),
         ]
-        for column in ["rank", "trial", *names, *metrics, "best epoch", "status"]:
+        named = any(r.get("name") for r in records)
+        columns = ["rank", "trial", *(["name"] if named else []), *names]
+        for column in [*columns, *metrics, "best epoch", "status"]:
             table.add_column(
                 column,
-                justify="left" if column in names else "right",
+                justify="left" if column in names or column == "name" else "right",
                 style="bold" if column == metric else None,
                 no_wrap=True,
             )
@@ -143,6 +145,7 @@ class RichDisplay:
             table.add_row(
                 str(position),
                 str(record["trial_id"]),
+                *([record.get("name") or "-"] if named else []),
                 *[_fmt(record["hparams"][n]) for n in names],
                 "-" if value is None else f"{value:.4f}",
                 *(f"{best[m]:.4f}" if m in best else "-" for m in metrics[1:]),

@@ -262,6 +262,7 @@ class Engine:
             "trial_id": trial.trial_id,
             "group": plan.group,
             "studies": list(trial.studies),
+            "name": trial.name,
             "status": status.name.lower(),
             "status_reason": self._reason(status, final, best_epoch),
             "hparams": {

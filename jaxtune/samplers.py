@@ -22,12 +22,24 @@ class Trial:
     # one_at_a_time: the hyperparameters whose study this config is part of (the baseline
     # is in every one, a varied config in one); empty for grid and random
     studies: tuple[str, ...] = ()
+    name: str | None = None  # a named config's name (spec `configs`)
 
 
 def sample(spec: SweepSpec) -> tuple[list[Trial], int]:
     """The trials of `spec.method` and how many duplicate configs were merged."""
+    if spec.named:
+        return named_configs(spec)
     samplers = {"grid": grid, "random": random_search, "one_at_a_time": one_at_a_time}
     return samplers[spec.method](spec)
+
+
+def named_configs(spec: SweepSpec) -> tuple[list[Trial], int]:
+    """Each named config over the spec's fixed values, in spec order; nothing merged."""
+    trials = [
+        Trial(i, complete_config({**spec.fixed, **values}), name=name)
+        for i, (name, values) in enumerate(spec.named.items())
+    ]
+    return _capped(spec, trials, "configs"), 0
 
 
 def _merge(

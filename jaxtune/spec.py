@@ -52,6 +52,7 @@ TOP_LEVEL = (
     "parameters",
     "run_cap",
     "optuna",
+    "configs",
     "model",
     "data",
     "train",
@@ -116,6 +117,8 @@ class SweepSpec:
     baselines: dict[str, Any] = dataclasses.field(default_factory=dict)
     run_cap: int | None = None  # W&B's cap on the number of runs (configs)
     optuna_sampler: str = "TPESampler"  # method bayes: a class name in optuna.samplers
+    # Named configs (name -> hyperparameters over `fixed`), run exactly as listed.
+    named: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
 
 def _key(name: Any) -> str:
@@ -252,6 +255,14 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
     parameters, distributions, baselines = parse_parameters(
         read, top.get("parameters"), fixed, method
     )
+    named = _named_configs(read, top.get("configs"))
+    if named and (parameters or distributions):
+        raise read.error(
+            "configs",
+            "named configs run as listed; remove parameters (put shared values under model)",
+        )
+    if named and method != "grid":
+        raise read.error("configs", f"named configs run as listed; found method {method}")
     data = parse_data_section(top.get("data"), path)
     raw_embedding = (
         (top.get("data") or {}).get("embedding") if isinstance(top.get("data"), Mapping) else None
@@ -330,6 +341,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         baselines={name: baselines.get(name, values[0]) for name, values in parameters.items()},
         run_cap=run_cap,
         optuna_sampler=sampler,
+        named=named,
     )
     return spec
 
@@ -356,6 +368,24 @@ def _early_stopping(read: _Reader, section: Any, metric_name: str) -> EarlyStopp
             boolean(), section.get("restore_best", True), f"{where}.restore_best"
         ),
     )
+
+
+def _named_configs(read: _Reader, section: Any) -> dict[str, dict[str, Any]]:
+    """`configs: {NAME: {hparam: value, ...}}`: each named config's hyperparameters."""
+    section = read.mapping(section, "configs", None)
+    named = {}
+    for name, values in section.items():
+        where = f"configs.{_key(name)}"
+        if not isinstance(name, str) or not name.strip() or not name.isprintable():
+            raise read.error(where, f"expected a config name, found {name!r}")
+        values = read.mapping(values, where, None)
+        named[name] = {}
+        for key, value in values.items():
+            canonical, parsed = read.hparam(key, value, f"{where}.{_key(key)}")
+            if canonical in named[name]:
+                raise read.error(f"{where}.{_key(key)}", f"{canonical!r} is set twice")
+            named[name][canonical] = parsed
+    return named
 
 
 def _class_weights(read: _Reader, value: Any) -> str | tuple[float, ...]:

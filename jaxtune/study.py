@@ -101,6 +101,7 @@ def trial_attrs(record: Mapping[str, Any]) -> dict[str, Any]:
     """What a trial's user attrs hold: the jaxtune id, the complete config, how it ended."""
     return {
         "jaxtune_trial_id": record["trial_id"],
+        "name": record.get("name"),
         "status": record["status"],
         "status_reason": record["status_reason"],
         "best_epoch": record["best_epoch"],
