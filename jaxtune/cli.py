@@ -146,6 +146,22 @@ def final(
 
 
 @app.command()
+def report(
+    directory: Path = typer.Argument(..., help="a sweep directory (spec.yaml, results.jsonl)"),
+    debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+) -> None:
+    """Write DIRECTORY/report.md, a self-contained report.html and figures/*.png."""
+    with _errors(debug):
+        from jaxtune.report import ReportError, write_report
+
+        try:
+            written = write_report(directory)
+        except ReportError as error:
+            raise UserError(str(error)) from None
+        print(f"report: {written.markdown}, {written.html} ({len(written.figures)} figures)")
+
+
+@app.command()
 def bench(
     quick: bool = typer.Option(False, "--quick", help="tiny sizes: checks the harness in minutes"),
     out: Path = typer.Option(Path("benchmarks/results"), "--out", help="where JSON + Markdown go"),

@@ -1,0 +1,320 @@
+"""The report's matplotlib figures (Agg, no pyplot state), each written as one PNG."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, NullLocator
+
+from jaxtune.report.analysis import CellMatch, Effect, is_number
+
+DPI = 120
+STAR = {"marker": "*", "markersize": 17, "color": "#f2b01e", "markeredgecolor": "#7a5200"}
+COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
+METRIC_LABELS = {
+    "val_accuracy": "val accuracy",
+    "val_loss": "val loss",
+    "val_macro_f1": "val macro-F1",
+    "train_accuracy": "train accuracy",
+    "train_loss": "train loss",
+}
+
+
+def metric_label(metric: str) -> str:
+    return METRIC_LABELS.get(metric, metric)
+
+
+def value_label(value: Any, limit: int = 14) -> str:
+    """A short tick label: 0.003, true, 3,4,5; cut with an ellipsis past `limit` characters."""
+    if isinstance(value, bool) or value is None:
+        text = {True: "true", False: "false", None: "null"}[value]
+    elif isinstance(value, float):
+        text = f"{value:g}"
+    elif isinstance(value, list | tuple):
+        text = ",".join(value_label(v, limit) for v in value)
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=DPI, facecolor="white")
+    return path
+
+
+def _zoom(ax, scores: Sequence[float], room_on_top: float = 0.35) -> None:
+    """Y range around the scores (small differences stay visible), with room for the label."""
+    low, high = min(scores), max(scores)
+    pad = max(high - low, abs(high) * 0.02, 1e-3)
+    ax.set_ylim(low - 0.6 * pad, high + (0.25 + room_on_top) * pad)
+
+
+def _crowded(labels: Sequence[str], width_chars: float) -> bool:
+    return sum(len(t) + 2 for t in labels) > width_chars
+
+
+def draw_effect(ax, effect: Effect, metric: str) -> None:
+    """One panel: the best metric per value of one hyperparameter, the best value starred."""
+    title = effect.name + (" (its study)" if effect.study else "")
+    ax.set_title(title, fontsize=11)
+    ax.set_xlabel(effect.name)
+    ax.set_ylabel(f"best {metric_label(metric)}")
+    ax.grid(True, axis="y", alpha=0.3)
+    finite = effect.finite_scores
+    if not finite:
+        ax.text(0.5, 0.5, "no config finished", ha="center", va="center", transform=ax.transAxes)
+        ax.set_xticks([])
+        return
+    labels = [value_label(v) for v in effect.values]
+    best = effect.best_index
+    if effect.scale == "categorical":
+        xs = list(range(len(effect.values)))
+        heights = [s if s is not None else 0.0 for s in effect.scores]
+        colors = ["#f2b01e" if i == best else "#7aa6d6" for i in xs]
+        ax.bar(xs, heights, color=colors, edgecolor="#333", linewidth=0.6, width=0.6)
+        ax.set_xticks(xs, labels)
+        for x, score in zip(xs, effect.scores, strict=True):
+            if score is None:
+                ax.text(x, 0, "failed", ha="center", va="bottom", color="#b00", fontsize=8)
+    else:
+        xs = [float(v) for v in effect.values]
+        ys = [math.nan if s is None else s for s in effect.scores]
+        many = len(xs) > 12
+        ax.plot(xs, ys, "-o" if not many else "o", color="#1f77b4", markersize=5)
+        if effect.scale in ("log", "symlog"):
+            positive = [x for x in xs if x > 0]
+            kwargs = {"linthresh": min(positive)} if effect.scale == "symlog" else {}
+            ax.set_xscale(effect.scale, **kwargs)
+        if not many:
+            ax.xaxis.set_major_locator(FixedLocator(xs))
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.set_xticklabels(labels)
+        failed = [x for x, s in zip(xs, effect.scores, strict=True) if s is None]
+        if failed:
+            ax.plot(
+                failed,
+                [min(finite)] * len(failed),
+                "x",
+                color="#b00",
+                markersize=9,
+                label="all its configs failed",
+            )
+            ax.legend(loc="lower right", fontsize=8)
+    _zoom(ax, finite)
+    ax.margins(x=0.08)
+    if _crowded(labels, 34):
+        for tick in ax.get_xticklabels():
+            tick.set_rotation(35)
+            tick.set_ha("right")
+    if best is not None:
+        x = best if effect.scale == "categorical" else float(effect.values[best])
+        score = effect.scores[best]
+        ax.plot([x], [score], linestyle="none", **STAR, zorder=5)
+        position = best / max(len(effect.values) - 1, 1)
+        align = "left" if position < 0.25 else "right" if position > 0.75 else "center"
+        ax.annotate(
+            f"best: {value_label(effect.values[best], 20)} ({score:.4f})",
+            (x, score),
+            xytext=(0, 11),
+            textcoords="offset points",
+            ha=align,
+            fontsize=9,
+            fontweight="bold",
+        )
+
+
+def plot_effect(effect: Effect, metric: str, path: Path) -> Path:
+    figure = Figure(figsize=(5.6, 4.0))
+    draw_effect(figure.add_subplot(), effect, metric)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def plot_overview(effects: Sequence[Effect], metric: str, path: Path) -> Path:
+    columns = min(3, len(effects))
+    rows = math.ceil(len(effects) / columns)
+    figure = Figure(figsize=(4.8 * columns, 3.7 * rows + 0.5), layout="constrained")
+    for index, effect in enumerate(effects):
+        draw_effect(figure.add_subplot(rows, columns, index + 1), effect, metric)
+    figure.suptitle(f"Best {metric_label(metric)} per value of each swept hyperparameter")
+    return _save(figure, path)
+
+
+def plot_studies(
+    effects: Sequence[Effect], metric: str, goal: str, studies: bool, path: Path
+) -> Path:
+    """Horizontal bars from the worst to the best value's score per hyperparameter.
+
+    The best value and its score are the right-hand tick labels, so no text sits on a bar.
+    """
+    scored = [e for e in effects if e.best_score is not None]
+    sign = 1.0 if goal == "maximize" else -1.0
+    scored.sort(key=lambda e: (sign * e.best_score, e.spread))  # best (then widest) on top
+    figure = Figure(figsize=(8.0, 1.6 + 0.45 * len(scored)), layout="constrained")
+    ax = figure.add_subplot()
+    lows = [min(e.finite_scores) for e in scored]
+    highs = [max(e.finite_scores) for e in scored]
+    ys = list(range(len(scored)))
+    ax.barh(
+        ys,
+        [h - lo for h, lo in zip(highs, lows, strict=True)],
+        left=lows,
+        height=0.5,
+        color="#7aa6d6",
+        edgecolor="#333",
+        linewidth=0.6,
+        label="worst to best value",
+    )
+    ax.plot([e.best_score for e in scored], ys, linestyle="none", **STAR, label="best value")
+    ax.set_yticks(ys, [e.name for e in scored])
+    ax.set_ylim(-0.6, len(scored) - 0.4)
+    right = ax.twinx()
+    right.set_ylim(ax.get_ylim())
+    right.set_yticks(
+        ys,
+        [f"{value_label(e.values[e.best_index], 16)}: {e.best_score:.4f}" for e in scored],
+        fontsize=9,
+    )
+    right.tick_params(length=0)
+    right.set_ylabel("best value: score")
+    low, high = min(lows), max(highs)
+    pad = max(high - low, abs(high) * 0.02, 1e-3)
+    ax.set_xlim(low - 0.08 * pad, high + 0.08 * pad)
+    ax.set_xlabel(f"best {metric_label(metric)}")
+    ax.grid(True, axis="x", alpha=0.3)
+    where = "in each hyperparameter's study" if studies else "per hyperparameter"
+    ax.set_title(f"Best {metric_label(metric)} {where}")
+    figure.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    return _save(figure, path)
+
+
+CURVES = (
+    ("train_loss", "train loss"),
+    ("val_loss", "val loss"),
+    ("train_accuracy", "train accuracy"),
+    ("val_accuracy", "val accuracy"),
+)
+
+
+def _finite(value: Any) -> float:
+    return float(value) if is_number(value) and math.isfinite(value) else math.nan
+
+
+def plot_learning_curves(records: Sequence[dict], labels: Sequence[str], path: Path) -> Path:
+    """Train/val loss and accuracy per epoch; the best epoch of each config starred."""
+    figure = Figure(figsize=(10, 7.2), layout="constrained")
+    axes = figure.subplots(2, 2, sharex=True)
+    for (name, title), ax in zip(CURVES, axes.flat, strict=True):
+        for index, record in enumerate(records):
+            history = record.get("history") or []
+            epochs = [h["epoch"] for h in history]
+            values = [_finite(h.get(name)) for h in history]
+            color = COLORS[index % len(COLORS)]
+            ax.plot(epochs, values, "-o", color=color, markersize=3, label=labels[index])
+            best = next((h for h in history if h["epoch"] == record.get("best_epoch")), None)
+            if best is not None and name.startswith("val"):
+                ax.plot(
+                    [best["epoch"]],
+                    [_finite(best.get(name))],
+                    linestyle="none",
+                    **{**STAR, "markersize": 12, "color": color},
+                )
+        ax.set_title(title)
+        ax.set_ylabel(title)
+        ax.grid(True, alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    for ax in axes[1]:
+        ax.set_xlabel("epoch")
+    handles, texts = axes[0, 0].get_legend_handles_labels()
+    figure.legend(
+        handles,
+        texts,
+        loc="outside lower center",
+        ncols=1,
+        fontsize=9,
+        title="rank: trial (what sets it apart); ★ marks the best epoch",
+    )
+    figure.suptitle("Learning curves of the top configs")
+    return _save(figure, path)
+
+
+def differing(matches: Sequence[CellMatch]) -> list[str]:
+    """The shared hyperparameters whose value is not the same in every matched group."""
+    if not matches:
+        return []
+    return [n for n in matches[0].shared if len({repr(m.shared[n]) for m in matches}) > 1]
+
+
+def plot_cell_types(
+    cells: Sequence[str], matches: Sequence[CellMatch], metric: str, path: Path, limit: int = 16
+) -> Path:
+    """Grouped bars: each matched group of configs, one bar per cell type."""
+    shown = list(matches[:limit])
+    names = differing(shown)  # the values all groups share go in the caption, not under bars
+    stacked = len(names) <= 4  # one line per hyperparameter under each group
+    labels = [
+        ("\n" if stacked else ", ").join(f"{n}={value_label(m.shared[n], 10)}" for n in names)
+        for m in shown
+    ]
+    longest = max(len(line) for label in labels for line in label.split("\n"))
+    per_group = max(0.35 * len(cells) + 0.3, 0.075 * longest + 0.25 if stacked else 0.0)
+    width_inches = min(max(2.6 + per_group * len(shown), 6.0), 16.0)
+    rotate = not stacked or 2.6 + per_group * len(shown) > 16
+    figure = Figure(figsize=(width_inches, 4.8 + 0.15 * len(names)))
+    ax = figure.add_subplot()
+    bar = 0.8 / len(cells)
+    placed = []
+    for c, cell in enumerate(cells):
+        xs = [g + (c - (len(cells) - 1) / 2) * bar for g in range(len(shown))]
+        heights = [m.scores[cell] if m.scores[cell] is not None else 0.0 for m in shown]
+        ax.bar(
+            xs,
+            heights,
+            width=bar * 0.95,
+            color=COLORS[c % len(COLORS)],
+            label=cell,
+            edgecolor="#333",
+            linewidth=0.5,
+        )
+        placed += [(x, m, cell) for x, m in zip(xs, shown, strict=True)]
+    scores = [m.scores[c] for _, m, c in placed if m.scores[c] is not None]
+    if scores:
+        _zoom(ax, scores, room_on_top=0.3)
+    bar_inches = (width_inches - 2.6) / len(shown) * bar
+    if len(placed) <= 32:
+        bottom = ax.get_ylim()[0]
+        for x, match, cell in placed:
+            score = match.scores[cell]
+            text = "—" if not match.trials[cell] else "failed" if score is None else f"{score:.3f}"
+            ax.annotate(
+                text,
+                (x, bottom if score is None else score),
+                xytext=(0, 3),
+                textcoords="offset points",
+                ha="center",
+                fontsize=7,
+                rotation=90 if bar_inches < 0.45 else 0,
+            )
+    ax.set_xticks(range(len(shown)), labels if names else [], fontsize=8)
+    if rotate:
+        for tick in ax.get_xticklabels():
+            tick.set_rotation(30)
+            tick.set_ha("right")
+    common = [f"{n}={value_label(v, 12)}" for n, v in shown[0].shared.items() if n not in names]
+    caption = "matched configs: every other swept hyperparameter equal"
+    if common:
+        caption += "; all groups have " + ", ".join(common)
+    ax.set_xlabel("\n".join(textwrap.wrap(caption, 90)), fontsize=9)
+    ax.set_ylabel(f"best {metric_label(metric)}")
+    more = f" (best {len(shown)} of {len(matches)} groups)" if len(matches) > len(shown) else ""
+    ax.set_title(f"Cell types on matched configs{more}")
+    ax.legend(title="architecture", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(True, axis="y", alpha=0.3)
+    figure.tight_layout()
+    return _save(figure, path)
