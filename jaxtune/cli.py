@@ -40,6 +40,12 @@ def sweep(
     storage: str | None = typer.Option(
         None, "--storage", help="Optuna storage URL [default: sqlite:///OUT/study.db]"
     ),
+    wandb: str = typer.Option(
+        "offline",
+        "--wandb",
+        envvar="JAXTUNE_WANDB",
+        help="W&B tracking: offline (files in OUT/wandb), online or disabled",
+    ),
     debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
 ) -> None:
     """Run every config of SPEC, a population per static signature, and rank them."""
@@ -51,6 +57,8 @@ def sweep(
         from jaxtune.study import storage_url
         from jaxtune.sweep import run_sweep
 
+        if wandb not in ("offline", "online", "disabled"):
+            raise UserError(f"--wandb: expected offline, online or disabled, found {wandb!r}")
         parsed = load_spec(spec)
         if skip_bad_lines:
             parsed = dataclasses.replace(
@@ -78,6 +86,7 @@ def refine(
     data_dir: Path | None = typer.Option(None, "--data-dir", envvar="JAXTUNE_DATA_DIR"),
     storage: str | None = typer.Option(None, "--storage", help="Optuna storage URL"),
     dry_run: bool = typer.Option(False, "--dry-run", help="write the follow-up spec, do not run"),
+    wandb: str = typer.Option("offline", "--wandb", envvar="JAXTUNE_WANDB", help="W&B mode"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace results already in --out"),
     debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
 ) -> None:
@@ -108,6 +117,7 @@ def refine(
                 data_dir=data_dir,
                 skip_bad_lines=False,
                 storage=storage,
+                wandb=wandb,
                 debug=debug,
             )
 

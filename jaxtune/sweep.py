@@ -21,6 +21,7 @@ from jaxtune.results import FINAL_FILE, RESULTS_FILE, SWEEP_FILE, rank, write_js
 from jaxtune.samplers import sample
 from jaxtune.spec import SpecError, SweepSpec
 from jaxtune.study import STUDY_FILE, open_study, record_trials
+from jaxtune.tracking import WandbTracker
 
 
 class Display(Protocol):
@@ -54,7 +55,7 @@ def prepare_directory(directory: Path, spec: SweepSpec, overwrite: bool) -> None
     if overwrite:  # a new sweep builds its own vocabulary
         for name in (TOKENIZER_FILE, "tokenizer.settings.json", "encoded.npz", STUDY_FILE):
             (directory / name).unlink(missing_ok=True)
-        for name in (PARAMS_DIR, FINAL_FILE, SWEEP_FILE):
+        for name in (PARAMS_DIR, FINAL_FILE, SWEEP_FILE, "wandb"):
             path = directory / name
             if path.is_dir():
                 shutil.rmtree(path)
@@ -107,6 +108,7 @@ def run_sweep(
     overwrite: bool = False,
     data_dir: str | Path | None = None,
     storage: str | None = None,
+    wandb_mode: str = "offline",
 ) -> SweepOutcome:
     start = time.perf_counter()
     for message in spec.notices:
@@ -152,6 +154,7 @@ def run_sweep(
     sampler = tpe.make_sampler(spec) if spec.method == "bayes" else None
     study = open_study(directory, spec.name, spec.goal, storage, fresh=overwrite, sampler=sampler)
     distributions = tpe.optuna_distributions(spec)
+    tracker = WandbTracker(wandb_mode, directory, spec.name)
     records = []
     populations = 0
 
@@ -161,6 +164,7 @@ def run_sweep(
             finished = engine.run(population, populations, on_epoch=display.epoch)
             records.extend(finished)
             write_results(directory, records)  # after every population: a crash loses one
+            tracker.log_records(finished)
             if tell is None:
                 record_trials(study, finished, spec.metric, distributions)
             else:
@@ -192,6 +196,8 @@ def run_sweep(
         plans = plan(trials)
         display.plan(spec, plans, merged)
         train(plans)
+    if tracker.error is not None:
+        display.notice(f"W&B tracking was turned off after an error: {tracker.error}")
     seconds = time.perf_counter() - start
     write_json(
         directory / SWEEP_FILE,
@@ -203,6 +209,7 @@ def run_sweep(
             "populations": populations,
             "chunk": chunk,
             "backend": jax.default_backend(),
+            "wandb": wandb_mode if tracker.error is None else f"off after: {tracker.error}",
         },
     )
     return SweepOutcome(directory, rank(records, spec.metric, spec.goal), seconds)

@@ -10,6 +10,7 @@ os.environ["XLA_FLAGS"] = (
 ).strip()
 # Never touch the network from tests.
 os.environ.setdefault("WANDB_MODE", "disabled")
+os.environ.setdefault("JAXTUNE_WANDB", "disabled")  # test_tracking.py turns it on
 
 import jaxtune  # noqa: E402,F401,I001  (adds jaxtune's XLA flags before jax starts)
 import jax  # noqa: E402
