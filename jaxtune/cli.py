@@ -95,10 +95,8 @@ def refine(
         import yaml
 
         from jaxtune.refine import refine_spec
-        from jaxtune.results import RESULTS_FILE
 
-        if not (directory / RESULTS_FILE).is_file() or not (directory / "spec.yaml").is_file():
-            raise UserError(f"{directory}: not a finished sweep (no {RESULTS_FILE} or spec.yaml)")
+        _require_finished_sweep(directory)
         try:
             document, found = refine_spec(directory, top)
         except ValueError as error:
@@ -133,10 +131,9 @@ def final(
     """Evaluate the best config's best-epoch params on the test split, exactly once."""
     with _errors(debug):
         from jaxtune.final import FinalError, run_final
-        from jaxtune.results import FINAL_FILE, RESULTS_FILE
+        from jaxtune.results import FINAL_FILE
 
-        if not (directory / RESULTS_FILE).is_file() or not (directory / "spec.yaml").is_file():
-            raise UserError(f"{directory}: not a finished sweep (no {RESULTS_FILE} or spec.yaml)")
+        _require_finished_sweep(directory)
         try:
             outcome = run_final(directory, top=top, force=force, data_dir=data_dir)
         except FinalError as error:
@@ -196,6 +193,13 @@ def bench(
             settings = dataclasses.replace(settings, architectures=tuple(architectures))
         run_benchmark(settings, out)
         print((out / "throughput.md").read_text())
+
+
+def _require_finished_sweep(directory: Path) -> None:
+    from jaxtune.results import RESULTS_FILE
+
+    if not (directory / RESULTS_FILE).is_file() or not (directory / "spec.yaml").is_file():
+        raise UserError(f"{directory}: not a finished sweep (no {RESULTS_FILE} or spec.yaml)")
 
 
 class _errors:
