@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from jaxtune.cli import app
 from jaxtune.report import write_report
 from jaxtune.report.analysis import axis_scale, cell_matches, effects, load_sweep
-from jaxtune.report.build import effect_rows
+from jaxtune.report.sections import effect_rows
 from jaxtune.results import write_results
 from jaxtune.space import HPARAMS
 

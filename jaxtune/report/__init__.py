@@ -1,7 +1,9 @@
 """The sweep report: ranking, hyperparameter effects, curves, cell types, recommendations.
 
-`analysis` turns results.jsonl into plain data, `figures` draws it (matplotlib, Agg),
-`document` renders blocks to Markdown and self-contained HTML, `build` assembles them.
+`analysis` turns the sweep directory into plain data, `figures` draws it (matplotlib,
+Agg), `sections`, `conclusions` and `provenance` write the report's parts as blocks (`text`
+formats values), `document` renders blocks to Markdown and self-contained HTML, and
+`build` puts them in order and writes the files.
 """
 
 from jaxtune.report.analysis import ReportError

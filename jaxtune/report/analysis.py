@@ -37,6 +37,7 @@ class Sweep:
     goal: str
     records: list[dict[str, Any]]  # ranked, best first; configs without a finite metric last
     swept: list[str]  # hyperparameters with two or more values among the configs
+    drawn: dict[str, str] = dataclasses.field(default_factory=dict)  # name -> distribution kind
 
     @property
     def scored(self) -> list[dict[str, Any]]:
@@ -63,7 +64,8 @@ def load_sweep(directory: Path) -> Sweep:
         raise ReportError(f"{directory / RESULTS_FILE}: not JSON lines: {error}") from None
     if any(not isinstance(r, dict) or "hparams" not in r for r in records):
         raise ReportError(f"{directory / RESULTS_FILE}: a line is not a result record")
-    spec_order = [*spec.parameters, *getattr(spec, "distributions", {})]
+    drawn = {n: d.kind for n, d in getattr(spec, "distributions", {}).items()}
+    spec_order = [*spec.parameters, *drawn]
     candidates = spec_order + [n for n in varying_hparams(records) if n not in spec_order]
     swept = [n for n in candidates if len(distinct_values(records, n)) >= 2]
     return Sweep(
@@ -74,6 +76,7 @@ def load_sweep(directory: Path) -> Sweep:
         goal=spec.goal,
         records=rank(records, spec.metric, spec.goal),
         swept=swept,
+        drawn=drawn,
     )
 
 
@@ -97,10 +100,15 @@ def distinct_values(records: Sequence[Mapping[str, Any]], name: str) -> list[Any
     return values
 
 
-def axis_scale(values: Sequence[Any]) -> str:
-    """categorical | log (positive ladder over >= 1 decade) | symlog (the same plus 0) | linear."""
+def axis_scale(values: Sequence[Any], distribution: str | None = None) -> str:
+    """categorical | log (positive ladder over >= 1 decade) | symlog (the same plus 0) | linear.
+
+    Values drawn from a distribution (method random) follow it: log for the log kinds.
+    """
     if len(values) < 2 or not all(is_number(v) for v in values):
         return "categorical"
+    if distribution is not None and distribution != "categorical":
+        return "log" if "log" in distribution and min(values) > 0 else "linear"
     positive = [v for v in values if v > 0]
     spans_decade = len(positive) >= 2 and max(positive) / min(positive) >= 10
     if spans_decade and len(positive) == len(values):
@@ -164,7 +172,7 @@ def effects(sweep: Sweep) -> list[Effect]:
                 counts=[sum(_key(r["hparams"][name]) == _key(v) for r in records) for v in values],
                 best=found[0].best if found else None,
                 spread=found[0].spread if found else None,
-                scale=axis_scale(values),
+                scale=axis_scale(values, sweep.drawn.get(name)),
                 study=study,
             )
         )
@@ -228,6 +236,13 @@ def cell_matches(sweep: Sweep) -> tuple[list[str], list[CellMatch]]:
 
     matches.sort(key=best_first)
     return cells, matches
+
+
+def differing(matches: Sequence[CellMatch]) -> list[str]:
+    """The shared hyperparameters whose value is not the same in every matched group."""
+    if not matches:
+        return []
+    return [n for n in matches[0].shared if len({repr(m.shared[n]) for m in matches}) > 1]
 
 
 def non_defaults(hparams: Mapping[str, Any]) -> set[str]:

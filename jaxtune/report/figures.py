@@ -11,7 +11,8 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator
 
-from jaxtune.report.analysis import CellMatch, Effect, is_number
+from jaxtune.report.analysis import CellMatch, Effect, differing, is_number
+from jaxtune.report.text import value_label
 
 DPI = 120
 STAR = {"marker": "*", "markersize": 17, "color": "#f2b01e", "markeredgecolor": "#7a5200"}
@@ -29,30 +30,17 @@ def metric_label(metric: str) -> str:
     return METRIC_LABELS.get(metric, metric)
 
 
-def value_label(value: Any, limit: int = 14) -> str:
-    """A short tick label: 0.003, true, 3,4,5; cut with an ellipsis past `limit` characters."""
-    if isinstance(value, bool) or value is None:
-        text = {True: "true", False: "false", None: "null"}[value]
-    elif isinstance(value, float):
-        text = f"{value:g}"
-    elif isinstance(value, list | tuple):
-        text = ",".join(value_label(v, limit) for v in value)
-    else:
-        text = str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _save(figure: Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=DPI, facecolor="white")
     return path
 
 
-def _zoom(ax, scores: Sequence[float], room_on_top: float = 0.35) -> None:
+def _zoom(ax, scores: Sequence[float], room_on_top: float = 0.35, room_below: float = 0.0) -> None:
     """Y range around the scores (small differences stay visible), with room for the label."""
     low, high = min(scores), max(scores)
     pad = max(high - low, abs(high) * 0.02, 1e-3)
-    ax.set_ylim(low - 0.6 * pad, high + (0.25 + room_on_top) * pad)
+    ax.set_ylim(low - (0.6 + room_below) * pad, high + (0.25 + room_on_top) * pad)
 
 
 def _crowded(labels: Sequence[str], width_chars: float) -> bool:
@@ -106,9 +94,12 @@ def draw_effect(ax, effect: Effect, metric: str) -> None:
                 label="all its configs failed",
             )
             ax.legend(loc="lower right", fontsize=8)
-    _zoom(ax, finite)
+    # The best of a minimized metric is the lowest point: its label goes below it.
+    below = best is not None and effect.scale != "categorical" and min(finite) < max(finite)
+    below = below and effect.scores[best] == min(finite)
+    _zoom(ax, finite, room_on_top=0.0 if below else 0.35, room_below=0.35 if below else 0.0)
     ax.margins(x=0.08)
-    if _crowded(labels, 34):
+    if (effect.scale == "categorical" or len(effect.values) <= 12) and _crowded(labels, 44):
         for tick in ax.get_xticklabels():
             tick.set_rotation(35)
             tick.set_ha("right")
@@ -119,11 +110,12 @@ def draw_effect(ax, effect: Effect, metric: str) -> None:
         position = best / max(len(effect.values) - 1, 1)
         align = "left" if position < 0.25 else "right" if position > 0.75 else "center"
         ax.annotate(
-            f"best: {value_label(effect.values[best], 20)} ({score:.4f})",
+            f"best: {value_label(effect.values[best], 20, digits=4)} ({score:.4f})",
             (x, score),
-            xytext=(0, 11),
+            xytext=(0, -13 if below else 11),
             textcoords="offset points",
             ha=align,
+            va="top" if below else "baseline",
             fontsize=9,
             fontweight="bold",
         )
@@ -178,7 +170,10 @@ def plot_studies(
     right.set_ylim(ax.get_ylim())
     right.set_yticks(
         ys,
-        [f"{value_label(e.values[e.best_index], 16)}: {e.best_score:.4f}" for e in scored],
+        [
+            f"{value_label(e.values[e.best_index], 16, digits=4)}: {e.best_score:.4f}"
+            for e in scored
+        ],
         fontsize=9,
     )
     right.tick_params(length=0)
@@ -244,77 +239,62 @@ def plot_learning_curves(records: Sequence[dict], labels: Sequence[str], path: P
     return _save(figure, path)
 
 
-def differing(matches: Sequence[CellMatch]) -> list[str]:
-    """The shared hyperparameters whose value is not the same in every matched group."""
-    if not matches:
-        return []
-    return [n for n in matches[0].shared if len({repr(m.shared[n]) for m in matches}) > 1]
-
-
 def plot_cell_types(
-    cells: Sequence[str], matches: Sequence[CellMatch], metric: str, path: Path, limit: int = 16
+    cells: Sequence[str], matches: Sequence[CellMatch], metric: str, path: Path, limit: int = 12
 ) -> Path:
-    """Grouped bars: each matched group of configs, one bar per cell type."""
+    """Grouped horizontal bars: a row per matched group (best on top), a bar per cell type.
+
+    Horizontal, so the group labels (the values of the other swept hyperparameters) stay
+    on one readable line however many groups there are.
+    """
     shown = list(matches[:limit])
-    names = differing(shown)  # the values all groups share go in the caption, not under bars
-    stacked = len(names) <= 4  # one line per hyperparameter under each group
-    labels = [
-        ("\n" if stacked else ", ").join(f"{n}={value_label(m.shared[n], 10)}" for n in names)
-        for m in shown
-    ]
-    longest = max(len(line) for label in labels for line in label.split("\n"))
-    per_group = max(0.35 * len(cells) + 0.3, 0.075 * longest + 0.25 if stacked else 0.0)
-    width_inches = min(max(2.6 + per_group * len(shown), 6.0), 16.0)
-    rotate = not stacked or 2.6 + per_group * len(shown) > 16
-    figure = Figure(figsize=(width_inches, 4.8 + 0.15 * len(names)))
+    names = differing(shown)  # the values all groups share go in the caption, not the labels
+    labels = [", ".join(f"{n}={value_label(m.shared[n], 10)}" for n in names) for m in shown]
+    row = 0.8 / len(cells)
+    figure = Figure(
+        figsize=(9.0, 1.9 + len(shown) * (0.2 * len(cells) + 0.25)), layout="constrained"
+    )
     ax = figure.add_subplot()
-    bar = 0.8 / len(cells)
     placed = []
     for c, cell in enumerate(cells):
-        xs = [g + (c - (len(cells) - 1) / 2) * bar for g in range(len(shown))]
-        heights = [m.scores[cell] if m.scores[cell] is not None else 0.0 for m in shown]
-        ax.bar(
-            xs,
-            heights,
-            width=bar * 0.95,
+        ys = [g + (c - (len(cells) - 1) / 2) * row for g in range(len(shown))]
+        widths = [m.scores[cell] if m.scores[cell] is not None else 0.0 for m in shown]
+        ax.barh(
+            ys,
+            widths,
+            height=row * 0.92,
             color=COLORS[c % len(COLORS)],
             label=cell,
             edgecolor="#333",
             linewidth=0.5,
         )
-        placed += [(x, m, cell) for x, m in zip(xs, shown, strict=True)]
+        placed += [(y, m, cell) for y, m in zip(ys, shown, strict=True)]
     scores = [m.scores[c] for _, m, c in placed if m.scores[c] is not None]
     if scores:
-        _zoom(ax, scores, room_on_top=0.3)
-    bar_inches = (width_inches - 2.6) / len(shown) * bar
-    if len(placed) <= 32:
-        bottom = ax.get_ylim()[0]
-        for x, match, cell in placed:
-            score = match.scores[cell]
-            text = "—" if not match.trials[cell] else "failed" if score is None else f"{score:.3f}"
-            ax.annotate(
-                text,
-                (x, bottom if score is None else score),
-                xytext=(0, 3),
-                textcoords="offset points",
-                ha="center",
-                fontsize=7,
-                rotation=90 if bar_inches < 0.45 else 0,
-            )
-    ax.set_xticks(range(len(shown)), labels if names else [], fontsize=8)
-    if rotate:
-        for tick in ax.get_xticklabels():
-            tick.set_rotation(30)
-            tick.set_ha("right")
+        low, high = min(scores), max(scores)
+        pad = max(high - low, abs(high) * 0.02, 1e-3)
+        ax.set_xlim(max(low - 0.6 * pad, 0.0) if low >= 0 else low - 0.6 * pad, high + 0.3 * pad)
+    left = ax.get_xlim()[0]
+    for y, match, cell in placed:
+        score = match.scores[cell]
+        text = "none" if not match.trials[cell] else "failed" if score is None else f"{score:.3f}"
+        ax.annotate(
+            text,
+            (left if score is None else score, y),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=7,
+        )
+    ax.set_yticks(range(len(shown)), labels if names else [], fontsize=8)
+    ax.set_ylim(len(shown) - 0.5, -0.5)  # the best group on top
     common = [f"{n}={value_label(v, 12)}" for n, v in shown[0].shared.items() if n not in names]
-    caption = "matched configs: every other swept hyperparameter equal"
+    caption = f"best {metric_label(metric)} (every other swept hyperparameter equal in a row)"
     if common:
-        caption += "; all groups have " + ", ".join(common)
-    ax.set_xlabel("\n".join(textwrap.wrap(caption, 90)), fontsize=9)
-    ax.set_ylabel(f"best {metric_label(metric)}")
+        caption += "; all rows have " + ", ".join(common)
+    ax.set_xlabel("\n".join(textwrap.wrap(caption, 100)), fontsize=9)
     more = f" (best {len(shown)} of {len(matches)} groups)" if len(matches) > len(shown) else ""
     ax.set_title(f"Cell types on matched configs{more}")
-    ax.legend(title="architecture", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.grid(True, axis="y", alpha=0.3)
-    figure.tight_layout()
+    ax.grid(True, axis="x", alpha=0.3)
+    figure.legend(title="architecture", loc="outside right upper", fontsize=8)
     return _save(figure, path)

@@ -1,0 +1,169 @@
+"""The report's first sections: summary, ranking, hyperparameter effects, learning curves."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from jaxtune.report import figures
+from jaxtune.report.analysis import Effect, Sweep, effects
+from jaxtune.report.document import Block, Figure, Heading, Paragraph, Strong, Table
+from jaxtune.report.text import describe, differing_names, fmt, fmt_value, metric_cell, status_cell
+from jaxtune.results import best_value
+
+TOP_CURVES = 5
+BEST_MARK = "★"
+
+
+def summary(sweep: Sweep) -> list[Block]:
+    counts = Counter(r.get("status", "?") for r in sweep.records)
+    statuses = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    blocks: list[Block] = [
+        Heading(f"Sweep report: {sweep.name}", 1),
+        Paragraph(
+            f"Directory {sweep.directory}; method {sweep.method}; metric {sweep.metric} "
+            f"({sweep.goal}), read at each config's best epoch; {len(sweep.records)} configs "
+            f"({statuses})."
+        ),
+    ]
+    if not sweep.scored:
+        blocks.append(
+            Paragraph(
+                Strong(f"No config finished with a finite {sweep.metric}"),
+                f": all {len(sweep.records)} configs failed or have no evaluation, so there is "
+                "no best config, no recommendation and no hyperparameter effect to show.",
+            )
+        )
+    else:
+        best = sweep.records[0]
+        blocks.append(
+            Paragraph(
+                "Best config: ",
+                Strong(f"trial {best['trial_id']}"),
+                f", {sweep.metric} {fmt(best_value(best, sweep.metric))} at epoch "
+                f"{best.get('best_epoch')} ({describe(best, sweep.swept) or 'the only config'}).",
+            )
+        )
+    return blocks
+
+
+def ranking(sweep: Sweep) -> list[Block]:
+    metrics = ("val_accuracy", "val_loss", "val_macro_f1")
+    header = (
+        "rank",
+        "trial",
+        *sweep.swept,
+        "val acc",
+        "val loss",
+        "macro-F1",
+        "best epoch",
+        "epochs run",
+        "status",
+    )
+    rows = []
+    position = 0
+    for record in sweep.records:
+        scored = best_value(record, sweep.metric) is not None
+        position += scored
+        rows.append(
+            (
+                str(position) if scored else "—",
+                str(record["trial_id"]),
+                *(fmt_value(record["hparams"][n]) for n in sweep.swept),
+                *(metric_cell(record, m) for m in metrics),
+                str(record.get("best_epoch") or "—"),
+                str(record.get("epochs_run", "—")),
+                status_cell(record),
+            )
+        )
+    right = (True, True, *(False for _ in sweep.swept), True, True, True, True, True, False)
+    return [
+        Heading("Ranking"),
+        Paragraph(
+            f"All configs, best {sweep.metric} first; metrics at each config's best epoch. "
+            "Configs without a finite metric are unranked (—)."
+        ),
+        Table(header, tuple(rows), right),
+    ]
+
+
+def hyperparameters(sweep: Sweep, figure_dir: Path) -> list[Block]:
+    blocks: list[Block] = [Heading("Hyperparameters")]
+    found = effects(sweep)
+    if not found:
+        blocks.append(Paragraph("Nothing was swept: every config has the same hyperparameters."))
+        return blocks
+    label = figures.metric_label(sweep.metric)
+    blocks.append(
+        Paragraph(
+            f"For each swept hyperparameter, the best {label} among the configs with each value "
+            + (
+                "in its one-at-a-time study (the baseline and the configs that vary only it). "
+                if sweep.has_studies
+                else "(every other hyperparameter at any value). "
+            )
+            + f"{BEST_MARK} marks the value of the best config."
+        )
+    )
+    for effect in found:
+        blocks += [Heading(effect.name, 3), _effect_table(effect, label)]
+        if effect.finite_scores:
+            path = figures.plot_effect(
+                effect, sweep.metric, figure_dir / f"hparam_{effect.name}.png"
+            )
+            blocks.append(Figure(path, f"best {label} per value of {effect.name}"))
+        else:
+            blocks.append(Paragraph(f"No config finished with any {effect.name}: nothing to plot."))
+    if not sweep.scored:
+        return blocks
+    blocks += [
+        Heading("Overview", 3),
+        Figure(
+            figures.plot_overview(found, sweep.metric, figure_dir / "overview.png"),
+            "all hyperparameters",
+        ),
+        Figure(
+            figures.plot_studies(
+                found, sweep.metric, sweep.goal, sweep.has_studies, figure_dir / "studies.png"
+            ),
+            f"best {label} reached per hyperparameter"
+            + (" study" if sweep.has_studies else "")
+            + "; the bar spans its worst to best value",
+        ),
+    ]
+    return blocks
+
+
+def effect_rows(effect: Effect) -> list[tuple[str, str, str]]:
+    """(value, best score, configs) per value; the best config's value starred."""
+    rows = []
+    for index, (value, score, count) in enumerate(
+        zip(effect.values, effect.scores, effect.counts, strict=True)
+    ):
+        mark = f" {BEST_MARK}" if index == effect.best_index else ""
+        rows.append(
+            (fmt_value(value) + mark, "failed" if score is None else fmt(score), str(count))
+        )
+    return rows
+
+
+def _effect_table(effect: Effect, label: str) -> Table:
+    rows = tuple(
+        (Strong(value) if i == effect.best_index else value, score, count)
+        for i, (value, score, count) in enumerate(effect_rows(effect))
+    )
+    return Table((effect.name, f"best {label}", "configs"), rows, (False, True, True))
+
+
+def learning_curves(sweep: Sweep, figure_dir: Path) -> list[Block]:
+    top = sweep.scored[:TOP_CURVES]
+    blocks: list[Block] = [Heading("Learning curves")]
+    if not top:
+        return blocks + [Paragraph("No config has a finite metric: no curves to compare.")]
+    names = differing_names(top, sweep.swept)
+    labels = [
+        f"#{i + 1}: trial {r['trial_id']}" + (f" ({describe(r, names)})" if names else "")
+        for i, r in enumerate(top)
+    ]
+    path = figures.plot_learning_curves(top, labels, figure_dir / "learning_curves.png")
+    return blocks + [Figure(path, f"train/val loss and accuracy of the top {len(top)} configs")]
