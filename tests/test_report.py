@@ -74,31 +74,34 @@ def sweep_dir(path, records, parameters, name="hand"):
 
 
 GRID = {
-    "architecture": ["gru", "lstm"],
+    "architecture": ["gru", "cnn"],
     "learning_rate": [1e-4, 1e-3, 1e-2],
     "filter_sizes": [[3, 4, 5], [2, 3]],
 }
 
 
+def grid_records():
+    """GRU and CNN x a learning-rate ladder x list-valued filter_sizes (CNN only, as the
+    engine resets a value a cell type ignores): one failed, one NaN, one pruned."""
+    accuracy = {1e-4: 0.70, 1e-3: 0.90, 1e-2: 0.80}
+    records = [record(i, accuracy[lr] + 0.01, learning_rate=lr) for i, lr in enumerate(accuracy)]
+    for lr in GRID["learning_rate"]:
+        for sizes in GRID["filter_sizes"]:
+            score = accuracy[lr] + 0.02 - 0.01 * len(sizes)
+            trial = len(records)
+            records.append(
+                record(trial, score, architecture="cnn", learning_rate=lr, filter_sizes=sizes)
+            )
+    records[7] = record(7, math.nan, architecture="cnn", learning_rate=1e-2)
+    records[8] = record(8, None, architecture="cnn", learning_rate=1e-2, filter_sizes=[2, 3])
+    records[3]["status"] = "pruned"
+    records[3]["status_reason"] = "pruned at rung 1: below the median"
+    return records
+
+
 @pytest.fixture
 def grid_sweep(tmp_path):
-    """Two cell types x a learning-rate ladder x list-valued filter_sizes, one failed, one NaN."""
-    records = []
-    accuracy = {1e-4: 0.70, 1e-3: 0.90, 1e-2: 0.80}
-    trial = 0
-    for cell in GRID["architecture"]:
-        for lr in GRID["learning_rate"]:
-            for sizes in GRID["filter_sizes"]:
-                score = accuracy[lr] + (0.03 if cell == "gru" else 0.0) - 0.01 * len(sizes)
-                records.append(
-                    record(trial, score, architecture=cell, learning_rate=lr, filter_sizes=sizes)
-                )
-                trial += 1
-    records[-1] = record(11, None, architecture="lstm", learning_rate=1e-2, filter_sizes=[2, 3])
-    records[-2] = record(10, math.nan, architecture="lstm", learning_rate=1e-2)
-    records[-3]["status"] = "pruned"
-    records[-3]["status_reason"] = "pruned at rung 1: below the median"
-    return sweep_dir(tmp_path / "grid", records, GRID)
+    return sweep_dir(tmp_path / "grid", grid_records(), GRID)
 
 
 def ranking_rows(markdown):
@@ -110,9 +113,10 @@ def test_report_has_one_ranking_row_per_config(grid_sweep):
     written = write_report(grid_sweep)
     markdown = written.markdown.read_text()
     rows = ranking_rows(markdown)
-    assert len(rows) == 12
-    assert sorted(int(row.split("|")[2]) for row in rows) == list(range(12))
-    assert rows[0].startswith("| 1 | 3 | gru | 0.001 | [2, 3] | 0.9100 |")  # the best first
+    assert len(rows) == 9
+    assert sorted(int(row.split("|")[2]) for row in rows) == list(range(9))
+    assert rows[0].startswith("| 1 | 1 | gru | 0.001 | n/a | 0.9100 |")  # the best first
+    assert rows[1].startswith("| 2 | 6 | cnn | 0.001 | [2, 3] | 0.9000 |")
     unranked = [row for row in rows if row.startswith("| — |")]
     assert len(unranked) == 2  # the failed config and the NaN one
     assert "FAILED: diverged at step 7" in rows[-1] or "FAILED: diverged at step 7" in rows[-2]
@@ -156,13 +160,13 @@ def test_best_value_is_starred_once_per_hyperparameter(grid_sweep):
     assert starred == {
         "architecture": ["gru ★"],
         "learning_rate": ["0.001 ★"],
-        "filter_sizes": ["[2, 3] ★"],
+        "filter_sizes": ["[2, 3] ★"],  # the best CNN's: the GRU has no filter_sizes
     }
     lr = by_name["learning_rate"]
-    assert lr.values == [1e-4, 1e-3, 1e-2]
-    assert lr.scores == pytest.approx([0.70 + 0.03 - 0.02, 0.90 + 0.03 - 0.02, 0.80 + 0.03 - 0.02])
+    assert lr.values == [1e-4, 1e-3, 1e-2] and lr.counts == [3, 3, 3]
+    assert lr.scores == pytest.approx([0.71, 0.91, 0.81])  # 1e-2: the NaN and failed CNNs skipped
     markdown = (write_report(grid_sweep).markdown).read_text()
-    assert "| **0.001 ★** | 0.9100 | 4 |" in markdown
+    assert "| **0.001 ★** | 0.9100 | 3 |" in markdown
 
 
 def test_one_at_a_time_effects_use_only_their_study(tmp_path):
@@ -246,6 +250,22 @@ def test_cell_types_are_compared_on_matched_configs_only(tmp_path):
     assert "nothing matches" in markdown
 
 
+def test_a_value_reset_for_a_cell_type_is_neither_swept_nor_shown(tmp_path):
+    records = [
+        record(0, 0.9, architecture="gru", hidden_size=8),
+        record(1, 0.8, architecture="cnn", filter_sizes=[2, 3]),  # hidden_size reset to 64
+        record(2, 0.7, architecture="cnn", filter_sizes=[3, 4, 5]),
+    ]
+    parameters = {"architecture": ["gru", "cnn"], "filter_sizes": [[2, 3], [3, 4, 5]]}
+    directory = sweep_dir(tmp_path / "reset", records, parameters)
+    sweep = load_sweep(directory)
+    assert sweep.swept == ["architecture", "filter_sizes"]
+    [_, sizes] = effects(sweep)
+    assert sizes.values == [[2, 3], [3, 4, 5]] and sizes.counts == [1, 1]  # CNN configs only
+    rows = ranking_rows(write_report(directory).markdown.read_text())
+    assert rows[0].startswith("| 1 | 0 | gru | n/a | 0.9000 |")
+
+
 @pytest.mark.parametrize(
     ("values", "scale"),
     [
@@ -269,7 +289,7 @@ def test_throughput_and_final_evaluation_are_read_when_present(grid_sweep):
     assert "| wall time | not recorded |" in markdown
     assert "Not run: the test split has not been touched" in markdown
 
-    sweep = {"name": "hand", "seconds": 12.0, "configs": 12, "config_epochs": 36, "populations": 2}
+    sweep = {"name": "hand", "seconds": 9.0, "configs": 9, "config_epochs": 27, "populations": 2}
     (grid_sweep / "sweep.json").write_text(json.dumps(sweep))
     result = {"trial_id": 3, "val_accuracy": 0.91, "test_loss": 0.4, "test_macro_f1": 0.86}
     final = {
@@ -289,8 +309,8 @@ def test_throughput_and_final_evaluation_are_read_when_present(grid_sweep):
     }
     (grid_sweep / "final.json").write_text(json.dumps(final))
     markdown = write_report(grid_sweep).markdown.read_text()
-    assert "| wall time | 12.0 s |" in markdown
-    assert "| config-epochs per second | 3.00 |" in markdown  # 12 configs x 3 epochs / 12 s
+    assert "| wall time | 9.0 s |" in markdown
+    assert "| config-epochs per second | 3.00 |" in markdown  # 9 configs x 3 epochs / 9 s
     assert "| populations | 2 |" in markdown
     section = markdown.split("## Final test evaluation")[1]
     assert "| test_accuracy | 0.8750 |" in section and "| val_accuracy | 0.9100 |" in section
@@ -311,11 +331,9 @@ def test_recommended_config_highlights_non_defaults(grid_sweep):
     markdown = write_report(grid_sweep).markdown.read_text()
     section = markdown.split("### Recommended final config")[1].split("\n## ")[0]
     assert "| learning_rate | 0.001 |" in section  # the default
-    assert "| filter_sizes | **[2, 3]** |" in section
+    assert "| filter_sizes | [3, 4, 5] |" in section  # the default (a tuple in the registry)
     assert "| epochs | **3** |" in section
-    assert yaml.safe_load(section.split("```yaml")[1].split("```")[0]) == {
-        "model": {"epochs": 3, "filter_sizes": [2, 3]}
-    }
+    assert yaml.safe_load(section.split("```yaml")[1].split("```")[0]) == {"model": {"epochs": 3}}
 
 
 def test_cli_writes_the_report(grid_sweep):
@@ -333,3 +351,11 @@ def test_cli_on_a_missing_directory_is_one_line_and_exit_2(tmp_path):
     result = runner.invoke(app, ["report", str(tmp_path / "empty")])
     assert result.exit_code == 2
     assert len(result.stderr.splitlines()) == 1 and "not a sweep directory" in result.stderr
+    (tmp_path / "empty" / "spec.yaml").write_text("name: empty\n")
+    (tmp_path / "empty" / "results.jsonl").write_text("")
+    result = runner.invoke(app, ["report", str(tmp_path / "empty")])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: {tmp_path / 'empty' / 'results.jsonl'}: no results yet "
+        "(the first population has not finished)"
+    ]

@@ -64,10 +64,15 @@ def load_sweep(directory: Path) -> Sweep:
         raise ReportError(f"{directory / RESULTS_FILE}: not JSON lines: {error}") from None
     if any(not isinstance(r, dict) or "hparams" not in r for r in records):
         raise ReportError(f"{directory / RESULTS_FILE}: a line is not a result record")
+    if not records:
+        raise ReportError(
+            f"{directory / RESULTS_FILE}: no results yet (the first population has not finished)"
+        )
     drawn = {n: d.kind for n, d in getattr(spec, "distributions", {}).items()}
     spec_order = [*spec.parameters, *drawn]
     candidates = spec_order + [n for n in varying_hparams(records) if n not in spec_order]
-    swept = [n for n in candidates if len(distinct_values(records, n)) >= 2]
+    # A value a cell type ignores is reset to its default: that alone does not make it swept.
+    swept = [n for n in candidates if len(distinct_values(applying(records, n), n)) >= 2]
     return Sweep(
         directory=directory,
         name=spec.name,
@@ -147,13 +152,25 @@ class Effect:
         return [s for s in self.scores if s is not None]
 
 
+def applies(record: Mapping[str, Any], name: str) -> bool:
+    """Whether the config's cell type uses NAME (a CNN has no hidden_size)."""
+    cell = record["hparams"].get(CELL_TYPE)
+    return name not in HPARAMS or cell is None or cell in HPARAMS[name].applies_to
+
+
+def applying(records: Sequence[Mapping[str, Any]], name: str) -> list[Any]:
+    return [r for r in records if applies(r, name)]
+
+
 def study_records(sweep: Sweep, name: str) -> tuple[list[dict[str, Any]], bool]:
-    """The configs that show NAME's effect: its one-at-a-time study if recorded, else all."""
+    """The configs that show NAME's effect: its one-at-a-time study if recorded, else all;
+    only those whose cell type uses NAME."""
+    records = applying(sweep.records, name)
     if sweep.has_studies:
-        members = [r for r in sweep.records if name in (r.get("studies") or ())]
+        members = [r for r in records if name in (r.get("studies") or ())]
         if len(distinct_values(members, name)) >= 2:
             return members, True
-    return sweep.records, False
+    return records, False
 
 
 def effects(sweep: Sweep) -> list[Effect]:

@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from jaxtune.report import figures
-from jaxtune.report.analysis import Effect, Sweep, effects
+from jaxtune.report.analysis import Effect, Sweep, applies, effects
 from jaxtune.report.document import Block, Figure, Heading, Paragraph, Strong, Table
 from jaxtune.report.text import describe, differing_names, fmt, fmt_value, metric_cell, status_cell
 from jaxtune.results import best_value
@@ -69,7 +69,10 @@ def ranking(sweep: Sweep) -> list[Block]:
             (
                 str(position) if scored else "—",
                 str(record["trial_id"]),
-                *(fmt_value(record["hparams"][n]) for n in sweep.swept),
+                *(
+                    fmt_value(record["hparams"][n]) if applies(record, n) else "n/a"
+                    for n in sweep.swept
+                ),
                 *(metric_cell(record, m) for m in metrics),
                 str(record.get("best_epoch") or "—"),
                 str(record.get("epochs_run", "—")),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from jaxtune.report.analysis import applies
+
 
 def value_label(value: Any, limit: int = 14, digits: int = 6) -> str:
     """A short tick label: 0.003, true, 3,4,5; cut with an ellipsis past `limit` characters."""
@@ -59,7 +61,9 @@ def describe(record: dict[str, Any], names: list[str], limit: int = 90) -> str:
         return "the baseline"
     if studies:
         names = studies
-    text = ", ".join(f"{n}={value_label(record['hparams'][n], 16)}" for n in names)
+    text = ", ".join(
+        f"{n}={value_label(record['hparams'][n], 16)}" for n in names if applies(record, n)
+    )
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
