@@ -70,7 +70,7 @@ def test_named_sweep_records_and_ranks_by_name(tmp_path):
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert sorted(r["name"] for r in records) == ["bold", "careful", "same_as_careful"]
-    header = next(line for line in result.output.splitlines() if "rank" in line)
+    header = next(line for line in result.output.splitlines() if "┃ rank" in line)
     assert "name" in header
     for name in ("careful", "bold", "same_as_careful"):
         assert any(name in line for line in result.output.splitlines() if "│" in line)
