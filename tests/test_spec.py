@@ -185,7 +185,7 @@ BAD_SPECS = [
     (
         "nme: demo",
         "nme: unknown key; allowed: name, description, method, metric, parameters, run_cap, "
-        "optuna, model, data, train, budget, seed",
+        "optuna, configs, model, data, train, budget, seed",
     ),
     ("name: '..'", "name: expected a directory name without '/', found '..'"),
     ("name: runs/a", "name: expected a directory name without '/', found 'runs/a'"),
