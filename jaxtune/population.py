@@ -144,13 +144,13 @@ class Trainer:
         def lift(fn, in_axes):
             return jax.vmap(fn, in_axes=in_axes) if population else fn
 
-        def lift_chunked(fn, updates_input=False):
-            """fn(per_config, *shared) over the population, `chunk` configs at a time."""
+        def lift_chunked(fn, shared: int, updates_input=False):
+            """fn(per_config, *shared args) over the population, `chunk` configs at a time."""
             if not population:
                 return fn
             return functools.partial(
                 over_chunks,
-                jax.vmap(fn, in_axes=(0, None, None)),
+                jax.vmap(fn, in_axes=(0, *[None] * shared)),
                 chunk,
                 updates_input=updates_input,
             )
@@ -161,9 +161,9 @@ class Trainer:
             return new.replace(best_params=state.best_params), metrics
 
         train_chunks = lift_chunked(
-            functools.partial(guarded_train_step, program), updates_input=True
+            functools.partial(guarded_train_step, program), shared=2, updates_input=True
         )
-        evaluate_batch = lift_chunked(lambda params, batch, _: eval_step(program, params, batch))
+        evaluate_batch = lift_chunked(functools.partial(eval_step, program), shared=1)
         update = lift(
             functools.partial(
                 end_of_epoch,
@@ -189,10 +189,10 @@ class Trainer:
             """Summed loss [K] and confusion [K, C, C] of every config over batches [S, B]."""
 
             def body(totals, batch_ids):
-                loss_sum, confusion = evaluate_batch(params, split.gather(*batch_ids), None)
+                loss_sum, confusion = evaluate_batch(params, split.gather(*batch_ids))
                 return jax.tree.map(jnp.add, totals, (loss_sum, confusion)), None
 
-            zeros = jax.eval_shape(evaluate_batch, params, split.gather(index[0], weights[0]), None)
+            zeros = jax.eval_shape(evaluate_batch, params, split.gather(index[0], weights[0]))
             zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), zeros)
             (loss_sum, confusion), _ = lax.scan(body, zeros, (index, weights))
             return loss_sum, confusion

@@ -79,40 +79,12 @@ FILE_KEYS = (
     "label_column",
     "header",
 )
-KEYS = (
-    "name",
-    "source",
-    "seed",
-    "max_length",
-    "buckets",
-    "embedding",
-    *SYNTHETIC_KEYS,
-    *TEXT_KEYS,
-    *FILE_KEYS,
-    "tfds_data_dir",
-)
+COMMON_KEYS = ("name", "source", "seed", "max_length", "buckets", "embedding")
+KEYS = (*COMMON_KEYS, *SYNTHETIC_KEYS, *TEXT_KEYS, *FILE_KEYS, "tfds_data_dir")
 KEYS_OF_SOURCE = {
-    "synthetic": {"name", "source", "seed", "max_length", "buckets", "embedding", *SYNTHETIC_KEYS},
-    "files": {
-        "name",
-        "source",
-        "seed",
-        "max_length",
-        "buckets",
-        "embedding",
-        *TEXT_KEYS,
-        *FILE_KEYS,
-    },
-    "tfds": {
-        "name",
-        "source",
-        "seed",
-        "max_length",
-        "buckets",
-        "embedding",
-        *TEXT_KEYS,
-        "tfds_data_dir",
-    },
+    "synthetic": {*COMMON_KEYS, *SYNTHETIC_KEYS},
+    "files": {*COMMON_KEYS, *TEXT_KEYS, *FILE_KEYS},
+    "tfds": {*COMMON_KEYS, *TEXT_KEYS, "tfds_data_dir"},
 }
 
 
