@@ -52,10 +52,7 @@ def sweep(
     with _errors(debug):
         import dataclasses
 
-        from jaxtune.console import RichDisplay
         from jaxtune.spec import load_spec
-        from jaxtune.study import storage_url
-        from jaxtune.sweep import run_sweep
 
         if wandb not in ("offline", "online", "disabled"):
             raise UserError(f"--wandb: expected offline, online or disabled, found {wandb!r}")
@@ -65,17 +62,64 @@ def sweep(
                 parsed, data=dataclasses.replace(parsed.data, skip_bad_lines=True)
             )
         directory = out if out is not None else Path("runs") / parsed.name
-        display = RichDisplay()
-        try:
-            outcome = run_sweep(parsed, directory, display, overwrite=overwrite, data_dir=data_dir)
-        finally:
-            display.close()
-        display.ranking(outcome.records, parsed.metric)
-        display.console.print(
-            f"{len(outcome.records)} configs in {outcome.seconds:.1f}s; "
-            f"results: {outcome.directory / 'results.jsonl'}; Optuna study "
-            f"{parsed.name!r} in {storage_url(outcome.directory, storage)}"
+        _run_and_rank(
+            parsed,
+            directory,
+            overwrite=overwrite,
+            data_dir=data_dir,
+            storage=storage,
+            wandb_mode=wandb,
         )
+
+
+@app.command()
+def resume(
+    directory: Path = typer.Argument(..., help="the directory of a killed or stopped sweep"),
+    debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+) -> None:
+    """Continue an unfinished sweep where it stopped, with the options it was started with.
+
+    Populations whose results are on disk are skipped; the one that was training restarts
+    from its newest snapshot. The results equal those of an uninterrupted run.
+    """
+    with _errors(debug):
+        import dataclasses
+
+        from jaxtune.spec import load_spec
+        from jaxtune.sweep import read_run_options
+
+        options = read_run_options(directory)
+        parsed = load_spec(directory / "spec.yaml")
+        if options.skip_bad_lines:
+            parsed = dataclasses.replace(
+                parsed, data=dataclasses.replace(parsed.data, skip_bad_lines=True)
+            )
+        _run_and_rank(
+            parsed,
+            directory,
+            data_dir=options.data_dir,
+            storage=options.storage,
+            wandb_mode=options.wandb,
+            resume=True,
+        )
+
+
+def _run_and_rank(spec, directory: Path, **options) -> None:
+    from jaxtune.console import RichDisplay
+    from jaxtune.study import storage_url
+    from jaxtune.sweep import run_sweep
+
+    display = RichDisplay()
+    try:
+        outcome = run_sweep(spec, directory, display, **options)
+    finally:
+        display.close()
+    display.ranking(outcome.records, spec.metric)
+    display.console.print(
+        f"{len(outcome.records)} configs in {outcome.seconds:.1f}s; "
+        f"results: {outcome.directory / 'results.jsonl'}; Optuna study "
+        f"{spec.name!r} in {storage_url(outcome.directory, options.get('storage'))}"
+    )
 
 
 @app.command()

@@ -21,6 +21,7 @@ from jaxtune.models import build_classifier
 from jaxtune.plan import PopulationPlan
 from jaxtune.population import Trainer, hparam_arrays, to_device, trial_keys
 from jaxtune.schedulers import EarlyStopping, Status
+from jaxtune.snapshots import PopulationSnapshots
 from jaxtune.space import static_signature
 from jaxtune.train import Program
 
@@ -164,8 +165,13 @@ class Engine:
         plan: PopulationPlan,
         population_index: int = 0,
         on_epoch: Callable[[EpochReport], None] | None = None,
+        snapshots: PopulationSnapshots | None = None,
     ) -> list[dict[str, Any]]:
-        """Train one population to the end; one result record per trial."""
+        """Train one population to the end; one result record per trial.
+
+        With `snapshots`, training starts from the newest snapshot if there is one and
+        saves one every `snapshots.every` epochs and after the last.
+        """
         configs = [t.config for t in plan.trials]
         trainer = self.trainer(configs[0])
         batch_size = configs[0]["batch_size"]
@@ -177,7 +183,12 @@ class Engine:
             state = trainer.set_embedding(state, self.embedding)
         histories: list[list[dict]] = [[] for _ in configs]
         max_epochs = max(c["epochs"] for c in configs)
-        for epoch in range(max_epochs):
+        start = 0
+        if snapshots is not None and snapshots.latest_epoch() is not None:
+            start = snapshots.latest_epoch()
+            state, progress = snapshots.restore(state)
+            histories = progress["histories"]
+        for epoch in range(start, max_epochs):
             was_active = np.asarray(state.active)
             if not was_active.any():
                 break
@@ -225,6 +236,9 @@ class Engine:
                         best_value=self._best_value(histories),
                     )
                 )
+            if snapshots is not None:
+                done = epoch + 1 == max_epochs or not np.asarray(state.active).any()
+                snapshots.maybe_save(epoch + 1, state, {"histories": histories}, last=done)
         final = jax.device_get(
             {
                 "status": state.status,

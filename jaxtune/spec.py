@@ -77,6 +77,9 @@ class TrainSpec:
     # Loss weight per class: "none", "balanced" (n / (C * count), from the training labels)
     # or one weight per class in label order.
     class_weights: str | tuple[float, ...] = "none"
+    # Epochs between snapshots of a training population (snapshots.py), which let
+    # `jaxtune resume` continue a killed sweep exactly; None turns them off.
+    checkpoint_every: int | None = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,7 +234,14 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
     train_section = read.mapping(
         top.get("train"),
         "train",
-        ("epochs", "early_stopping", "eval_batch_size", "max_loss", "class_weights"),
+        (
+            "epochs",
+            "early_stopping",
+            "eval_batch_size",
+            "max_loss",
+            "class_weights",
+            "checkpoint_every",
+        ),
     )
     if "epochs" in train_section:
         if "epochs" in fixed:
@@ -250,6 +260,11 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
             "train.max_loss",
         ),
         class_weights=_class_weights(read, train_section.get("class_weights", "none")),
+        checkpoint_every=read.parse(
+            optional(integer(1, 100_000)),
+            train_section.get("checkpoint_every", 1),
+            "train.checkpoint_every",
+        ),
     )
 
     parameters, distributions, baselines = parse_parameters(

@@ -40,7 +40,6 @@ def open_study(
     storage: str | None = None,
     *,
     fresh: bool = False,
-    sampler: optuna.samplers.BaseSampler | None = None,
 ) -> optuna.Study:
     """The sweep's study (created, or loaded to continue); `fresh` deletes an earlier one."""
     optuna.logging.set_verbosity(logging.WARNING)

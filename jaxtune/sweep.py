@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import time
 from pathlib import Path
@@ -17,11 +18,22 @@ from jaxtune.data.files import DataError
 from jaxtune.data.sources import TOKENIZER_FILE, DataReport, load_dataset
 from jaxtune.engine import Engine, EpochReport, balanced_class_weights
 from jaxtune.plan import PopulationPlan, Shapes, plan_populations
-from jaxtune.results import FINAL_FILE, RESULTS_FILE, SWEEP_FILE, rank, write_json, write_results
+from jaxtune.results import (
+    FINAL_FILE,
+    RESULTS_FILE,
+    SWEEP_FILE,
+    rank,
+    read_results,
+    write_json,
+    write_results,
+)
 from jaxtune.samplers import sample
+from jaxtune.snapshots import SNAPSHOTS_DIR, PopulationSnapshots
 from jaxtune.spec import SpecError, SweepSpec
 from jaxtune.study import STUDY_FILE, open_study, record_trials
 from jaxtune.tracking import WandbTracker
+
+RUN_FILE = "run.json"
 
 
 class Display(Protocol):
@@ -33,6 +45,17 @@ class Display(Protocol):
 
 
 @dataclasses.dataclass
+class RunOptions:
+    """How a sweep was started (`run.json`): what `jaxtune resume` needs to continue it."""
+
+    data_dir: str | None = None
+    storage: str | None = None
+    wandb: str = "offline"
+    skip_bad_lines: bool = False
+    seconds: float = 0.0  # wall time of earlier runs of this sweep (a resume adds its own)
+
+
+@dataclasses.dataclass
 class SweepOutcome:
     directory: Path
     records: list[dict[str, Any]]  # ranked, best first
@@ -41,11 +64,17 @@ class SweepOutcome:
 
 def prepare_directory(directory: Path, spec: SweepSpec, overwrite: bool) -> None:
     """Create the sweep directory; never clobber an earlier sweep unless asked."""
-    if (directory / RESULTS_FILE).exists() and not overwrite:
-        raise SpecError(
-            f"{directory}: already holds a sweep ({RESULTS_FILE}); "
-            "choose another --out or pass --overwrite"
-        )
+    if not overwrite:
+        if (directory / SWEEP_FILE).exists():
+            raise SpecError(
+                f"{directory}: already holds a finished sweep ({SWEEP_FILE}); "
+                "choose another --out or pass --overwrite"
+            )
+        if (directory / RESULTS_FILE).exists() or (directory / SNAPSHOTS_DIR).exists():
+            raise SpecError(
+                f"{directory}: holds an unfinished sweep; continue it with "
+                f"`jaxtune resume {directory}`, or choose another --out or pass --overwrite"
+            )
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:  # --out names a file, or a parent is not writable
@@ -53,9 +82,10 @@ def prepare_directory(directory: Path, spec: SweepSpec, overwrite: bool) -> None
             f"{directory}: cannot create the sweep directory: {error.strerror}"
         ) from None
     if overwrite:  # a new sweep builds its own vocabulary
-        for name in (TOKENIZER_FILE, "tokenizer.settings.json", "encoded.npz", STUDY_FILE):
+        names = (TOKENIZER_FILE, "tokenizer.settings.json", "encoded.npz", STUDY_FILE, RUN_FILE)
+        for name in names:
             (directory / name).unlink(missing_ok=True)
-        for name in (PARAMS_DIR, FINAL_FILE, SWEEP_FILE, "wandb"):
+        for name in (PARAMS_DIR, SNAPSHOTS_DIR, FINAL_FILE, SWEEP_FILE, "wandb"):
             path = directory / name
             if path.is_dir():
                 shutil.rmtree(path)
@@ -100,6 +130,24 @@ def class_weights_for(spec: SweepSpec, labels: np.ndarray, label_names) -> tuple
     return weights
 
 
+def write_run_options(directory: Path, options: RunOptions) -> None:
+    write_json(directory / RUN_FILE, dataclasses.asdict(options))
+
+
+def read_run_options(directory: Path) -> RunOptions:
+    """How an unfinished sweep was started, for `jaxtune resume`."""
+    path = Path(directory) / RUN_FILE
+    if not (Path(directory) / "spec.yaml").is_file() or not path.is_file():
+        raise SpecError(f"{directory}: not a jaxtune sweep directory (no spec.yaml or {RUN_FILE})")
+    if (Path(directory) / SWEEP_FILE).is_file():
+        raise SpecError(
+            f"{directory}: the sweep already finished ({SWEEP_FILE}); nothing to resume"
+        )
+    document = json.loads(path.read_text(encoding="utf-8"))
+    fields = {f.name for f in dataclasses.fields(RunOptions)}
+    return RunOptions(**{k: v for k, v in document.items() if k in fields})
+
+
 def run_sweep(
     spec: SweepSpec,
     directory: Path,
@@ -109,14 +157,34 @@ def run_sweep(
     data_dir: str | Path | None = None,
     storage: str | None = None,
     wandb_mode: str = "offline",
+    resume: bool = False,
 ) -> SweepOutcome:
+    """Run a sweep; with `resume`, continue the unfinished sweep in `directory`.
+
+    A resumed sweep skips every population whose results are on disk and restarts the
+    one in training from its newest snapshot (`snapshots.py`), so its results equal an
+    uninterrupted run's.
+    """
     start = time.perf_counter()
     for message in spec.notices:
         display.notice(message)
     if spec.method != "bayes":
         sample(spec)  # a sample above budget.max_configs fails before any data is read
     created = not directory.exists()
-    prepare_directory(directory, spec, overwrite)
+    options = RunOptions(
+        data_dir=None if data_dir is None else str(Path(data_dir).resolve()),
+        storage=storage,
+        wandb=wandb_mode,
+        skip_bad_lines=spec.data.skip_bad_lines,
+    )
+    if resume:
+        earlier = read_run_options(directory)
+        options = dataclasses.replace(options, seconds=earlier.seconds)
+        records = read_results(directory) if (directory / RESULTS_FILE).is_file() else []
+    else:
+        prepare_directory(directory, spec, overwrite)
+        write_run_options(directory, options)
+        records = []
     try:
         dataset, report = load_dataset(spec.data, cache_dir=directory, data_dir=data_dir)
         spec = with_pretrained_width(spec, report)
@@ -151,54 +219,95 @@ def run_sweep(
         class_weights=class_weights_for(spec, dataset.train.labels, dataset.label_names),
         params_dir=directory,
     )
-    sampler = tpe.make_sampler(spec) if spec.method == "bayes" else None
-    study = open_study(directory, spec.name, spec.goal, storage, fresh=overwrite, sampler=sampler)
+    study = open_study(directory, spec.name, spec.goal, storage, fresh=overwrite and not resume)
     distributions = tpe.optuna_distributions(spec)
     tracker = WandbTracker(wandb_mode, directory, spec.name)
-    records = []
+    done = {record["trial_id"] for record in records}
     populations = 0
 
     def train(plans, tell=None):
+        """Train each population not yet on disk; population numbers count every plan."""
         nonlocal populations
         for population in plans:
-            finished = engine.run(population, populations, on_epoch=display.epoch)
+            index = populations
+            populations += 1
+            if all(trial.trial_id in done for trial in population.trials):
+                continue
+            snapshots = None
+            if spec.train.checkpoint_every is not None:
+                snapshots = PopulationSnapshots(directory, index, spec.train.checkpoint_every)
+                if snapshots.latest_epoch() is not None:
+                    display.notice(
+                        f"population {index}: resuming from its snapshot after epoch "
+                        f"{snapshots.latest_epoch()}"
+                    )
+            try:
+                finished = engine.run(
+                    population, index, on_epoch=display.epoch, snapshots=snapshots
+                )
+            finally:
+                if snapshots is not None:
+                    snapshots.close()
             records.extend(finished)
+            done.update(record["trial_id"] for record in finished)
             write_results(directory, records)  # after every population: a crash loses one
+            write_run_options(
+                directory,
+                dataclasses.replace(options, seconds=options.seconds + time.perf_counter() - start),
+            )
+            if snapshots is not None:  # its results are on disk: the snapshots are spent
+                snapshots.delete()
             tracker.log_records(finished)
             if tell is None:
                 record_trials(study, finished, spec.metric, distributions)
             else:
                 for record in finished:
                     tell(record)
-            display.population_done(populations)
-            populations += 1
+            display.population_done(index)
 
     if spec.method == "bayes":
         total = spec.run_cap or spec.budget.max_configs
         display.plan(spec, [], 0)
+        by_id = {record["trial_id"]: record for record in records}
+        rounds = tpe.asked_rounds(study, spec, distributions) if resume else []
+
+        def train_round(asked):
+            live = {trial.trial_id: optuna_trial for optuna_trial, trial in asked}
+            for trial_id, optuna_trial in live.items():  # results on disk, never told
+                if optuna_trial is not None and trial_id in by_id:
+                    tpe.tell(study, optuna_trial, by_id[trial_id], spec.metric)
+            train(
+                plan([trial for _, trial in asked]),
+                lambda record: tpe.tell(study, live[record["trial_id"]], record, spec.metric),
+            )
+
+        for asked in rounds:  # resume: finish the round in training, number populations
+            train_round(asked)
         while len(records) < total:
             asked = tpe.ask(
-                study, spec, min(spec.budget.ask_batch, total - len(records)), distributions
+                study,
+                spec,
+                min(spec.budget.ask_batch, total - len(records)),
+                distributions,
+                round_index=len(rounds),
             )
-            by_number = {optuna_trial.number: optuna_trial for optuna_trial, _ in asked}
+            rounds.append(asked)
             display.notice(
                 f"{spec.optuna_sampler}: round of {len(asked)} configs "
                 f"({len(records) + len(asked)}/{total})"
             )
-            train(
-                plan([trial for _, trial in asked]),
-                lambda record, asked_by=by_number: tpe.tell(
-                    study, asked_by[record["trial_id"]], record, spec.metric
-                ),
-            )
+            train_round(asked)
     else:
         trials, merged = sample(spec)
         plans = plan(trials)
         display.plan(spec, plans, merged)
+        if resume:  # results on disk that a kill kept from reaching the study
+            record_trials(study, records, spec.metric, distributions)
         train(plans)
     if tracker.error is not None:
         display.notice(f"W&B tracking was turned off after an error: {tracker.error}")
-    seconds = time.perf_counter() - start
+    seconds = options.seconds + time.perf_counter() - start
+    shutil.rmtree(directory / SNAPSHOTS_DIR, ignore_errors=True)
     write_json(
         directory / SWEEP_FILE,
         {

@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.distributions import (
     BaseDistribution,
@@ -26,6 +27,8 @@ from jaxtune.distributions import Distribution
 from jaxtune.samplers import Trial
 from jaxtune.space import complete_config
 from jaxtune.study import choice, trial_attrs
+
+ROUND_ATTR = "jaxtune_round"  # user attr: the ask round a trial was proposed in
 
 
 def to_optuna(dist: Distribution) -> BaseDistribution | None:
@@ -77,23 +80,56 @@ def decode(params: Mapping[str, Any], distributions: Mapping[str, BaseDistributi
     return values
 
 
-def make_sampler(spec) -> optuna.samplers.BaseSampler:
+def make_sampler(spec, round_index: int = 0) -> optuna.samplers.BaseSampler:
+    """The sampler of one ask round, seeded from (spec seed, round).
+
+    A fresh seeded sampler per round keeps the whole search state in the study: a
+    resumed sweep (or another worker) asks exactly what an uninterrupted one would.
+    """
     name = spec.optuna_sampler
     sampler_class = getattr(optuna.samplers, name)
+    seed = int(np.random.SeedSequence([spec.seed, round_index]).generate_state(1)[0])
     try:
-        return sampler_class(seed=spec.seed)
+        return sampler_class(seed=seed)
     except TypeError:  # a sampler without a seed argument
         return sampler_class()
 
 
-def ask(study: optuna.Study, spec, count: int, distributions) -> list[tuple[Any, Trial]]:
+def _trial(spec, number: int, params, distributions) -> Trial:
+    return Trial(number, complete_config({**spec.fixed, **decode(params, distributions)}))
+
+
+def ask(
+    study: optuna.Study, spec, count: int, distributions, round_index: int = 0
+) -> list[tuple[Any, Trial]]:
     """`count` new trials: (Optuna trial, jaxtune Trial with trial_id = the Optuna number)."""
+    study.sampler = make_sampler(spec, round_index)
     asked = []
     for _ in range(count):
         trial = study.ask(dict(distributions))
-        config = complete_config({**spec.fixed, **decode(trial.params, distributions)})
-        asked.append((trial, Trial(trial.number, config)))
+        trial.set_user_attr(ROUND_ATTR, round_index)
+        asked.append((trial, _trial(spec, trial.number, trial.params, distributions)))
     return asked
+
+
+def asked_rounds(study: optuna.Study, spec, distributions) -> list[list[tuple[Any, Trial]]]:
+    """Every round asked so far, in order: (Optuna trial or None once told, jaxtune Trial).
+
+    A trial still RUNNING (asked, not yet told: the round a killed sweep was training)
+    comes back as a live `optuna.Trial` that can report and be told.
+    """
+    rounds: dict[int, list] = {}
+    for frozen in study.get_trials(deepcopy=False):
+        if ROUND_ATTR not in frozen.user_attrs:
+            continue
+        live = (
+            optuna.Trial(study, frozen._trial_id)
+            if frozen.state == optuna.trial.TrialState.RUNNING
+            else None
+        )
+        trial = _trial(spec, frozen.number, frozen.params, distributions)
+        rounds.setdefault(frozen.user_attrs[ROUND_ATTR], []).append((live, trial))
+    return [sorted(rounds[r], key=lambda pair: pair[1].trial_id) for r in sorted(rounds)]
 
 
 def tell(study: optuna.Study, trial, record: Mapping[str, Any], metric: str) -> None:

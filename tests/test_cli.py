@@ -74,11 +74,18 @@ def test_existing_sweep_is_not_replaced_without_overwrite(tmp_path):
     assert result.exit_code == 2
     [line] = result.stderr.splitlines()
     assert line == (
-        f"error: {out}: already holds a sweep (results.jsonl); "
-        "choose another --out or pass --overwrite"
+        f"error: {out}: holds an unfinished sweep; continue it with `jaxtune resume {out}`, "
+        "or choose another --out or pass --overwrite"
     )
     assert (out / "results.jsonl").read_text() == '{"trial_id": 0}\n'
     assert not (out / "spec.yaml").exists()
+    (out / "sweep.json").write_text("{}")
+    result = runner.invoke(app, ["sweep", str(spec), "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: {out}: already holds a finished sweep (sweep.json); "
+        "choose another --out or pass --overwrite"
+    ]
 
 
 def test_out_that_is_a_file_is_one_line(tmp_path):

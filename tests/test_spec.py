@@ -260,6 +260,10 @@ BAD_SPECS = [
     ),
     ("train: {max_loss: -1}", "train.max_loss: expected null or a number in (0, 1e+30], found -1"),
     (
+        "train: {checkpoint_every: 0}",
+        "train.checkpoint_every: expected null or an integer in [1, 100000], found 0",
+    ),
+    (
         "data: {rows: 5}",
         "data.rows: unknown key; allowed: name, source, seed, max_length, buckets, embedding, "
         "train_size, val_size, test_size, min_length, label_noise, labels, holdout, "
@@ -455,6 +459,7 @@ KEYS = sorted(
         *("monitor", "patience", "min_delta", "restore_best", "max_population", "max_configs"),
         "max_memory_gb",
         "chunk",
+        "checkpoint_every",
         *("program", "command", "project", "entity"),
         *("distribution", "min", "max", "q", "mu", "sigma", "probabilities", "baseline"),
     }

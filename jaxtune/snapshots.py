@@ -1,0 +1,96 @@
+"""Population snapshots for exact resume: the whole training state every N epochs.
+
+While a population trains, `DIR/snapshots/population_NNN` holds an orbax
+`CheckpointManager` whose step is the number of epochs done. A snapshot is the complete
+[K]-stacked `TrainState` (params, optimizer state, best params, keys, statuses, early
+stopping and plateau counters) plus, as JSON, every config's metric history so far.
+Saves are asynchronous: the state is first copied to host memory (the device buffers
+are donated to the next epoch), then written in the background while training goes on.
+
+Orbax writes each step to a temporary directory and renames it when complete, so a kill
+(even -9, even mid-write) leaves only finished snapshots visible; leftovers are removed
+when the manager is opened again. Everything an epoch computes is a function of the
+state and the (seed, epoch) batch order, so training resumed from a snapshot is
+identical to an uninterrupted run. A population's snapshots are deleted once its
+results are on disk.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+
+SNAPSHOTS_DIR = "snapshots"
+KEEP = 2  # the newest snapshot, and one before it while the newest is being written
+
+
+def snapshot_path(directory: Path, population: int) -> Path:
+    return Path(directory) / SNAPSHOTS_DIR / f"population_{population:03d}"
+
+
+def _to_host(state) -> Any:
+    """A copy of the state in host memory with raw key data (orbax stores plain arrays)."""
+    state = state.replace(key=jax.random.key_data(state.key))
+    return jax.tree.map(np.array, jax.device_get(state))
+
+
+class PopulationSnapshots:
+    """Save and restore one population's training state; `every` epochs between saves."""
+
+    def __init__(self, directory: Path, population: int, every: int):
+        self.path = snapshot_path(directory, population).resolve()
+        self.every = every
+        self._manager = ocp.CheckpointManager(
+            self.path,
+            options=ocp.CheckpointManagerOptions(
+                max_to_keep=KEEP,
+                create=True,
+                cleanup_tmp_directories=True,
+                enable_async_checkpointing=True,
+            ),
+        )
+
+    def latest_epoch(self) -> int | None:
+        return self._manager.latest_step()
+
+    def restore(self, template) -> tuple[Any, dict[str, Any]]:
+        """(state, progress) of the newest snapshot; template: a state of the same shapes."""
+        epoch = self._manager.latest_step()
+        host = _to_host(template)
+        restored = self._manager.restore(
+            epoch,
+            args=ocp.args.Composite(
+                state=ocp.args.StandardRestore(host),
+                progress=ocp.args.JsonRestore(),
+            ),
+        )
+        state = jax.device_put(restored["state"])
+        state = state.replace(key=jax.random.wrap_key_data(state.key))
+        return state, restored["progress"]
+
+    def maybe_save(self, epoch: int, state, progress: dict[str, Any], *, last: bool) -> bool:
+        """Snapshot after `epoch` epochs when it is due (every N, and after the last)."""
+        if not (last or epoch % self.every == 0):
+            return False
+        self._manager.save(
+            epoch,
+            args=ocp.args.Composite(
+                state=ocp.args.StandardSave(_to_host(state)),
+                progress=ocp.args.JsonSave(progress),
+            ),
+        )
+        return True
+
+    def close(self) -> None:
+        """Wait for a save in flight, then release the manager."""
+        self._manager.wait_until_finished()
+        self._manager.close()
+
+    def delete(self) -> None:
+        self.close()
+        shutil.rmtree(self.path, ignore_errors=True)

@@ -1,0 +1,187 @@
+"""Exact resume: a sweep killed with SIGKILL (in training, or mid-snapshot) resumes to the
+results of an uninterrupted run. Every run is a subprocess with the same compiler flags."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+
+from jaxtune.snapshots import SNAPSHOTS_DIR
+
+SPEC = {
+    "name": "resume",
+    "seed": 0,
+    "method": "grid",
+    "metric": {"name": "val_accuracy", "goal": "maximize"},
+    "data": {"train_size": 600, "val_size": 128, "test_size": 64, "max_length": 16},
+    "model": {"embedding_dim": 16, "hidden_size": 16, "batch_size": 32},
+    "train": {"epochs": 6, "early_stopping": {"monitor": "val_loss", "patience": 2}},
+    "parameters": {
+        "architecture": {"values": ["gru", "lstm"]},  # two populations
+        "learning_rate": {"values": [0.003, 0.03]},
+        "dropout": {"values": [0.0, 0.3]},
+    },
+}
+
+BAYES = {
+    **SPEC,
+    "name": "resume",
+    "method": "bayes",
+    "run_cap": 6,
+    "budget": {"ask_batch": 2},  # three rounds, each one population of 2
+    "model": {**SPEC["model"], "architecture": "gru"},
+    "train": {"epochs": 4},
+    "parameters": {
+        "learning_rate": {"distribution": "log_uniform_values", "min": 1e-3, "max": 1e-1},
+        "dropout": {"distribution": "uniform", "min": 0.0, "max": 0.5},
+    },
+}
+
+# Runs the CLI; with JAXTUNE_TEST_KILL_AT="P:E", SIGKILLs itself right after the save of
+# population P's snapshot of epoch E was started, while orbax writes it in the background.
+CHILD = """
+import os, signal, sys
+kill_at = os.environ.get("JAXTUNE_TEST_KILL_AT")
+if kill_at:
+    from jaxtune import snapshots
+    population, epoch = (int(v) for v in kill_at.split(":"))
+    save = snapshots.PopulationSnapshots.maybe_save
+    def maybe_save(self, e, state, progress, *, last):
+        saved = save(self, e, state, progress, last=last)
+        if saved and e == epoch and self.path.name == f"population_{population:03d}":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return saved
+    snapshots.PopulationSnapshots.maybe_save = maybe_save
+from jaxtune.cli import main
+sys.argv = ["jaxtune", *sys.argv[1:]]
+main()
+"""
+
+
+def jaxtune(*args, env=None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, *map(str, args)],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(process: subprocess.Popen) -> str:
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr
+    return " ".join(stdout.split())  # rich wraps long lines
+
+
+def results(directory: Path) -> list[dict]:
+    return [json.loads(line) for line in (directory / "results.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("spec") / "resume.yaml"
+    path.write_text(yaml.safe_dump(SPEC))
+    return path
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(spec, tmp_path_factory) -> list[dict]:
+    out = tmp_path_factory.mktemp("uninterrupted") / "sweep"
+    finish(jaxtune("sweep", spec, "--out", out))
+    assert not (out / SNAPSHOTS_DIR).exists()  # spent snapshots are deleted
+    return results(out)
+
+
+def check_resumes_to(out: Path, expected: list[dict]) -> str:
+    """Resume the killed sweep in `out`; returns what it printed."""
+    assert not (out / "sweep.json").exists()  # the kill came before the end
+    printed = finish(jaxtune("resume", out))
+    assert results(out) == expected
+    study = optuna.load_study(study_name="resume", storage=f"sqlite:///{out / 'study.db'}")
+    ids = sorted(t.user_attrs["jaxtune_trial_id"] for t in study.trials)
+    assert ids == [r["trial_id"] for r in expected]  # each config once in the study
+    assert json.loads((out / "sweep.json").read_text())["configs"] == len(expected)
+    assert not (out / SNAPSHOTS_DIR).exists()
+    return printed
+
+
+def kill_when(process: subprocess.Popen, path: Path) -> None:
+    """SIGKILL the process as soon as `path` exists."""
+    deadline = time.monotonic() + 300
+    while not path.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert path.exists(), process.stderr.read()
+
+
+def test_kill_9_while_training_then_resume_equals_uninterrupted(spec, uninterrupted, tmp_path):
+    out = tmp_path / "sweep"
+    process = jaxtune("sweep", spec, "--out", out)
+    kill_when(process, out / SNAPSHOTS_DIR / "population_001" / "2")  # second population
+    assert len(results(out)) == 4  # the first population's results survived the kill
+    printed = check_resumes_to(out, uninterrupted)
+    assert "population 1: resuming from its snapshot after epoch" in printed
+    assert "population 0: resuming" not in printed  # its results were on disk
+
+
+def test_kill_9_during_a_snapshot_write_then_resume_equals_uninterrupted(
+    spec, uninterrupted, tmp_path
+):
+    out = tmp_path / "sweep"
+    process = jaxtune("sweep", spec, "--out", out, env={"JAXTUNE_TEST_KILL_AT": "0:3"})
+    process.wait(timeout=600)
+    assert process.returncode == -signal.SIGKILL, process.stderr.read()
+    population = out / SNAPSHOTS_DIR / "population_000"
+    unfinished = [p.name for p in population.iterdir() if "tmp" in p.name]
+    assert unfinished, sorted(p.name for p in population.iterdir())  # killed mid-write
+    assert not (population / "3").exists()
+    printed = check_resumes_to(out, uninterrupted)
+    assert "population 0: resuming from its snapshot after epoch 2" in printed
+
+
+def test_resume_refuses_a_finished_sweep_and_a_stranger(spec, tmp_path):
+    out = tmp_path / "sweep"
+    (out).mkdir()
+    process = jaxtune("resume", out)
+    process.wait(timeout=120)
+    assert process.returncode == 2
+    assert process.stderr.read().splitlines() == [
+        f"error: {out}: not a jaxtune sweep directory (no spec.yaml or run.json)"
+    ]
+    (out / "spec.yaml").write_text(spec.read_text())
+    (out / "run.json").write_text("{}")
+    (out / "sweep.json").write_text("{}")
+    process = jaxtune("resume", out)
+    process.wait(timeout=120)
+    assert process.returncode == 2
+    assert process.stderr.read().splitlines() == [
+        f"error: {out}: the sweep already finished (sweep.json); nothing to resume"
+    ]
+
+
+def test_bayes_sweep_killed_in_its_second_round_resumes_to_the_same_trials(tmp_path):
+    spec = tmp_path / "bayes.yaml"
+    spec.write_text(yaml.safe_dump(BAYES))
+    finish(jaxtune("sweep", spec, "--out", tmp_path / "uninterrupted"))
+    expected = results(tmp_path / "uninterrupted")
+    assert len(expected) == 6
+    assert len({r["hparams"]["learning_rate"] for r in expected}) == 6  # TPE proposed 6
+    out = tmp_path / "sweep"
+    process = jaxtune("sweep", spec, "--out", out)
+    kill_when(process, out / SNAPSHOTS_DIR / "population_001" / "2")
+    assert len(results(out)) == 2  # the first round was told and written
+    printed = check_resumes_to(out, expected)  # same seeded proposals in every round
+    assert "population 1: resuming from its snapshot after epoch" in printed
+    study = optuna.load_study(study_name="resume", storage=f"sqlite:///{out / 'study.db'}")
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 6
