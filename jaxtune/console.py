@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from jaxtune import greedy
 from jaxtune.engine import EpochReport
 from jaxtune.plan import PopulationPlan
 from jaxtune.results import best_value, varying_hparams
@@ -64,6 +65,15 @@ class RichDisplay:
                 f"[bold]{spec.name}[/]: {spec.optuna_sampler} proposes {total} configs, "
                 f"{spec.budget.ask_batch} per round, each round trained as populations; "
                 f"metric {spec.metric} ({spec.goal})"
+            )
+            self._start_progress()
+            return
+        if spec.method == "greedy":
+            names = ", ".join(spec.parameters)
+            self.console.print(
+                f"[bold]{spec.name}[/]: greedy coordinate search over {names}; up to "
+                f"{greedy.max_configs(spec.parameters)} configs, each iteration trained as "
+                f"populations; metric {spec.metric} ({spec.goal})"
             )
             self._start_progress()
             return

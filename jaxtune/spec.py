@@ -27,7 +27,7 @@ from jaxtune.space import (
     optional,
 )
 
-METHODS = ("grid", "random", "one_at_a_time", "bayes")
+METHODS = ("grid", "random", "one_at_a_time", "greedy", "bayes")
 GOALS = ("maximize", "minimize")
 # Optuna samplers that method bayes can drive with batched ask/tell (names in optuna.samplers).
 OPTUNA_SAMPLERS = (
@@ -339,6 +339,16 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
             f"missing; method {method} needs run_cap or budget.max_configs "
             "(how many configs to draw)",
         )
+    if method == "greedy":
+        if not parameters:
+            raise read.error(
+                "parameters",
+                "method greedy needs at least one hyperparameter with values to tune",
+            )
+        if run_cap is not None:
+            notices.append(
+                f"{path}: run_cap: ignored by method greedy (it trains each iteration's values)"
+            )
     spec = SweepSpec(
         path=path,
         name=name,

@@ -17,6 +17,8 @@ from jaxtune.checkpoints import PARAMS_DIR
 from jaxtune.data.files import DataError
 from jaxtune.data.sources import TOKENIZER_FILE, DataReport, load_dataset
 from jaxtune.engine import Engine, EpochReport, balanced_class_weights
+from jaxtune.greedy import GREEDY_FILE, GreedySearch, run_greedy
+from jaxtune.greedy import max_configs as greedy_max_configs
 from jaxtune.plan import PopulationPlan, Shapes, plan_populations
 from jaxtune.results import (
     FINAL_FILE,
@@ -85,7 +87,7 @@ def prepare_directory(directory: Path, spec: SweepSpec, overwrite: bool) -> None
         names = (TOKENIZER_FILE, "tokenizer.settings.json", "encoded.npz", STUDY_FILE, RUN_FILE)
         for name in names:
             (directory / name).unlink(missing_ok=True)
-        for name in (PARAMS_DIR, SNAPSHOTS_DIR, FINAL_FILE, SWEEP_FILE, "wandb"):
+        for name in (PARAMS_DIR, SNAPSHOTS_DIR, FINAL_FILE, SWEEP_FILE, GREEDY_FILE, "wandb"):
             path = directory / name
             if path.is_dir():
                 shutil.rmtree(path)
@@ -130,6 +132,19 @@ def class_weights_for(spec: SweepSpec, labels: np.ndarray, label_names) -> tuple
     return weights
 
 
+def check_budget(spec: SweepSpec) -> None:
+    """Refuse, before any data is read, a sweep larger than budget.max_configs."""
+    if spec.method == "greedy":
+        cap, most = spec.budget.max_configs, greedy_max_configs(spec.parameters)
+        if cap is not None and most > cap:
+            raise SpecError(
+                f"{spec.path}: budget.max_configs: the greedy search trains up to {most} "
+                f"configs, above the cap of {cap}; raise the cap or sweep fewer values"
+            )
+    elif spec.method != "bayes":
+        sample(spec)
+
+
 def write_run_options(directory: Path, options: RunOptions) -> None:
     write_json(directory / RUN_FILE, dataclasses.asdict(options))
 
@@ -168,8 +183,7 @@ def run_sweep(
     start = time.perf_counter()
     for message in spec.notices:
         display.notice(message)
-    if spec.method != "bayes":
-        sample(spec)  # a sample above budget.max_configs fails before any data is read
+    check_budget(spec)  # a sample above budget.max_configs fails before any data is read
     created = not directory.exists()
     options = RunOptions(
         data_dir=None if data_dir is None else str(Path(data_dir).resolve()),
@@ -297,6 +311,26 @@ def run_sweep(
                 f"({len(records) + len(asked)}/{total})"
             )
             train_round(asked)
+    elif spec.method == "greedy":
+        search = GreedySearch.of(spec)
+        display.plan(spec, [], 0)
+        by_id = {record["trial_id"]: record for record in records}
+
+        def train_new(trials):
+            train(plan(trials))
+            by_id.update((record["trial_id"], record) for record in records)
+
+        def on_iteration(entry):
+            write_results(directory, records)  # reused configs joined this iteration's study
+            write_json(directory / GREEDY_FILE, search.path)
+            verdict = "adopted" if entry["adopted"] else "kept"
+            score = "none finite" if entry["score"] is None else f"{entry['score']:.4f}"
+            display.notice(
+                f"greedy iteration {entry['iteration']}/{len(search.parameters)}: "
+                f"{verdict} {entry['hparam']}={entry['value']!r}; {spec.metric} {score}"
+            )
+
+        run_greedy(search, train_new, by_id, on_iteration)
     else:
         trials, merged = sample(spec)
         plans = plan(trials)

@@ -237,7 +237,7 @@ BAD_SPECS = [
     ),
     (
         "method: one-at-a-time",
-        "method: expected one of grid, random, one_at_a_time, bayes, found 'one-at-a-time'",
+        "method: expected one of grid, random, one_at_a_time, greedy, bayes, found 'one-at-a-time'",
     ),
     *DISTRIBUTION_SPECS,
     (

@@ -1,0 +1,126 @@
+"""Greedy coordinate search (`method: greedy`): tune one hyperparameter at a time, keep the best.
+
+The tuning users do by hand, baseline -> iteration 1 -> iteration 2 ..., run as
+populations. The current config starts at the baselines (`baseline:`, else each
+parameter's first value). Iteration i sweeps the i-th listed hyperparameter over its
+values with every other one at the current config; those configs train together as
+populations (the current config is among them, trained once and reused). The best value
+is adopted when its config beats the current one strictly; then the search moves on.
+
+A config's `studies` are the iterations it took part in (hyperparameter names), so the
+report reads each hyperparameter's effect off its own iteration, as for one_at_a_time.
+`greedy.json` in the sweep directory records the path: per iteration the values tried,
+the best, whether it was adopted and the current config's score after it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from jaxtune.results import best_value
+from jaxtune.samplers import Trial
+from jaxtune.space import complete_config
+
+GREEDY_FILE = "greedy.json"
+
+
+def _key(config: Mapping[str, Any]) -> str:
+    return json.dumps(config, sort_keys=True)
+
+
+def max_configs(parameters: Mapping[str, Sequence[Any]]) -> int:
+    """Configs a greedy search trains at most: the baseline plus each other value once."""
+    return 1 + sum(len(values) - 1 for values in parameters.values())
+
+
+@dataclasses.dataclass
+class GreedySearch:
+    """The search state: the current config, every config trained so far, the path."""
+
+    parameters: dict[str, list[Any]]  # swept values per hyperparameter, in search order
+    current: dict[str, Any]  # complete config
+    metric: str
+    goal: str
+    trials: dict[str, Trial] = dataclasses.field(default_factory=dict)  # config key -> trial
+    path: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    @classmethod
+    def of(cls, spec) -> GreedySearch:
+        current = complete_config({**spec.fixed, **spec.baselines})
+        return cls(dict(spec.parameters), current, spec.metric, spec.goal)
+
+    def iteration(self, name: str) -> tuple[list[Trial], list[Trial]]:
+        """(every trial of NAME's iteration in value order, those not trained before)."""
+        members, new = [], []
+        for value in self.parameters[name]:
+            config = complete_config({**self.current, name: value})
+            key = _key(config)
+            if key not in self.trials:
+                self.trials[key] = Trial(len(self.trials), config, (name,))
+                new.append(self.trials[key])
+            members.append(self.trials[key])
+        return list({t.trial_id: t for t in members}.values()), new
+
+    def _better(self, a: float | None, b: float | None) -> bool:
+        if a is None:
+            return False
+        if b is None:
+            return True
+        return a > b if self.goal == "maximize" else a < b
+
+    def conclude(
+        self, name: str, members: Sequence[Trial], records: Mapping[int, dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Adopt NAME's best value if it beats the current config; returns the path entry.
+
+        records: trial_id -> result record of every member.
+        """
+        current_id = self.trials[_key(self.current)].trial_id
+        score = best_value(records[current_id], self.metric)
+        if not self.path:
+            self.path.append(
+                {"iteration": 0, "hparam": None, "trial_id": current_id, "score": score}
+            )
+        best = None
+        for trial in members:  # value order: ties keep the earlier value
+            value = best_value(records[trial.trial_id], self.metric)
+            if best is None or self._better(value, best[1]):
+                best = (trial, value)
+        adopted = best[0].trial_id != current_id and self._better(best[1], score)
+        if adopted:
+            self.current = best[0].config
+            score = best[1]
+        entry = {
+            "iteration": len(self.path),
+            "hparam": name,
+            "values": [t.config[name] for t in members],
+            "trial_ids": [t.trial_id for t in members],
+            "scores": [best_value(records[t.trial_id], self.metric) for t in members],
+            "best_value": best[0].config[name],
+            "adopted": adopted,
+            "value": self.current[name],
+            "trial_id": self.trials[_key(self.current)].trial_id,
+            "score": score,
+        }
+        self.path.append(entry)
+        return entry
+
+
+def run_greedy(
+    search: GreedySearch,
+    train: Callable[[list[Trial]], None],
+    records: dict[int, dict[str, Any]],
+    on_iteration: Callable[[dict[str, Any]], None],
+) -> None:
+    """Every iteration in order. train(new trials) adds their records to `records`."""
+    for name in search.parameters:
+        members, new = search.iteration(name)
+        train(new)
+        for trial in members:  # a reused config joins this iteration's study too
+            studies = records[trial.trial_id].setdefault("studies", [])
+            if name not in studies:
+                studies.append(name)
+        on_iteration(search.conclude(name, members, records))
