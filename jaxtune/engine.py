@@ -7,6 +7,7 @@ device. Results are plain dicts (one per trial) that `results.py` writes and ran
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from jaxtune.data.dataset import TextDataset, epoch_batches, sequential_batches
 from jaxtune.models import build_classifier
 from jaxtune.plan import PopulationPlan
 from jaxtune.population import Trainer, hparam_arrays, to_device, trial_keys
+from jaxtune.rounds import evaluation_rounds, steps_per_epoch
 from jaxtune.schedulers import EarlyStopping, Status
 from jaxtune.snapshots import PopulationSnapshots
 from jaxtune.space import static_signature
@@ -114,9 +116,13 @@ class Engine:
         embedding: np.ndarray | None = None,
         class_weights: tuple[float, ...] | None = None,
         params_dir: Path | None = None,
+        eval_every: int | None = None,
+        max_steps: int | None = None,
     ):
         self.dataset = dataset
         self.params_dir = params_dir
+        self.eval_every = eval_every  # steps between evaluations; None: every epoch
+        self.max_steps = max_steps  # every config's step budget; None: its epochs
         self.seed = seed
         self.early_stopping = early_stopping
         self.metric = metric
@@ -169,31 +175,43 @@ class Engine:
     ) -> list[dict[str, Any]]:
         """Train one population to the end; one result record per trial.
 
-        With `snapshots`, training starts from the newest snapshot if there is one and
-        saves one every `snapshots.every` epochs and after the last.
+        Evaluations come every epoch, or every `eval_every` steps (`rounds.py`); a
+        history entry's `epoch` counts evaluations and `step` the optimizer steps. With
+        `snapshots`, training starts from the newest snapshot if there is one and saves
+        one every `snapshots.every` evaluations and after the last.
         """
         configs = [t.config for t in plan.trials]
         trainer = self.trainer(configs[0])
         batch_size = configs[0]["batch_size"]
-        state = trainer.init(
-            hparam_arrays(configs, steps_per_epoch=-(-len(self.dataset.train) // batch_size)),
-            trial_keys(self.seed, [t.trial_id for t in plan.trials]),
-        )
+        per_epoch = steps_per_epoch(self.train_blocks(batch_size, 0))
+        hparams = hparam_arrays(configs, steps_per_epoch=per_epoch, max_steps=self.max_steps)
+        state = trainer.init(hparams, trial_keys(self.seed, [t.trial_id for t in plan.trials]))
         if self.embedding is not None:
             state = trainer.set_embedding(state, self.embedding)
         histories: list[list[dict]] = [[] for _ in configs]
-        max_epochs = max(c["epochs"] for c in configs)
+        total_steps = int(hparams["total_steps"].max())
+        every = self.eval_every or per_epoch
+        max_epochs = -(-total_steps // every)  # evaluations
         start = 0
         if snapshots is not None and snapshots.latest_epoch() is not None:
             start = snapshots.latest_epoch()
             state, progress = snapshots.restore(state)
             histories = progress["histories"]
-        for epoch in range(start, max_epochs):
+        rounds = evaluation_rounds(
+            functools.partial(self.train_blocks, batch_size),
+            every=every,
+            total_steps=total_steps,
+            per_epoch=per_epoch,
+            piece=None if self.buckets is None else BLOCK_STEPS,
+        )
+        for epoch, round_ in enumerate(rounds):
+            if epoch < start:  # resumed: this round is in the snapshot
+                continue
             was_active = np.asarray(state.active)
             if not was_active.any():
                 break
             train_metrics = None
-            for block in self.train_blocks(batch_size, epoch):
+            for block in round_.blocks:
                 state, metrics = trainer.train_epoch(
                     state, self.train_splits[block.length], block.index, block.weight
                 )
@@ -216,6 +234,7 @@ class Engine:
                 histories[k].append(
                     {
                         "epoch": epoch + 1,
+                        "step": round_.steps,
                         "train_loss": float(train_metrics["loss_sum"][k]) / count,
                         "train_accuracy": float(train_metrics["correct"][k]) / count,
                         **{f"val_{m}": float(val[m][k]) for m in METRICS},
@@ -292,6 +311,11 @@ class Engine:
     def _reason(self, status: Status, final: dict, best_epoch: int) -> str:
         monitor = self.early_stopping.monitor
         if status == Status.COMPLETED:
+            if self.eval_every is not None:
+                return (
+                    f"ran {final['epoch']} evaluations of {self.eval_every} steps; "
+                    f"best {monitor} at evaluation {best_epoch}"
+                )
             return f"ran {final['epoch']} epochs; best {monitor} at epoch {best_epoch}"
         if status == Status.STOPPED:
             restored = f"; restored epoch {best_epoch}" if self.early_stopping.restore_best else ""

@@ -26,12 +26,13 @@ from jaxtune.train import DeviceSplit, Program, eval_step, guarded_train_step, i
 
 
 def hparam_arrays(
-    configs: Sequence[Mapping[str, Any]], steps_per_epoch: int | None = None
+    configs: Sequence[Mapping[str, Any]], *, steps_per_epoch: int, max_steps: int | None = None
 ) -> dict[str, np.ndarray]:
     """Dynamic hyperparameters of K complete configs as [K] arrays (the traced values).
 
-    Also `total_steps` [K], the length of each config's run that a cosine schedule spans:
-    epochs * steps_per_epoch (decay_steps when steps_per_epoch is not known).
+    Also `total_steps` [K], each config's budget of optimizer steps (it completes at the
+    first evaluation that reaches it, and a cosine schedule spans it): `epochs` *
+    steps_per_epoch, or `max_steps` when the spec sets train.max_steps.
     """
 
     def as_number(name, value):
@@ -48,10 +49,10 @@ def hparam_arrays(
     arrays["embedding_trainable"] = arrays["embedding_trainable"].astype(bool)
     arrays["epochs"] = arrays["epochs"].astype(np.int32)
     arrays["lr_schedule"] = arrays["lr_schedule"].astype(np.int32)
-    if steps_per_epoch is None:
-        arrays["total_steps"] = arrays["decay_steps"].copy()
-    else:
+    if max_steps is None:
         arrays["total_steps"] = (arrays["epochs"] * steps_per_epoch).astype(np.float32)
+    else:
+        arrays["total_steps"] = np.full(len(configs), max_steps, np.float32)
     return arrays
 
 

@@ -68,7 +68,8 @@ def end_of_epoch(state, val_metrics, patience, min_delta, *, monitor: str, resto
     bad_epochs = jnp.where(improved, 0, state.bad_epochs + active.astype(jnp.int32))
     failed = active & ~finite
     stopped = active & finite & ~improved & (bad_epochs >= patience)
-    completed = active & finite & ~stopped & (epoch >= state.hparams["epochs"])
+    # Its step budget (epochs * steps per epoch, or train.max_steps) is spent.
+    completed = active & finite & ~stopped & (state.step >= state.hparams["total_steps"])
     finished = stopped | completed
     status = jnp.select(
         [failed, stopped, completed],

@@ -16,7 +16,7 @@ import yaml
 from jaxtune.data.section import DataSpec, parse_data_section
 from jaxtune.distributions import Distribution
 from jaxtune.schedulers import MONITORS, EarlyStopping
-from jaxtune.search_space import parse_parameters
+from jaxtune.search_space import check_layer_counts, parse_parameters
 from jaxtune.space import (
     HPARAMS,
     SpaceError,
@@ -80,6 +80,8 @@ class TrainSpec:
     # Epochs between snapshots of a training population (snapshots.py), which let
     # `jaxtune resume` continue a killed sweep exactly; None turns them off.
     checkpoint_every: int | None = 1
+    eval_every: int | None = None  # optimizer steps between evaluations; None: every epoch
+    max_steps: int | None = None  # every config's step budget instead of its epochs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,6 +243,8 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
             "max_loss",
             "class_weights",
             "checkpoint_every",
+            "eval_every",
+            "max_steps",
         ),
     )
     if "epochs" in train_section:
@@ -265,11 +269,21 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
             train_section.get("checkpoint_every", 1),
             "train.checkpoint_every",
         ),
+        eval_every=_eval_every(read, train_section.get("eval_every", "epoch")),
+        max_steps=read.parse(
+            optional(integer(1, 1 << 30)), train_section.get("max_steps"), "train.max_steps"
+        ),
     )
 
     parameters, distributions, baselines = parse_parameters(
         read, top.get("parameters"), fixed, method
     )
+    if train.max_steps is not None and any(
+        "epochs" in d for d in (fixed, parameters, distributions)
+    ):
+        raise read.error(
+            "train.max_steps", "a config's budget is epochs or max_steps, not both; remove one"
+        )
     named = _named_configs(read, top.get("configs"))
     if named and (parameters or distributions):
         raise read.error(
@@ -278,6 +292,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         )
     if named and method != "grid":
         raise read.error("configs", f"named configs run as listed; found method {method}")
+    check_layer_counts(read, top, fixed, parameters, distributions, named)
     data = parse_data_section(top.get("data"), path)
     raw_embedding = (
         (top.get("data") or {}).get("embedding") if isinstance(top.get("data"), Mapping) else None
@@ -423,3 +438,16 @@ def _class_weights(read: _Reader, value: Any) -> str | tuple[float, ...]:
         return tuple(floating(0.0, 1e6, low_open=True)(v) for v in value)
     except SpaceError:
         raise read.error("train.class_weights", f"expected {what}, found {value!r}") from None
+
+
+def _eval_every(read: _Reader, value: Any) -> int | None:
+    """train.eval_every: "epoch" (None) or a number of optimizer steps."""
+    if value == "epoch":
+        return None
+    steps = integer(1, 1 << 30)
+    try:
+        return steps(value)
+    except SpaceError:
+        raise read.error(
+            "train.eval_every", f"expected epoch or {steps.allowed}, found {value!r}"
+        ) from None

@@ -232,6 +232,8 @@ def run_sweep(
         embedding=report.embedding,
         class_weights=class_weights_for(spec, dataset.train.labels, dataset.label_names),
         params_dir=directory,
+        eval_every=spec.train.eval_every,
+        max_steps=spec.train.max_steps,
     )
     study = open_study(directory, spec.name, spec.goal, storage, fresh=overwrite and not resume)
     distributions = tpe.optuna_distributions(spec)

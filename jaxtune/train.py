@@ -153,7 +153,9 @@ def guarded_train_step(program: Program, state: TrainState, batch: Batch, max_lo
         & (metrics["loss"] <= max_loss)
         & jnp.isfinite(optax.tree.norm(params))
     )
-    has_examples = jnp.sum(batch.weights) > 0
+    # A batch with no example, or a config whose step budget is spent (it completes at the
+    # next evaluation), takes no step.
+    has_examples = (jnp.sum(batch.weights) > 0) & (state.step < state.hparams["total_steps"])
     ok = state.active & finite & has_examples
     diverged = state.active & ~finite & has_examples
 

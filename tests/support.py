@@ -51,7 +51,9 @@ def train(
     trainer = trainer or Trainer(
         program_for(configs_[0], dataset), early_stopping, population=population, chunk=chunk
     )
-    hparams = hparam_arrays(configs_)
+    hparams = hparam_arrays(
+        configs_, steps_per_epoch=-(-len(dataset.train) // configs_[0]["batch_size"])
+    )
     keys = trial_keys(SEED, trial_ids)
     if not population:
         assert len(configs_) == 1

@@ -45,7 +45,8 @@ def test_debug_lets_the_exception_through(tmp_path):
     assert result.exit_code != 0 and result.exit_code != 2
     assert isinstance(result.exception, SpecError)
     assert str(result.exception) == (
-        f"{spec}: method: expected one of grid, random, one_at_a_time, bayes, found 'hyperband'"
+        f"{spec}: method: expected one of grid, random, one_at_a_time, greedy, bayes, "
+        "found 'hyperband'"
     )
     assert "error: " not in result.stderr  # the one-line form is for non-debug runs
 

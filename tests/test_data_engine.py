@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 from pathlib import Path
@@ -18,6 +19,7 @@ from jaxtune.data import bucketing
 from jaxtune.engine import Engine, program_for
 from jaxtune.plan import plan_populations
 from jaxtune.population import Trainer, hparam_arrays, to_device, trial_keys
+from jaxtune.rounds import steps_per_epoch
 from jaxtune.samplers import Trial
 from jaxtune.schedulers import EarlyStopping
 
@@ -38,7 +40,16 @@ def train_bucketed(configs_, population, trial_ids, epochs=2, embedding=None):
     trainer = Trainer(
         program_for(configs_[0], dataset), EarlyStopping(), population=population, chunk=None
     )
-    hparams, keys = hparam_arrays(configs_), trial_keys(SEED, trial_ids)
+    plan = functools.partial(
+        bucketing.train_plan,
+        dataset.train.lengths,
+        configs_[0]["batch_size"],
+        seed=SEED,
+        buckets=BUCKETS,
+        block_steps=4,
+    )
+    hparams = hparam_arrays(configs_, steps_per_epoch=steps_per_epoch(plan(epoch=0)))
+    keys = trial_keys(SEED, trial_ids)
     if not population:
         hparams, keys = {k: v[0] for k, v in hparams.items()}, keys[0]
     state = trainer.init(hparams, keys)
@@ -48,14 +59,7 @@ def train_bucketed(configs_, population, trial_ids, epochs=2, embedding=None):
     losses = []
     for epoch in range(epochs):
         total = None
-        for block in bucketing.train_plan(
-            dataset.train.lengths,
-            configs_[0]["batch_size"],
-            seed=SEED,
-            epoch=epoch,
-            buckets=BUCKETS,
-            block_steps=4,
-        ):
+        for block in plan(epoch=epoch):
             state, metrics = trainer.train_epoch(
                 state, splits[block.length], block.index, block.weight
             )

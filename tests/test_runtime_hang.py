@@ -22,7 +22,8 @@ configs = [complete_config({"architecture": "lstm", "num_layers": 2, "bidirectio
            for k in range(6)]
 trainer = Trainer(program_for(configs[0], data), EarlyStopping())
 for run in range(25):
-    jax.block_until_ready(trainer.init(hparam_arrays(configs), trial_keys(run, range(6))))
+    hparams = hparam_arrays(configs, steps_per_epoch=1)
+    jax.block_until_ready(trainer.init(hparams, trial_keys(run, range(6))))
 print("done")
 """
 

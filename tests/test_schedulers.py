@@ -20,6 +20,7 @@ def fake_state(epochs=100, **hparams):
         opt_state=(),
         hparams={
             "epochs": jnp.int32(epochs),
+            "total_steps": jnp.float32(epochs),  # one step per epoch: run_sequence
             "lr_schedule": jnp.int32(schedule),
             "plateau_patience": jnp.float32(hparams.pop("plateau_patience", 2)),
             "plateau_factor": jnp.float32(hparams.pop("plateau_factor", 0.1)),
@@ -42,10 +43,10 @@ def fake_state(epochs=100, **hparams):
 def run_sequence(
     values, *, monitor="val_loss", patience=2.0, min_delta=0.0, epochs=100, restore_best=True
 ):
-    """Feed one metric value per epoch; params at epoch e are [e, e]."""
+    """Feed one metric value per epoch of one step; params at epoch e are [e, e]."""
     state = fake_state(epochs)
     for epoch, value in enumerate(values, start=1):
-        state = state.replace(params={"w": jnp.full(2, float(epoch))})
+        state = state.replace(params={"w": jnp.full(2, float(epoch))}, step=jnp.int32(epoch))
         metrics = {
             "loss": jnp.float32(value if monitor == "val_loss" else 1.0),
             "accuracy": jnp.float32(value),

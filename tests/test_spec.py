@@ -18,6 +18,7 @@ KNOWN = ", ".join(HPARAMS)
 HUGE = "1" + "0" * 400  # YAML reads any digit string as an int, even one beyond float range
 
 RANDOM = "method: random\nrun_cap: 8\n"
+UNITS = "integer in [1, 4096] or a list of 1 to 8 of them (one per layer)"
 TAKES = "takes value, values, int_uniform or q_uniform (other distributions need method random)"
 # W&B's distributions: each error names the entry key at fault and what it allows.
 DISTRIBUTION_SPECS = [
@@ -60,17 +61,16 @@ DISTRIBUTION_SPECS = [
     (
         RANDOM + "parameters:\n  units: {distribution: uniform, min: 16, max: 64}",
         "parameters.units.distribution: uniform draws fractional numbers; hidden_size takes an "
-        "integer in [1, 4096]: use int_uniform, or a q_ distribution with an integer q",
+        f"{UNITS}: use int_uniform, or a q_ distribution with an integer q",
     ),
     (
         RANDOM + "parameters:\n  units: {min: 16.0, max: 64}",
-        "parameters.units: uniform draws fractional numbers; hidden_size takes an integer in "
-        "[1, 4096]: use int_uniform, or a q_ distribution with an integer q",
+        f"parameters.units: uniform draws fractional numbers; hidden_size takes an {UNITS}: "
+        "use int_uniform, or a q_ distribution with an integer q",
     ),
     (
         RANDOM + "parameters:\n  units: {distribution: q_uniform, min: 16, max: 64, q: 0.5}",
-        "parameters.units.q: expected an integer q for hidden_size (an integer in [1, 4096]), "
-        "found 0.5",
+        f"parameters.units.q: expected an integer q for hidden_size (an {UNITS}), found 0.5",
     ),
     (
         RANDOM + "parameters:\n  optimizer: {distribution: int_uniform, min: 0, max: 3}",
@@ -259,6 +259,14 @@ BAD_SPECS = [
         "found 'accuracy'",
     ),
     ("train: {max_loss: -1}", "train.max_loss: expected null or a number in (0, 1e+30], found -1"),
+    (
+        "train: {eval_every: 0}",
+        "train.eval_every: expected epoch or an integer in [1, 1073741824], found 0",
+    ),
+    (
+        "train: {epochs: 3, max_steps: 100}",
+        "train.max_steps: a config's budget is epochs or max_steps, not both; remove one",
+    ),
     (
         "train: {checkpoint_every: 0}",
         "train.checkpoint_every: expected null or an integer in [1, 100000], found 0",
@@ -460,6 +468,8 @@ KEYS = sorted(
         "max_memory_gb",
         "chunk",
         "checkpoint_every",
+        "eval_every",
+        "max_steps",
         *("program", "command", "project", "entity"),
         *("distribution", "min", "max", "q", "mu", "sigma", "probabilities", "baseline"),
     }

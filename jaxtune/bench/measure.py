@@ -19,6 +19,8 @@ import numpy as np
 
 import jaxtune  # noqa: F401  (XLA flags before jax starts)
 
+UNLIMITED = 1 << 30  # step budget of a measured config: timed calls never exhaust it
+
 
 def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -111,7 +113,10 @@ def measure_population(
     config, split, index, weights = workload(case, steps)
     configs = population_configs(config, width)
     trainer = Trainer(_program(config, case), EarlyStopping(), chunk=resolve_chunk(case))
-    state = trainer.init(hparam_arrays(configs), trial_keys(0, range(width)))
+    state = trainer.init(
+        hparam_arrays(configs, steps_per_epoch=steps, max_steps=UNLIMITED),
+        trial_keys(0, range(width)),
+    )
     device_split = to_device(split)
     max_loss = jnp.float32(np.inf)
     start = time.perf_counter()
@@ -157,7 +162,8 @@ def measure_sequential(
     per_config = []
     compile_seconds = None
     for k, one in enumerate(population_configs(config, configs_count)):
-        hparams = {name: value[0] for name, value in hparam_arrays([one]).items()}
+        arrays = hparam_arrays([one], steps_per_epoch=steps, max_steps=UNLIMITED)
+        hparams = {name: value[0] for name, value in arrays.items()}
         state = trainer.init(hparams, trial_keys(0, [k])[0])
         if compile_seconds is None:
             start = time.perf_counter()
