@@ -46,17 +46,27 @@ class GreedySearch:
     goal: str
     trials: dict[str, Trial] = dataclasses.field(default_factory=dict)  # config key -> trial
     path: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    # The values the current config was completed from (the spec's, then the adopted
+    # ones): a value derived in completion, such as the num_layers of a per-layer
+    # hidden_size list, must not outlive the value it came from. Default: `current`.
+    chosen: dict[str, Any] | None = None
+
+    def __post_init__(self):
+        if self.chosen is None:
+            self.chosen = dict(self.current)
 
     @classmethod
     def of(cls, spec) -> GreedySearch:
-        current = complete_config({**spec.fixed, **spec.baselines})
-        return cls(dict(spec.parameters), current, spec.metric, spec.goal)
+        chosen = {**spec.fixed, **spec.baselines}
+        return cls(
+            dict(spec.parameters), complete_config(chosen), spec.metric, spec.goal, chosen=chosen
+        )
 
     def iteration(self, name: str) -> tuple[list[Trial], list[Trial]]:
         """(every trial of NAME's iteration in value order, those not trained before)."""
         members, new = [], []
         for value in self.parameters[name]:
-            config = complete_config({**self.current, name: value})
+            config = complete_config({**self.chosen, name: value})
             key = _key(config)
             if key not in self.trials:
                 self.trials[key] = Trial(len(self.trials), config, (name,))
@@ -92,6 +102,7 @@ class GreedySearch:
         adopted = best[0].trial_id != current_id and self._better(best[1], score)
         if adopted:
             self.current = best[0].config
+            self.chosen = {**self.chosen, name: best[0].config[name]}
             score = best[1]
         entry = {
             "iteration": len(self.path),

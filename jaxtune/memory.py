@@ -18,6 +18,7 @@ import numpy as np
 from jaxtune.models import build_classifier
 from jaxtune.models.cells import NUM_GATES
 from jaxtune.optim import build_optimizer
+from jaxtune.space import layer_sizes
 
 FLOAT_BYTES = 4
 
@@ -64,11 +65,10 @@ def activation_floats(config: Mapping[str, Any], seq_len: int) -> int:
             windows = batch * max(seq_len - width + 1, 1)
             floats += windows * (width * embed + 2 * config["num_filters"])
         return floats
-    hidden = config["hidden_size"]
-    gates = NUM_GATES[config["architecture"]] * hidden
     directions = 2 if config["bidirectional"] else 1
     input_size = embed
-    for _ in range(config["num_layers"]):
+    for hidden in layer_sizes(config["hidden_size"], config["num_layers"]):
+        gates = NUM_GATES[config["architecture"]] * hidden
         # Per step: the input projection slice, the gate activations, the carry and output.
         per_direction = tokens * (2 * gates + 3 * hidden) + tokens * input_size
         floats += directions * per_direction

@@ -62,8 +62,24 @@ def rank(records: list[dict[str, Any]], metric: str, goal: str) -> list[dict[str
 
 
 def varying_hparams(records: list[dict[str, Any]]) -> list[str]:
-    """Hyperparameter names whose value differs between trials, in record order."""
+    """Hyperparameter names whose value differs between trials, in record order.
+
+    num_layers is left out when it varies only as the length of per-layer hidden_size
+    lists ([128, 64] implies 2 layers): hidden_size's value already says it.
+    """
     if not records:
         return []
     names = list(records[0]["hparams"])
-    return [n for n in names if len({json.dumps(r["hparams"][n]) for r in records}) > 1]
+    varying = [n for n in names if len({json.dumps(r["hparams"][n]) for r in records}) > 1]
+    if "num_layers" in varying and _layers_follow_sizes(records):
+        varying.remove("num_layers")
+    return varying
+
+
+def _layers_follow_sizes(records: list[dict[str, Any]]) -> bool:
+    counts = {
+        json.dumps(r["hparams"].get("num_layers"))
+        for r in records
+        if not isinstance(r["hparams"].get("hidden_size"), list | tuple)
+    }
+    return len(counts) <= 1

@@ -19,7 +19,14 @@ from jaxtune.distributions import (
     grid_values,
     read_distribution,
 )
-from jaxtune.space import HPARAMS, HParam, SpaceError, canonical_name, floating
+from jaxtune.space import (
+    HPARAMS,
+    HParam,
+    SpaceError,
+    canonical_name,
+    floating,
+    layer_conflict,
+)
 
 # W&B distributions with an Optuna equivalent (what method bayes accepts; see tpe.py).
 BAYES_KINDS = ("uniform", "log_uniform_values", "log_uniform", "int_uniform", "q_uniform")
@@ -163,3 +170,60 @@ def _grid_axis(read, distribution: Distribution, where: str, hparam: HParam) -> 
                 where, f"expected {hparam.allowed}, found {value!r} in the grid of {distribution}"
             ) from None
     return list(dict.fromkeys(values))
+
+
+def check_layer_counts(
+    read,
+    document: Mapping,
+    fixed: Mapping[str, Any],
+    swept: Mapping[str, list[Any]],
+    distributions: Mapping[str, Distribution],
+    named: Mapping[str, Mapping[str, Any]],
+) -> None:
+    """A per-layer hidden_size list sets num_layers: an explicit num_layers must agree.
+
+    Every value either can take is checked against every value of the other (a grid or
+    a draw may pair any of them), and each named config on its own. The error names the
+    key that set num_layers.
+    """
+    sections = [("model", document.get("model")), ("parameters", document.get("parameters"))]
+    lists = [
+        v for v in _choices("hidden_size", fixed, swept, distributions) if isinstance(v, tuple)
+    ]
+    for hidden_size in lists:
+        for num_layers in _choices("num_layers", fixed, swept, distributions):
+            if num_layers != len(hidden_size):  # a numeric distribution is never equal
+                where = _where(read, sections, "num_layers")
+                raise read.error(where, layer_conflict(num_layers, hidden_size))
+    configs = document.get("configs")
+    for name, values in named.items():
+        config = {**fixed, **values}
+        hidden_size, num_layers = config.get("hidden_size"), config.get("num_layers")
+        if isinstance(hidden_size, tuple) and num_layers not in (None, len(hidden_size)):
+            own = [(f"configs.{read.key(name)}", configs[name])] if "num_layers" in values else []
+            where = _where(read, own + sections, "num_layers")
+            raise read.error(where, layer_conflict(num_layers, hidden_size))
+
+
+def _choices(name: str, fixed, swept, distributions) -> list[Any]:
+    """The values NAME can take in the sweep ([] when left at its default)."""
+    if name in fixed:
+        return [fixed[name]]
+    if name in swept:
+        return list(swept[name])
+    if name in distributions:
+        dist = distributions[name]
+        return list(dist.values) if dist.kind == "categorical" else [dist]
+    return []
+
+
+def _where(read, sections: list[tuple[str, Any]], canonical: str) -> str:
+    """The key path that set a hyperparameter, as the user spelled it (an alias, say)."""
+    for prefix, section in sections:
+        for key in section if isinstance(section, Mapping) else ():
+            try:
+                if canonical_name(str(key)) == canonical:
+                    return f"{prefix}.{read.key(key)}"
+            except SpaceError:
+                continue
+    return canonical

@@ -13,6 +13,7 @@ DYNAMIC = "dynamic"  # a per-config array value inside one compiled program
 ARCHITECTURES = ("gru", "lstm", "rnn", "cnn")
 RECURRENT = ("gru", "lstm", "rnn")
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
+MAX_LAYERS = 8
 
 
 class SpaceError(ValueError):
@@ -127,6 +128,47 @@ def integer_tuple(low: int, high: int, max_items: int):
     return parse
 
 
+def layer_sizes_parser(low: int, high: int, max_layers: int):
+    """hidden_size: one size for every layer, or a list of per-layer sizes (bottom to top)."""
+    one = integer(low, high)
+    what = f"{one.allowed} or a list of 1 to {max_layers} of them (one per layer)"
+
+    def parse(value: Any) -> int | tuple[int, ...]:
+        try:
+            if isinstance(value, list | tuple):
+                if not 1 <= len(value) <= max_layers:
+                    raise SpaceError(what)
+                return tuple(one(v) for v in value)
+            return one(value)
+        except SpaceError:
+            raise SpaceError(f"expected {what}, found {value!r}") from None
+
+    parse.allowed = what
+    return parse
+
+
+def layer_sizes(hidden_size: int | tuple[int, ...], num_layers: int) -> tuple[int, ...]:
+    """Each recurrent layer's hidden size, bottom to top.
+
+    An integer hidden_size is every one of `num_layers` layers; a list sets both the
+    sizes and the count, and a different `num_layers` is a SpaceError.
+    """
+    if isinstance(hidden_size, list | tuple):
+        if num_layers != len(hidden_size):
+            raise SpaceError(f"num_layers: {layer_conflict(num_layers, hidden_size)}")
+        return tuple(hidden_size)
+    return (hidden_size,) * num_layers
+
+
+def layer_conflict(num_layers: Any, hidden_size: tuple[int, ...] | list[int]) -> str:
+    """The message for a num_layers that disagrees with a per-layer hidden_size list."""
+    sizes = "[" + ", ".join(str(h) for h in hidden_size) + "]"
+    return (
+        f"found {num_layers}, but hidden_size {sizes} sets {len(hidden_size)} layers; allowed: "
+        f"{len(hidden_size)}, or no num_layers (a list of sizes sets the number of layers)"
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class HParam:
     name: str
@@ -158,8 +200,8 @@ HPARAMS: dict[str, HParam] = {
             "hidden_size",
             STATIC,
             64,
-            integer(1, 4096),
-            "recurrent units per layer",
+            layer_sizes_parser(1, 4096, MAX_LAYERS),
+            "recurrent units per layer, or a list of sizes, one per layer (bottom to top)",
             aliases=("units", "hidden_units", "hidden_dim"),
             applies_to=RECURRENT,
         ),
@@ -167,8 +209,8 @@ HPARAMS: dict[str, HParam] = {
             "num_layers",
             STATIC,
             1,
-            integer(1, 8),
-            "stacked recurrent layers",
+            integer(1, MAX_LAYERS),
+            "stacked recurrent layers (a list hidden_size sets it)",
             aliases=("layers",),
             applies_to=RECURRENT,
         ),
@@ -391,12 +433,18 @@ def complete_config(values: Mapping[str, Any]) -> dict[str, Any]:
 
     Two configs that differ only in a value their architecture ignores (a CNN's
     `hidden_size`) become the same config, so they share a signature and dedupe.
+    Lists (JSON, Optuna) become tuples, so configs hash. A per-layer hidden_size list
+    sets num_layers to its length; an explicit num_layers that differs is a SpaceError.
     """
     config = {name: p.default for name, p in HPARAMS.items()}
-    config.update(values)
+    config.update({k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
     for name, p in HPARAMS.items():
         if config["architecture"] not in p.applies_to:
             config[name] = p.default
+    sizes = config["hidden_size"]
+    if isinstance(sizes, tuple):
+        layers = values.get("num_layers", len(sizes))
+        config["num_layers"] = len(layer_sizes(sizes, layers))
     return config
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from jaxtune.samplers import sample
+from jaxtune.space import static_signature
 from jaxtune.spec import load_spec
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
@@ -30,3 +31,22 @@ def test_emotion_one_at_a_time_study(cell):
         [varied] = trial.studies
         differs = [n for n in spec.parameters if trial.config[n] != baseline.config[n]]
         assert differs == [varied]
+
+
+def test_lstm_sentiment_draws_single_and_stacked_lstms():
+    spec = load_spec(EXPERIMENTS / "lstm_sentiment.yaml")
+    assert spec.data.name == "sst2" and spec.method == "random" and spec.run_cap == 12
+    assert spec.metric == "val_accuracy" and spec.goal == "maximize"
+    assert spec.parameters["hidden_size"] == [32, 64, 128, (128, 64)]  # the list is one choice
+    assert spec.parameters["embedding_dim"] == [50, 100, 200]
+    assert {"learning_rate", "dropout", "recurrent_dropout"} <= {
+        *spec.parameters,
+        *spec.distributions,
+    }
+    trials, merged = sample(spec)
+    assert len(trials) == 12 and merged == 0  # as the header says
+    assert {t.config["architecture"] for t in trials} == {"lstm"}
+    layers = {(t.config["hidden_size"], t.config["num_layers"]) for t in trials}
+    assert ((128, 64), 2) in layers and any(n == 1 for _, n in layers)
+    groups = {static_signature(t.config) for t in trials}
+    assert len(groups) == 8  # the header's count of static groups (compiles)

@@ -266,6 +266,35 @@ def test_a_value_reset_for_a_cell_type_is_neither_swept_nor_shown(tmp_path):
     assert rows[0].startswith("| 1 | 0 | gru | n/a | 0.9000 |")
 
 
+def test_per_layer_sizes_are_hidden_size_values_and_num_layers_is_not_swept(tmp_path):
+    records = [
+        record(0, 0.8, architecture="lstm", hidden_size=64, learning_rate=1e-3),
+        record(1, 0.9, architecture="lstm", hidden_size=[128, 64], num_layers=2),
+        record(2, 0.7, architecture="lstm", hidden_size=32, learning_rate=1e-2),
+    ]
+    parameters = {"hidden_size": [32, 64, [128, 64]], "learning_rate": [1e-3, 1e-2]}
+    directory = sweep_dir(tmp_path / "layers", records, parameters)
+    sweep = load_sweep(directory)
+    assert sweep.swept == ["hidden_size", "learning_rate"]  # num_layers follows the list
+    [sizes, _] = effects(sweep)
+    assert sizes.values == [64, [128, 64], 32] and sizes.scale == "categorical"
+    assert sizes.best == [128, 64]
+    assert effect_rows(sizes)[1] == ("[128, 64] ★", "0.9000", "1")
+    written = write_report(directory)
+    rows = ranking_rows(written.markdown.read_text())
+    assert rows[0].startswith("| 1 | 1 | [128, 64] | 0.001 | 0.9000 |")
+    assert "hparam_hidden_size.png" in {p.name for p in written.figures}
+    # num_layers swept next to integer sizes is still a swept hyperparameter.
+    records = [
+        record(0, 0.8, architecture="lstm", hidden_size=64),
+        record(1, 0.9, architecture="lstm", hidden_size=32, num_layers=2),
+        record(2, 0.6, architecture="lstm", hidden_size=64, num_layers=2),
+    ]
+    parameters = {"hidden_size": [32, 64], "num_layers": [1, 2]}
+    directory = sweep_dir(tmp_path / "both", records, parameters)
+    assert load_sweep(directory).swept == ["hidden_size", "num_layers"]
+
+
 @pytest.mark.parametrize(
     ("values", "scale"),
     [

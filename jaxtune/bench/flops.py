@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from jaxtune.models.cells import NUM_GATES
+from jaxtune.space import layer_sizes
 
 TRAIN_FACTOR = 3  # backward costs about twice the forward pass
 
@@ -18,9 +19,10 @@ def recurrent_forward_flops_per_token(cell: str, input_size: int, hidden_size: i
 def train_flops_per_step(config: Mapping[str, Any], seq_len: int, num_classes: int) -> float:
     """Matmul FLOPs of one optimizer step of one config on a [B, T] batch.
 
-    Counts the recurrent layers (LSTM 3 x 8H(E+H), GRU 3 x 6H(E+H), SimpleRNN 3 x 2H(E+H)
-    per token and layer direction) or the CNN windows, the dense head, and the embedding
-    gradient's scatter-add. Elementwise gate math and the optimizer update are not matmul
+    Counts the recurrent layers (LSTM 3 x 8H(D+H), GRU 3 x 6H(D+H), SimpleRNN 3 x 2H(D+H)
+    per token and layer direction, with each layer's own size H and input width D: E for
+    the first layer) or the CNN windows, the dense head, and the embedding gradient's
+    scatter-add. Elementwise gate math and the optimizer update are not matmul
     work and are left out, as is usual for achieved-FLOP/s figures.
     """
     batch = config["batch_size"]
@@ -34,11 +36,10 @@ def train_flops_per_step(config: Mapping[str, Any], seq_len: int, num_classes: i
         )
         features = filters * len(config["filter_sizes"])
     else:
-        hidden = config["hidden_size"]
         directions = 2 if config["bidirectional"] else 1
         forward = 0
         input_size = embed
-        for _ in range(config["num_layers"]):
+        for hidden in layer_sizes(config["hidden_size"], config["num_layers"]):
             per_token = recurrent_forward_flops_per_token(
                 config["architecture"], input_size, hidden
             )

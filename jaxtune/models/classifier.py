@@ -71,7 +71,7 @@ def build_classifier(
     else:
         encoder = RNNEncoder(
             cell=config["architecture"],
-            hidden_size=config["hidden_size"],
+            hidden_size=_hashable(config["hidden_size"]),  # a JSON record gives a list
             num_layers=config["num_layers"],
             bidirectional=config["bidirectional"],
             activation=config["rnn_activation"],
@@ -79,3 +79,7 @@ def build_classifier(
             unroll=scan_unroll,
         )
     return SequenceClassifier(encoder, vocab_size, config["embedding_dim"], num_classes)
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value

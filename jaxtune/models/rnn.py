@@ -8,6 +8,7 @@ import jax.numpy as jnp
 
 from jaxtune.models.cells import NUM_GATES, recurrent_layer
 from jaxtune.models.dropout import dropout, dropout_mask
+from jaxtune.space import layer_sizes
 
 
 def recurrent_kernel_init(num_gates: int):
@@ -79,12 +80,14 @@ class RecurrentLayer(nn.Module):
 class RNNEncoder(nn.Module):
     """Stacked recurrent layers; the representation is the final state of the top layer.
 
-    Dropout (Keras' `dropout`) is applied to each layer's input sequence; recurrent
-    dropout draws one mask per sequence and layer direction for the state fed back.
+    `hidden_size` is every layer's size, or a tuple of per-layer sizes (bottom to top)
+    whose length is `num_layers`. Dropout (Keras' `dropout`) is applied to each layer's
+    input sequence; recurrent dropout draws one mask per sequence and layer direction
+    for the state fed back.
     """
 
     cell: str
-    hidden_size: int
+    hidden_size: int | tuple[int, ...]
     num_layers: int = 1
     bidirectional: bool = False
     activation: str = "tanh"
@@ -93,11 +96,11 @@ class RNNEncoder(nn.Module):
 
     @nn.compact
     def __call__(self, xs, lengths, *, dropout_rate, recurrent_dropout_rate, key, train):
-        """xs: [B, T, E] -> [B, H] (or [B, 2H] bidirectional)."""
+        """xs: [B, T, E] -> [B, H] (or [B, 2H] bidirectional); H: the top layer's size."""
         directions = (False, True) if self.bidirectional else (False,)
         batch_size = xs.shape[0]
         final = None
-        for layer in range(self.num_layers):
+        for layer, hidden_size in enumerate(layer_sizes(self.hidden_size, self.num_layers)):
             if train:
                 key, input_key = jax.random.split(key)
                 xs = dropout(input_key, dropout_rate, xs)
@@ -106,14 +109,14 @@ class RNNEncoder(nn.Module):
                 if train:
                     key, mask_key = jax.random.split(key)
                     mask = dropout_mask(
-                        mask_key, recurrent_dropout_rate, (batch_size, self.hidden_size), xs.dtype
-                    )
+                        mask_key, recurrent_dropout_rate, (batch_size, hidden_size), xs.dtype
+                    )  # [B, H_layer]
                 else:
-                    mask = jnp.ones((batch_size, self.hidden_size), xs.dtype)
+                    mask = jnp.ones((batch_size, hidden_size), xs.dtype)  # [B, H_layer]
                 name = f"layer{layer}_{'bwd' if reverse else 'fwd'}"
                 out, last = RecurrentLayer(
                     self.cell,
-                    self.hidden_size,
+                    hidden_size,
                     self.activation,
                     reverse,
                     self.fused_backward,
@@ -121,6 +124,6 @@ class RNNEncoder(nn.Module):
                 )(xs, lengths, mask)
                 outputs.append(out)
                 finals.append(last)
-            xs = jnp.concatenate(outputs, axis=-1)  # [B, T, H * directions]
-            final = jnp.concatenate(finals, axis=-1)  # [B, H * directions]
+            xs = jnp.concatenate(outputs, axis=-1)  # [B, T, H_layer * directions]
+            final = jnp.concatenate(finals, axis=-1)  # [B, H_layer * directions]
         return final
