@@ -78,8 +78,10 @@ def over_chunks(vmapped, chunk: int | None, per_config, *shared, updates_input=F
     The chunks run one after another in a `fori_loop`, so only `chunk` configs' tensors
     are live in one step. With `updates_input`, vmapped returns (new per_config, extras)
     and each chunk's new values are written back into the per-config tree in place (a
-    train step); otherwise its results are stacked. chunk None (or >= K) is one plain
-    vmapped call.
+    train step), and a chunk whose configs are all inactive (`per_config.active`) is
+    skipped: it keeps its values and its extras are zeros, exactly what the guarded step
+    computes for it, so stopped configs and padding slots cost nothing. Otherwise its
+    results are stacked. chunk None (or >= K) is one plain vmapped call.
     """
     width = jax.tree.leaves(per_config)[0].shape[0]
     if chunk is None or chunk >= width:
@@ -100,10 +102,19 @@ def over_chunks(vmapped, chunk: int | None, per_config, *shared, updates_input=F
 
     def run(carry, start, size):
         tree, stacked = carry
-        result = vmapped(part(tree, start, size), *shared)
+        inputs = part(tree, start, size)
         if updates_input:
-            new, result = result
+
+            def skip(inputs):
+                zeros = jax.eval_shape(vmapped, inputs, *shared)[1]
+                return inputs, jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), zeros)
+
+            new, result = lax.cond(
+                jnp.any(inputs.active), lambda x: vmapped(x, *shared), skip, inputs
+            )
             tree = write(tree, new, start)
+        else:
+            result = vmapped(inputs, *shared)
         return tree, write(stacked, result, start)
 
     carry = lax.fori_loop(

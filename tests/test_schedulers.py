@@ -134,14 +134,16 @@ def test_early_stopping_in_a_population_stops_the_right_config_at_the_right_epoc
         )
 
 
-def test_early_stopping_population_matches_each_config_alone():
+@pytest.mark.parametrize("chunk", [None, 1], ids=["vmap", "chunk1"])
+def test_early_stopping_population_matches_each_config_alone(chunk):
+    """With chunk 1 a stopped config's chunk is skipped inside the step (population.py)."""
     stopping = EarlyStopping(monitor="val_accuracy", patience=1, min_delta=0.01)
     # Moderate learning rates: a chaotic config (lr 0.3) amplifies float differences
     # between the vmapped and the solo program until a discrete accuracy flips.
     population = configs(
         BASE, [{"learning_rate": 1e-3}, {"learning_rate": 1e-2}, {"learning_rate": 3e-2}]
     )
-    state, _ = train(population, epochs=6, early_stopping=stopping)
+    state, _ = train(population, epochs=6, early_stopping=stopping, chunk=chunk)
     assert (np.asarray(state.status) == Status.STOPPED).any()
     for k, (solo_state, _) in enumerate(
         train_each_alone(population, epochs=6, early_stopping=stopping)
@@ -149,6 +151,11 @@ def test_early_stopping_population_matches_each_config_alone():
         assert int(solo_state.status) == int(state.status[k])
         assert int(solo_state.epoch) == int(state.epoch[k])
         assert int(solo_state.best_epoch) == int(state.best_epoch[k])
+        jax.tree.map(
+            lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
+            select(state.params, k),
+            solo_state.params,
+        )
 
 
 @pytest.mark.parametrize("patience", [None, 3])
