@@ -75,21 +75,26 @@ def sweep(
 @app.command()
 def resume(
     directory: Path = typer.Argument(..., help="the directory of a killed or stopped sweep"),
+    n_more: int = typer.Option(
+        0, "--n-more", min=0, help="add N configs (method random or bayes; also when finished)"
+    ),
     debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
 ) -> None:
     """Continue an unfinished sweep where it stopped, with the options it was started with.
 
     Populations whose results are on disk are skipped; the one that was training restarts
-    from its newest snapshot. The results equal those of an uninterrupted run.
+    from its newest snapshot. The results equal those of an uninterrupted run. --n-more N
+    extends a sweep (finished or not) by N configs in the same study.
     """
     with _errors(debug):
         import dataclasses
 
         from jaxtune.spec import load_spec
-        from jaxtune.sweep import read_run_options
+        from jaxtune.sweep import extended, read_run_options
 
-        options = read_run_options(directory)
+        options = read_run_options(directory, finished_ok=n_more > 0)
         parsed = load_spec(directory / "spec.yaml")
+        extended(parsed, n_more)  # a method --n-more cannot extend fails here, as one line
         if options.skip_bad_lines:
             parsed = dataclasses.replace(
                 parsed, data=dataclasses.replace(parsed.data, skip_bad_lines=True)
@@ -101,6 +106,7 @@ def resume(
             storage=options.storage,
             wandb_mode=options.wandb,
             resume=True,
+            extensions=(*options.extensions, *([n_more] if n_more else [])),
         )
 
 

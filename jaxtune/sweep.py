@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import shutil
 import time
@@ -55,6 +56,7 @@ class RunOptions:
     wandb: str = "offline"
     skip_bad_lines: bool = False
     seconds: float = 0.0  # wall time of earlier runs of this sweep (a resume adds its own)
+    extensions: list[int] = dataclasses.field(default_factory=list)  # each --n-more N
 
 
 @dataclasses.dataclass
@@ -149,18 +151,38 @@ def write_run_options(directory: Path, options: RunOptions) -> None:
     write_json(directory / RUN_FILE, dataclasses.asdict(options))
 
 
-def read_run_options(directory: Path) -> RunOptions:
-    """How an unfinished sweep was started, for `jaxtune resume`."""
+def read_run_options(directory: Path, *, finished_ok: bool = False) -> RunOptions:
+    """How a sweep was started, for `jaxtune resume` (which extends a finished one)."""
     path = Path(directory) / RUN_FILE
     if not (Path(directory) / "spec.yaml").is_file() or not path.is_file():
         raise SpecError(f"{directory}: not a jaxtune sweep directory (no spec.yaml or {RUN_FILE})")
-    if (Path(directory) / SWEEP_FILE).is_file():
+    if (Path(directory) / SWEEP_FILE).is_file() and not finished_ok:
         raise SpecError(
-            f"{directory}: the sweep already finished ({SWEEP_FILE}); nothing to resume"
+            f"{directory}: the sweep already finished ({SWEEP_FILE}); nothing to resume "
+            "(--n-more N adds configs to a random or bayes sweep)"
         )
     document = json.loads(path.read_text(encoding="utf-8"))
     fields = {f.name for f in dataclasses.fields(RunOptions)}
     return RunOptions(**{k: v for k, v in document.items() if k in fields})
+
+
+def extended(spec: SweepSpec, extra: int) -> SweepSpec:
+    """The spec of a sweep extended by `extra` configs (`jaxtune resume --n-more`).
+
+    Random draws and bayes rounds continue where the sweep stopped: a larger run_cap
+    keeps the configs already drawn as its first ones, and the study holds the rest.
+    """
+    if extra == 0:
+        return spec
+    if spec.method not in ("random", "bayes"):
+        raise SpecError(
+            f"{spec.path}: method: --n-more extends method random or bayes; "
+            f"found {spec.method}, whose configs are fixed by the spec"
+        )
+    count = spec.run_cap if spec.run_cap is not None else spec.budget.max_configs
+    cap = spec.budget.max_configs
+    budget = dataclasses.replace(spec.budget, max_configs=None if cap is None else cap + extra)
+    return dataclasses.replace(spec, run_cap=count + extra, budget=budget)
 
 
 def run_sweep(
@@ -173,6 +195,7 @@ def run_sweep(
     storage: str | None = None,
     wandb_mode: str = "offline",
     resume: bool = False,
+    extensions: tuple[int, ...] = (),
 ) -> SweepOutcome:
     """Run a sweep; with `resume`, continue the unfinished sweep in `directory`.
 
@@ -190,10 +213,14 @@ def run_sweep(
         storage=storage,
         wandb=wandb_mode,
         skip_bad_lines=spec.data.skip_bad_lines,
+        extensions=list(extensions),
     )
+    base, spec = spec, extended(spec, sum(extensions))
     if resume:
-        earlier = read_run_options(directory)
+        earlier = read_run_options(directory, finished_ok=True)
         options = dataclasses.replace(options, seconds=earlier.seconds)
+        write_run_options(directory, options)  # an extension survives a kill
+        (directory / SWEEP_FILE).unlink(missing_ok=True)
         records = read_results(directory) if (directory / RESULTS_FILE).is_file() else []
     else:
         prepare_directory(directory, spec, overwrite)
@@ -334,8 +361,13 @@ def run_sweep(
 
         run_greedy(search, train_new, by_id, on_iteration)
     else:
-        trials, merged = sample(spec)
+        trials, merged = sample(base)
         plans = plan(trials)
+        seen = {trial.trial_id for trial in trials}
+        for stage in itertools.accumulate(extensions):  # --n-more: populations after the rest
+            more = [t for t in sample(extended(base, stage))[0] if t.trial_id not in seen]
+            plans += plan(more)
+            seen.update(t.trial_id for t in more)
         display.plan(spec, plans, merged)
         if resume:  # results on disk that a kill kept from reaching the study
             record_trials(study, records, spec.metric, distributions)

@@ -166,7 +166,8 @@ def test_resume_refuses_a_finished_sweep_and_a_stranger(spec, tmp_path):
     process.wait(timeout=120)
     assert process.returncode == 2
     assert process.stderr.read().splitlines() == [
-        f"error: {out}: the sweep already finished (sweep.json); nothing to resume"
+        f"error: {out}: the sweep already finished (sweep.json); nothing to resume "
+        "(--n-more N adds configs to a random or bayes sweep)"
     ]
 
 
@@ -185,3 +186,65 @@ def test_bayes_sweep_killed_in_its_second_round_resumes_to_the_same_trials(tmp_p
     assert "population 1: resuming from its snapshot after epoch" in printed
     study = optuna.load_study(study_name="resume", storage=f"sqlite:///{out / 'study.db'}")
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 6
+    finish(jaxtune("resume", out, "--n-more", "2"))  # one more round of the same study
+    assert results(out)[:6] == expected and len(results(out)) == 8
+    study = optuna.load_study(study_name="resume", storage=f"sqlite:///{out / 'study.db'}")
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 8
+
+
+RANDOM = {
+    **SPEC,
+    "method": "random",
+    "run_cap": 3,
+    "train": {"epochs": 2},
+    "parameters": {
+        "architecture": {"values": ["gru", "lstm"]},
+        "learning_rate": {"distribution": "log_uniform_values", "min": 1e-3, "max": 1e-1},
+    },
+}
+
+
+def test_n_more_extends_a_finished_random_sweep_in_the_same_study(tmp_path):
+    from typer.testing import CliRunner
+
+    from jaxtune.cli import app
+    from jaxtune.samplers import sample
+    from jaxtune.spec import load_spec
+
+    runner = CliRunner()
+    spec = tmp_path / "random.yaml"
+    spec.write_text(yaml.safe_dump(RANDOM))
+    out = tmp_path / "sweep"
+    assert runner.invoke(app, ["sweep", str(spec), "--out", str(out)]).exit_code == 0
+    first = results(out)
+    result = runner.invoke(app, ["resume", str(out), "--n-more", "2"])
+    assert result.exit_code == 0, result.output
+    extended = results(out)
+    assert extended[:3] == first  # the first configs are kept, not retrained
+    five = load_spec(spec)
+    five = type(five)(**{**five.__dict__, "run_cap": 5})
+    assert [r["hparams"] for r in extended] == [
+        {k: list(v) if isinstance(v, tuple) else v for k, v in t.config.items()}
+        for t in sample(five)[0]
+    ]  # the same 5 configs a run_cap of 5 draws
+    study = optuna.load_study(study_name="resume", storage=f"sqlite:///{out / 'study.db'}")
+    assert len(study.trials) == 5
+    assert json.loads((out / "run.json").read_text())["extensions"] == [2]
+    assert json.loads((out / "sweep.json").read_text())["configs"] == 5
+
+
+def test_n_more_refuses_a_grid_sweep(spec, tmp_path):
+    from typer.testing import CliRunner
+
+    from jaxtune.cli import app
+
+    out = tmp_path / "sweep"
+    out.mkdir()
+    (out / "spec.yaml").write_text(spec.read_text())
+    (out / "run.json").write_text("{}")
+    result = CliRunner().invoke(app, ["resume", str(out), "--n-more", "4"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: {out / 'spec.yaml'}: method: --n-more extends method random or bayes; "
+        "found grid, whose configs are fixed by the spec"
+    ]
