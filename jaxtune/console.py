@@ -35,6 +35,11 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _padding(plan: PopulationPlan) -> str:
+    pad = plan.slots - plan.width
+    return f" (+{pad} inactive padding)" if pad else ""
+
+
 def _mib(count: int) -> str:
     return f"{count / 2**20:,.0f} MiB" if count < 2**30 else f"{count / 2**30:,.1f} GiB"
 
@@ -84,7 +89,7 @@ class RichDisplay:
             f"[bold]{spec.name}[/]: {trials} configs{merged_note} in {groups} static "
             f"group(s), {len(plans)} population(s); metric {spec.metric} ({spec.goal})"
         )
-        compiles = len({(p.group, p.width) for p in plans})
+        compiles = len({(p.group, p.slots) for p in plans})
         peak = max((p.estimated_bytes for p in plans), default=0)
         chunk = plans[0].chunk if plans else None
         computed = "all configs at once" if chunk is None else f"{chunk} config(s) at a time"
@@ -94,7 +99,8 @@ class RichDisplay:
         )
         for index, plan in enumerate(plans):
             self.console.print(
-                f"  population {index}: width {plan.width}, ~{_mib(plan.estimated_bytes)}  "
+                f"  population {index}: width {plan.width}{_padding(plan)}, "
+                f"~{_mib(plan.estimated_bytes)}  "
                 f"{_describe(plan)}"
             )
         self._start_progress()

@@ -184,12 +184,19 @@ class Engine:
         trainer = self.trainer(configs[0])
         batch_size = configs[0]["batch_size"]
         per_epoch = steps_per_epoch(self.train_blocks(batch_size, 0))
-        hparams = hparam_arrays(configs, steps_per_epoch=per_epoch, max_steps=self.max_steps)
-        state = trainer.init(hparams, trial_keys(self.seed, [t.trial_id for t in plan.trials]))
+        # Padding slots (plan.py) copy the first config and never train.
+        pad = plan.slots - plan.width
+        hparams = hparam_arrays(
+            configs + configs[:1] * pad, steps_per_epoch=per_epoch, max_steps=self.max_steps
+        )
+        ids = [t.trial_id for t in plan.trials]
+        state = trainer.init(hparams, trial_keys(self.seed, ids + ids[:1] * pad))
+        if pad:
+            state = state.replace(active=state.active.at[plan.width :].set(False))
         if self.embedding is not None:
             state = trainer.set_embedding(state, self.embedding)
         histories: list[list[dict]] = [[] for _ in configs]
-        total_steps = int(hparams["total_steps"].max())
+        total_steps = int(hparams["total_steps"][: plan.width].max())
         every = self.eval_every or per_epoch
         max_epochs = -(-total_steps // every)  # evaluations
         start = 0

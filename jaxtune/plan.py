@@ -4,6 +4,11 @@ A group's population width is the smallest of the user's cap (`budget.max_popula
 and what fits in the memory budget by `memory.estimate_memory`; a group larger than that
 is cut into populations of (nearly) equal width, so it compiles once or twice, not once
 per remainder.
+
+When the population is chunked (`budget.chunk`, the CPU default), each width is padded
+up to a power of two (within the limit) with inactive slots, which the chunked step
+skips (`population.over_chunks`): populations of one group in different sizes (ask
+rounds, greedy iterations, a remainder) then share a few compiled programs.
 """
 
 from __future__ import annotations
@@ -24,15 +29,21 @@ class PopulationPlan:
     trials: tuple[Trial, ...]
     estimate: MemoryEstimate | None = None  # per config; None when not estimated
     chunk: int | None = None  # configs computed together in each step (None: all)
+    padded_width: int | None = None  # slots of the compiled program (None: width)
 
     @property
     def width(self) -> int:
         return len(self.trials)
 
     @property
+    def slots(self) -> int:
+        """The population's compiled width: its trials plus inactive padding."""
+        return self.width if self.padded_width is None else self.padded_width
+
+    @property
     def estimated_bytes(self) -> int:
         return (
-            0 if self.estimate is None else self.estimate.population_bytes(self.width, self.chunk)
+            0 if self.estimate is None else self.estimate.population_bytes(self.slots, self.chunk)
         )
 
 
@@ -78,6 +89,11 @@ def balanced_chunks(count: int, limit: int) -> list[int]:
     return [base + 1] * extra + [base] * (chunks - extra)
 
 
+def padded_width(width: int, limit: int) -> int:
+    """The power of two at or above `width`, but not above `limit` (>= width)."""
+    return max(width, min(1 << (width - 1).bit_length(), limit))
+
+
 def plan_populations(
     trials: list[Trial],
     max_population: int,
@@ -112,6 +128,7 @@ def plan_populations(
         start = 0
         for width in balanced_chunks(len(members), limit):
             population = tuple(members[start : start + width])
-            plans.append(PopulationPlan(index, population, estimate, chunk))
+            slots = None if chunk is None else padded_width(width, limit)
+            plans.append(PopulationPlan(index, population, estimate, chunk, slots))
             start += width
     return plans

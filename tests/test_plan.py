@@ -9,6 +9,7 @@ from jaxtune.plan import (
     RUNTIME_RESERVE_BYTES,
     Shapes,
     balanced_chunks,
+    padded_width,
     plan_populations,
     width_limit,
 )
@@ -77,3 +78,26 @@ def test_memory_budget_narrows_populations():
     assert all(p.estimate == estimate for p in plans)
     assert max(p.estimated_bytes for p in plans) <= budget - RUNTIME_RESERVE_BYTES
     assert [t.trial_id for p in plans for t in p.trials] == list(range(7))  # each trial once
+
+
+@pytest.mark.parametrize(
+    "width,limit,expected", [(1, 64, 1), (3, 64, 4), (4, 64, 4), (5, 64, 8), (5, 6, 6), (7, 7, 7)]
+)
+def test_padded_width_is_a_power_of_two_within_the_limit(width, limit, expected):
+    assert padded_width(width, limit) == expected
+
+
+def test_chunked_populations_are_padded_within_the_memory_budget():
+    configs = [
+        {"architecture": "lstm", "hidden_size": 32, "learning_rate": 0.1 / k} for k in range(1, 6)
+    ]
+    plans = plan_populations(_trials(configs), 64, chunk=1)
+    assert [(p.width, p.slots) for p in plans] == [(5, 8)]
+    assert plan_populations(_trials(configs), 64)[0].slots == 5  # one vmap: no padding
+    estimate = estimate_memory(
+        complete_config(configs[0]), vocab_size=500, num_classes=3, seq_len=16
+    )
+    budget = RUNTIME_RESERVE_BYTES + estimate.per_step + 6 * estimate.persistent
+    plans = plan_populations(_trials(configs), 64, shapes=SHAPES, memory_budget=budget, chunk=1)
+    assert [(p.width, p.slots) for p in plans] == [(5, 6)]  # 8 slots would not fit
+    assert plans[0].estimated_bytes <= budget - RUNTIME_RESERVE_BYTES
