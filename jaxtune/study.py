@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.distributions import BaseDistribution, CategoricalDistribution
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 from optuna.trial import TrialState
 
 STUDY_FILE = "study.db"
@@ -74,7 +79,9 @@ def _finite(value: Any) -> bool:
 
 
 def frozen_trial(
-    record: Mapping[str, Any], metric: str, distributions: Mapping[str, BaseDistribution]
+    record: Mapping[str, Any],
+    metric: str,
+    distributions: Mapping[str, BaseDistribution | None],
 ) -> optuna.trial.FrozenTrial:
     """The Optuna trial of one result record (see results.py for the record's fields)."""
     best = record.get("best") or {}
@@ -86,6 +93,9 @@ def frozen_trial(
         int(h["epoch"]): float(h[metric]) for h in record["history"] if _finite(h.get(metric))
     }
     params = {name: choice(record["hparams"][name]) for name in distributions}
+    distributions = {
+        name: point(params[name]) if dist is None else dist for name, dist in distributions.items()
+    }
     return optuna.trial.create_trial(
         state=state,
         value=float(value) if state == TrialState.COMPLETE else None,
@@ -94,6 +104,15 @@ def frozen_trial(
         intermediate_values=intermediate,
         user_attrs=trial_attrs(record),
     )
+
+
+def point(value: Any) -> BaseDistribution:
+    """A one-point distribution holding `value` (a drawn value Optuna has no distribution for)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return IntDistribution(value, value)
+    if isinstance(value, float):
+        return FloatDistribution(value, value)
+    return CategoricalDistribution([value])
 
 
 def trial_attrs(record: Mapping[str, Any]) -> dict[str, Any]:

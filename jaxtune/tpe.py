@@ -53,16 +53,23 @@ def to_optuna(dist: Distribution) -> BaseDistribution | None:
     return None
 
 
-def optuna_distributions(spec) -> dict[str, BaseDistribution]:
-    """Every swept hyperparameter as an Optuna distribution (those Optuna can express)."""
-    out = {
+def optuna_distributions(spec) -> dict[str, BaseDistribution | None]:
+    """Every swept hyperparameter as an Optuna distribution.
+
+    A W&B distribution Optuna cannot sample from (normal, q_log_uniform_values, ...;
+    method random draws it) maps to None: the study records each trial's value as a
+    one-point distribution of its own (`study.frozen_trial`); weighted categorical values
+    become plain categorical choices.
+    """
+    out: dict[str, BaseDistribution | None] = {
         name: CategoricalDistribution([choice(v) for v in values])
         for name, values in spec.parameters.items()
     }
     for name, dist in spec.distributions.items():
         converted = to_optuna(dist)
-        if converted is not None:
-            out[name] = converted
+        if converted is None and dist.kind == "categorical":
+            converted = CategoricalDistribution([choice(v) for v in dist.values])
+        out[name] = converted
     return out
 
 

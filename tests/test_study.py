@@ -68,3 +68,53 @@ def test_sweep_writes_an_optuna_study_plain_optuna_reads_back(tmp_path):
     assert result.exit_code == 0, result.output
     again = optuna.load_study(study_name="study_test", storage=f"sqlite:///{out / STUDY_FILE}")
     assert len(again.trials) == 4
+
+
+def test_random_draws_optuna_cannot_sample_are_still_trial_params():
+    from jaxtune.samplers import sample
+    from jaxtune.spec import parse_spec
+    from jaxtune.study import record_trials
+    from jaxtune.tpe import optuna_distributions
+
+    spec = parse_spec(
+        {
+            "method": "random",
+            "run_cap": 6,
+            "parameters": {
+                "dropout": {"distribution": "normal", "mu": 0.3, "sigma": 0.1},
+                "learning_rate": {
+                    "distribution": "q_log_uniform_values",
+                    "min": 1e-4,
+                    "max": 1e-1,
+                    "q": 1e-4,
+                },
+                "optimizer": {"values": ["adam", "sgd"], "probabilities": [0.7, 0.3]},
+                "hidden_size": {"distribution": "q_normal", "mu": 64, "sigma": 16, "q": 8},
+            },
+        },
+        "random.yaml",
+    )
+    trials, _ = sample(spec)
+    records = [
+        {
+            "trial_id": t.trial_id,
+            "hparams": t.config,
+            "status": "completed",
+            "status_reason": "ran 1 epochs",
+            "best_epoch": 1,
+            "epochs_run": 1,
+            "group": 0,
+            "best": {"val_accuracy": 0.5 + t.trial_id / 100},
+            "history": [{"epoch": 1, "val_accuracy": 0.5 + t.trial_id / 100}],
+        }
+        for t in trials
+    ]
+    study = optuna.create_study(direction="maximize")
+    record_trials(study, records, "val_accuracy", optuna_distributions(spec))
+    assert len(study.trials) == len(trials)
+    for trial, record in zip(study.trials, records, strict=True):
+        assert trial.params == {
+            name: record["hparams"][name]
+            for name in ("dropout", "learning_rate", "optimizer", "hidden_size")
+        }
+    assert study.trials[0].distributions["optimizer"].choices == ("adam", "sgd")
