@@ -97,13 +97,13 @@ def to_markdown(blocks: Sequence[Block], root: Path) -> str:
 
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto;
-       max-width: 1100px; padding: 0 1em; color: #222; line-height: 1.45; }
+       max-width: 1280px; padding: 0 1em; color: #222; line-height: 1.45; }
 h1 { border-bottom: 2px solid #ddd; padding-bottom: .2em; }
 h2 { border-bottom: 1px solid #eee; padding-bottom: .15em; margin-top: 2em; }
 table { border-collapse: collapse; margin: .8em 0; font-size: 0.88em; display: block;
         overflow-x: auto; }
 th, td { border: 1px solid #ddd; padding: .25em .55em; white-space: nowrap; }
-th { background: #f4f4f4; }
+th { background: #f4f4f4; white-space: normal; vertical-align: bottom; }
 tr:nth-child(even) td { background: #fafafa; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 1em 0; }
