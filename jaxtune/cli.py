@@ -133,7 +133,9 @@ def refine(
     directory: Path = typer.Argument(..., help="a finished sweep directory"),
     top: int = typer.Option(2, "--top", min=1, help="how many of the most sensitive hparams"),
     out: Path | None = typer.Option(None, "--out", help="sweep directory [default: runs/NAME]"),
-    data_dir: Path | None = typer.Option(None, "--data-dir", envvar="JAXTUNE_DATA_DIR"),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", envvar="JAXTUNE_DATA_DIR", help="[default: the sweep's own]"
+    ),
     storage: str | None = typer.Option(None, "--storage", help="Optuna storage URL"),
     dry_run: bool = typer.Option(False, "--dry-run", help="write the follow-up spec, do not run"),
     wandb: str = typer.Option("offline", "--wandb", envvar="JAXTUNE_WANDB", help="W&B mode"),
@@ -145,8 +147,10 @@ def refine(
         import yaml
 
         from jaxtune.refine import refine_spec
+        from jaxtune.sweep import recorded_data_dir
 
         _require_finished_sweep(directory)
+        data_dir = data_dir or recorded_data_dir(directory)
         try:
             document, found = refine_spec(directory, top)
         except ValueError as error:
@@ -175,15 +179,19 @@ def final(
     directory: Path = typer.Argument(..., help="a finished sweep directory"),
     top: int = typer.Option(1, "--top", min=1, help="also evaluate the next best configs"),
     force: bool = typer.Option(False, "--force", help="evaluate again (recorded in the report)"),
-    data_dir: Path | None = typer.Option(None, "--data-dir", envvar="JAXTUNE_DATA_DIR"),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", envvar="JAXTUNE_DATA_DIR", help="[default: the sweep's own]"
+    ),
     debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
 ) -> None:
     """Evaluate the best config's best-epoch params on the test split, exactly once."""
     with _errors(debug):
         from jaxtune.final import FinalError, run_final
         from jaxtune.results import FINAL_FILE
+        from jaxtune.sweep import recorded_data_dir
 
         _require_finished_sweep(directory)
+        data_dir = data_dir or recorded_data_dir(directory)
         try:
             outcome = run_final(directory, top=top, force=force, data_dir=data_dir)
         except FinalError as error:

@@ -151,6 +151,14 @@ def write_run_options(directory: Path, options: RunOptions) -> None:
     write_json(directory / RUN_FILE, dataclasses.asdict(options))
 
 
+def recorded_data_dir(directory: Path) -> str | None:
+    """The --data-dir a sweep was started with (`run.json`), for final and refine."""
+    path = Path(directory) / RUN_FILE
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8")).get("data_dir")
+
+
 def read_run_options(directory: Path, *, finished_ok: bool = False) -> RunOptions:
     """How a sweep was started, for `jaxtune resume` (which extends a finished one)."""
     path = Path(directory) / RUN_FILE

@@ -182,6 +182,10 @@ def test_users_own_csv_runs_from_the_cli(tmp_path):
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert len(records) == 2 and all(r["status"] == "completed" for r in records)
     assert (out / "tokenizer.json").exists()
+    # final finds the data where the sweep did (run.json), without --data-dir again.
+    result = runner.invoke(app, ["final", str(out)], env={"JAXTUNE_DATA_DIR": ""})
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "final.json").read_text())["test_size"] == 24
 
 
 def test_bad_data_line_is_one_line_exit_2_or_counted_with_skip(tmp_path):
