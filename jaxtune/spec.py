@@ -59,6 +59,7 @@ TOP_LEVEL = (
     "budget",
     "seed",
 )
+DEFAULT_RUN_CAP = 32  # configs of method random or bayes when neither run_cap nor a cap is set
 IGNORED = ("program", "command", "entity", "project")  # W&B launch keys: jaxtune is the launcher
 
 
@@ -349,10 +350,11 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
     if run_cap is not None:
         run_cap = read.parse(integer(1, 1 << 30), run_cap, "run_cap")
     elif method in ("random", "bayes") and budget.max_configs is None:
-        raise read.error(
-            "run_cap",
-            f"missing; method {method} needs run_cap or budget.max_configs "
-            "(how many configs to draw)",
+        # W&B draws until the sweep is stopped; jaxtune plans a fixed number.
+        run_cap = DEFAULT_RUN_CAP
+        notices.append(
+            f"{path}: run_cap: missing; method {method} draws {DEFAULT_RUN_CAP} configs (set "
+            "run_cap, or add more later with `jaxtune resume DIR --n-more N`)"
         )
     if method == "greedy":
         if not parameters:

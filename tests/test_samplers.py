@@ -326,7 +326,7 @@ def test_random_count_comes_from_run_cap_else_max_configs():
 
 def test_wandb_docs_sweep_yaml_parses_and_samples():
     # docs.wandb.ai, "Define a sweep configuration", the YAML example, verbatim except
-    # `method: random` (the page uses bayes, which jaxtune does not run yet) and run_cap.
+    # `method: random` (the page uses bayes: test_tpe.py runs that verbatim) and run_cap.
     spec = _spec("""
         program: train.py
         name: sweepdemo

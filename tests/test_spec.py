@@ -35,11 +35,6 @@ DISTRIBUTION_SPECS = [
         "parameters.lr.distribution: found normal under method one_at_a_time; "
         f"one_at_a_time {TAKES}",
     ),
-    (
-        "method: random",
-        "run_cap: missing; method random needs run_cap or budget.max_configs (how many configs "
-        "to draw)",
-    ),
     ("run_cap: 0", "run_cap: expected an integer in [1, 1073741824], found 0"),
     (
         RANDOM + "parameters:\n  dropout: {distribution: uniform, min: 0, max: 1.5}",
@@ -231,11 +226,6 @@ BAD_SPECS = [
     ),
     ("parameters: [lr]", "parameters: expected a mapping of hyperparameters, found ['lr']"),
     (
-        "method: bayes",
-        "run_cap: missing; method bayes needs run_cap or budget.max_configs "
-        "(how many configs to draw)",
-    ),
-    (
         "method: one-at-a-time",
         "method: expected one of grid, random, one_at_a_time, greedy, bayes, found 'one-at-a-time'",
     ),
@@ -425,6 +415,20 @@ def test_aliases_yaml_exponents_and_shorthand(tmp_path):
 def test_minimize_is_the_default_goal_for_loss():
     spec = parse_spec({"metric": {"name": "val_loss"}}, "loss.yaml")
     assert (spec.metric, spec.goal, spec.name) == ("val_loss", "minimize", "loss")
+
+
+@pytest.mark.parametrize("method", ["random", "bayes"])
+def test_missing_run_cap_draws_a_stated_default_like_an_unbounded_wandb_sweep(method):
+    spec = parse_spec(
+        {"method": method, "parameters": {"dropout": {"min": 0.0, "max": 0.5}}}, "s.yaml"
+    )
+    assert spec.run_cap == 32
+    assert spec.notices == (
+        f"s.yaml: run_cap: missing; method {method} draws 32 configs (set run_cap, or add "
+        "more later with `jaxtune resume DIR --n-more N`)",
+    )
+    capped = parse_spec({"method": method, "budget": {"max_configs": 5}}, "s.yaml")
+    assert capped.run_cap is None and capped.notices == ()  # budget.max_configs is the count
 
 
 def test_wandb_sweep_file_runs_with_launch_keys_ignored():
