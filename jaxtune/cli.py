@@ -50,17 +50,12 @@ def sweep(
 ) -> None:
     """Run every config of SPEC, a population per static signature, and rank them."""
     with _errors(debug):
-        import dataclasses
-
         from jaxtune.spec import load_spec
 
         if wandb not in ("offline", "online", "disabled"):
             raise UserError(f"--wandb: expected offline, online or disabled, found {wandb!r}")
         parsed = load_spec(spec)
-        if skip_bad_lines:
-            parsed = dataclasses.replace(
-                parsed, data=dataclasses.replace(parsed.data, skip_bad_lines=True)
-            )
+        parsed = _skipping_bad_lines(parsed, skip_bad_lines)
         directory = out if out is not None else Path("runs") / parsed.name
         _run_and_rank(
             parsed,
@@ -87,18 +82,13 @@ def resume(
     extends a sweep (finished or not) by N configs in the same study.
     """
     with _errors(debug):
-        import dataclasses
-
         from jaxtune.spec import load_spec
         from jaxtune.sweep import extended, read_run_options
 
         options = read_run_options(directory, finished_ok=n_more > 0)
         parsed = load_spec(directory / "spec.yaml")
         extended(parsed, n_more)  # a method --n-more cannot extend fails here, as one line
-        if options.skip_bad_lines:
-            parsed = dataclasses.replace(
-                parsed, data=dataclasses.replace(parsed.data, skip_bad_lines=True)
-            )
+        parsed = _skipping_bad_lines(parsed, options.skip_bad_lines)
         _run_and_rank(
             parsed,
             directory,
@@ -108,6 +98,15 @@ def resume(
             resume=True,
             extensions=(*options.extensions, *([n_more] if n_more else [])),
         )
+
+
+def _skipping_bad_lines(spec, skip: bool):
+    """The spec with data.skip_bad_lines set when --skip-bad-lines (or run.json) says so."""
+    import dataclasses
+
+    if not skip:
+        return spec
+    return dataclasses.replace(spec, data=dataclasses.replace(spec.data, skip_bad_lines=True))
 
 
 def _run_and_rank(spec, directory: Path, **options) -> None:

@@ -99,3 +99,24 @@ def train_each_alone(configs_, *, epochs, early_stopping=EarlyStopping()):
 
 def select(tree, k):
     return jax.tree.map(lambda leaf: leaf[k], tree)
+
+
+# docs.wandb.ai, "Define a sweep configuration": the YAML example, verbatim.
+WANDB_DOCS_SWEEP = """\
+program: train.py
+name: sweepdemo
+method: bayes
+metric:
+  goal: minimize
+  name: validation_loss
+parameters:
+  learning_rate:
+    min: 0.0001
+    max: 0.1
+  batch_size:
+    values: [16, 32, 64]
+  epochs:
+    values: [5, 10, 15]
+  optimizer:
+    values: ["adam", "sgd"]
+"""

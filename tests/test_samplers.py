@@ -8,6 +8,7 @@ import textwrap
 import numpy as np
 import pytest
 import yaml
+from support import WANDB_DOCS_SWEEP
 
 from jaxtune.distributions import Distribution, draw_valid, quantize
 from jaxtune.samplers import grid, one_at_a_time, random_search, sample
@@ -327,25 +328,7 @@ def test_random_count_comes_from_run_cap_else_max_configs():
 def test_wandb_docs_sweep_yaml_parses_and_samples():
     # docs.wandb.ai, "Define a sweep configuration", the YAML example, verbatim except
     # `method: random` (the page uses bayes: test_tpe.py runs that verbatim) and run_cap.
-    spec = _spec("""
-        program: train.py
-        name: sweepdemo
-        method: random
-        run_cap: 12
-        metric:
-          goal: minimize
-          name: validation_loss
-        parameters:
-          learning_rate:
-            min: 0.0001
-            max: 0.1
-          batch_size:
-            values: [16, 32, 64]
-          epochs:
-            values: [5, 10, 15]
-          optimizer:
-            values: ["adam", "sgd"]
-    """)
+    spec = _spec(WANDB_DOCS_SWEEP.replace("method: bayes", "method: random\nrun_cap: 12"))
     assert spec.notices == ("s.yaml: program: ignored (jaxtune runs the sweep itself)",)
     assert (spec.name, spec.metric, spec.goal, spec.run_cap) == (
         "sweepdemo",

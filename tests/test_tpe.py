@@ -89,28 +89,9 @@ def test_bad_bayes_specs_are_one_line(change, message):
     assert str(error.value) == f"s.yaml: {message}"
 
 
-WANDB_DOCS_SWEEP = """\
-program: train.py
-name: sweepdemo
-method: bayes
-metric:
-  goal: minimize
-  name: validation_loss
-parameters:
-  learning_rate:
-    min: 0.0001
-    max: 0.1
-  batch_size:
-    values: [16, 32, 64]
-  epochs:
-    values: [5, 10, 15]
-  optimizer:
-    values: ["adam", "sgd"]
-"""
-
-
 def test_wandb_docs_bayes_sweep_runs_from_the_cli(tmp_path):
     """docs.wandb.ai's sweep YAML verbatim, plus jaxtune-only sections for a fast run."""
+    from support import WANDB_DOCS_SWEEP
     from typer.testing import CliRunner
 
     from jaxtune.cli import app
