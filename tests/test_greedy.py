@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from jaxtune.cli import app
 from jaxtune.greedy import GREEDY_FILE, GreedySearch, max_configs, run_greedy
+from jaxtune.report import write_report
 from jaxtune.results import RESULTS_FILE, best_value, rank, read_results
 from jaxtune.space import complete_config
 
@@ -112,6 +113,21 @@ def test_greedy_sweep_from_the_cli_ends_at_the_best_config_it_trained(tmp_path):
         assert {r["hparams"][entry["hparam"]] for r in members} == set(entry["values"])
     scores = [e["score"] for e in path]
     assert scores == sorted(scores)  # the current config never gets worse
+
+    written = write_report(out)
+    figure = out / "figures" / "greedy_iterations.png"
+    assert figure in written.figures and figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    markdown = written.markdown.read_text()
+    section = markdown[markdown.index("## Tuning iterations") :]
+    rows = [line for line in section.splitlines() if line.startswith("| ")][1:]
+    rows = rows[1 : len(path) + 1]  # after the header's separator row
+    assert [row.split("|")[2].strip() for row in rows] == [
+        "baseline",
+        "learning_rate",
+        "hidden_size",
+    ]
+    verdicts = [row.split("|")[5].strip() for row in rows[1:]]
+    assert verdicts == ["**adopted**" if e["adopted"] else "kept" for e in path[1:]]
 
 
 def test_greedy_sweep_resumes_after_losing_its_last_iteration(tmp_path):

@@ -129,6 +129,8 @@ def test_every_figure_is_a_valid_png(grid_sweep):
     names = {p.name for p in written.figures}
     assert {"overview.png", "studies.png", "learning_curves.png", "cell_types.png"} <= names
     assert {f"hparam_{n}.png" for n in GRID} <= names
+    assert "greedy_iterations.png" not in names  # only a greedy sweep has iterations
+    assert "Tuning iterations" not in written.markdown.read_text()
     assert sorted(written.figures) == sorted((grid_sweep / "figures").glob("*.png"))
     for path in written.figures:
         assert path.read_bytes()[:8] == PNG_SIGNATURE

@@ -6,7 +6,7 @@ import dataclasses
 import os
 from pathlib import Path
 
-from jaxtune.report import conclusions, provenance, sections
+from jaxtune.report import conclusions, provenance, sections, tuning
 from jaxtune.report.analysis import load_sweep
 from jaxtune.report.document import Figure, to_html, to_markdown
 
@@ -17,6 +17,7 @@ OWN_FIGURES = (
     "studies.png",
     "learning_curves.png",
     "cell_types.png",
+    tuning.FIGURE,
 )
 
 
@@ -37,6 +38,7 @@ def write_report(directory: Path) -> Written:
     blocks = [
         *sections.summary(sweep),
         *sections.ranking(sweep),
+        *tuning.tuning_iterations(sweep, figure_dir),
         *sections.hyperparameters(sweep, figure_dir),
         *sections.learning_curves(sweep, figure_dir),
         *conclusions.cell_types(sweep, figure_dir),

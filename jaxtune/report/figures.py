@@ -298,3 +298,53 @@ def plot_cell_types(
     ax.grid(True, axis="x", alpha=0.3)
     figure.legend(title="architecture", loc="outside right upper", fontsize=8)
     return _save(figure, path)
+
+
+def plot_tuning_iterations(entries: Sequence[dict], metric: str, path: Path) -> Path:
+    """A greedy search's path: the current config's metric after each iteration (line),
+    every value tried as a dot, adopted values labelled."""
+    figure = Figure(figsize=(max(6.5, 1.3 * len(entries) + 2), 4.6), layout="constrained")
+    ax = figure.subplots()
+    xs = list(range(len(entries)))
+    scores = [_finite(e.get("score")) for e in entries]
+    tried = [
+        (x, _finite(score))
+        for x, e in enumerate(entries)
+        for score in e.get("scores", [e.get("score")])
+    ]
+    ax.plot(
+        [x for x, _ in tried],
+        [s for _, s in tried],
+        "o",
+        color="#9ab8d8",
+        markersize=6,
+        label="a value tried in the iteration",
+    )
+    ax.plot(xs, scores, "-o", color=COLORS[0], linewidth=2, label="current config after it")
+    for x, e in enumerate(entries[1:], start=1):
+        if e["adopted"]:
+            ax.plot([x], [scores[x]], linestyle="none", **STAR)
+            ax.annotate(
+                f"{e['hparam']}={value_label(e['value'])}",
+                (x, scores[x]),
+                textcoords="offset points",
+                xytext=(0, 12),
+                ha="center",
+                fontsize=9,
+                fontweight="bold",
+            )
+    labels = ["baseline"] + [
+        "\n".join(textwrap.wrap(f"{e['iteration']}: {e['hparam']}", 14)) for e in entries[1:]
+    ]
+    ax.xaxis.set_major_locator(FixedLocator(xs))
+    ax.set_xticklabels(labels, fontsize=9)
+    ax.set_xlim(-0.5, len(entries) - 0.5)
+    finite = [s for _, s in tried if math.isfinite(s)]
+    if finite:
+        _zoom(ax, finite, room_on_top=0.5)
+    ax.set_xlabel("tuning iteration")
+    ax.set_ylabel(metric_label(metric))
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(loc="best", fontsize=9)
+    ax.set_title(f"{metric_label(metric)} across tuning iterations (★ a value adopted)")
+    return _save(figure, path)
