@@ -17,7 +17,7 @@ import numpy as np
 
 from jaxtune.checkpoints import save_population_params
 from jaxtune.data import bucketing
-from jaxtune.data.dataset import TextDataset, epoch_batches, sequential_batches
+from jaxtune.data.dataset import Split, TextDataset, epoch_batches, sequential_batches
 from jaxtune.models import build_classifier
 from jaxtune.plan import PopulationPlan
 from jaxtune.population import Trainer, hparam_arrays, to_device, trial_keys
@@ -91,6 +91,39 @@ class EvalPlan:
         return trainer.metrics(*totals)
 
 
+def clip_buckets(buckets: tuple[int, ...] | None, width: int) -> tuple[int, ...] | None:
+    """Bucket lengths for sequences truncated to `width`: those below it, then `width`."""
+    if buckets is None:
+        return None
+    return (*(b for b in buckets if b < width), width)
+
+
+@dataclasses.dataclass
+class DataView:
+    """The training and validation data as configs of one `max_length` see them."""
+
+    train: Split  # truncated to the width (lengths clipped)
+    buckets: tuple[int, ...] | None
+    train_splits: dict[int, Any]  # bucket length (or the width) -> DeviceSplit
+    val_plan: EvalPlan
+
+    @classmethod
+    def of(cls, dataset: TextDataset, width: int, buckets, eval_batch_size: int) -> DataView:
+        train, buckets = dataset.train.truncate(width), clip_buckets(buckets, width)
+        lengths = (train.max_length,) if buckets is None else buckets
+        return cls(
+            train,
+            buckets,
+            {b: to_device(train.truncate(b)) for b in lengths},
+            EvalPlan.of(dataset.val.truncate(width), eval_batch_size, buckets),
+        )
+
+
+def effective_width(config: dict[str, Any], dataset_width: int) -> int:
+    """The tokens a config reads: its max_length hyperparameter, at most the data's width."""
+    return min(config.get("max_length") or dataset_width, dataset_width)
+
+
 class Engine:
     """Trains planned populations on one dataset; keeps one Trainer per static signature.
 
@@ -130,32 +163,34 @@ class Engine:
         self.max_loss = max_loss
         self.chunk = chunk
         self.buckets = buckets
+        self.eval_batch_size = eval_batch_size
         self.embedding = None if embedding is None else jax.device_put(embedding)
         self.class_weights = class_weights
-        if buckets is None:
-            self.train_splits = {dataset.train.max_length: to_device(dataset.train)}
-        else:
-            self.train_splits = {b: to_device(dataset.train.truncate(b)) for b in buckets}
-        self.val_plan = EvalPlan.of(dataset.val, eval_batch_size, buckets)
+        self._views: dict[int, DataView] = {}
         self._trainers: dict[tuple, Trainer] = {}
 
-    def train_blocks(self, batch_size: int, epoch: int) -> list[bucketing.Block]:
-        """The epoch's minibatches, the same for every config of the sweep."""
-        if self.buckets is None:
-            index, weights = epoch_batches(len(self.dataset.train), batch_size, self.seed, epoch)
-            return [bucketing.Block(self.dataset.train.max_length, index, weights)]
+    def view(self, config: dict[str, Any]) -> DataView:
+        """The data at the config's max_length (built once per width, kept on device)."""
+        width = effective_width(config, self.dataset.train.max_length)
+        if width not in self._views:
+            self._views[width] = DataView.of(
+                self.dataset, width, self.buckets, self.eval_batch_size
+            )
+        return self._views[width]
+
+    def train_blocks(self, view: DataView, batch_size: int, epoch: int) -> list[bucketing.Block]:
+        """The epoch's minibatches, the same for every config of one max_length."""
+        if view.buckets is None:
+            index, weights = epoch_batches(len(view.train), batch_size, self.seed, epoch)
+            return [bucketing.Block(view.train.max_length, index, weights)]
         return bucketing.train_plan(
-            self.dataset.train.lengths,
+            view.train.lengths,
             batch_size,
             seed=self.seed,
             epoch=epoch,
-            buckets=self.buckets,
+            buckets=view.buckets,
             block_steps=BLOCK_STEPS,
         )
-
-    def evaluate(self, trainer: Trainer, params) -> dict[str, Any]:
-        """Validation metrics of every config ([K] each, per-class [K, C])."""
-        return self.val_plan.evaluate(trainer, params)
 
     def trainer(self, config: dict[str, Any]) -> Trainer:
         signature = static_signature(config)
@@ -183,7 +218,8 @@ class Engine:
         configs = [t.config for t in plan.trials]
         trainer = self.trainer(configs[0])
         batch_size = configs[0]["batch_size"]
-        per_epoch = steps_per_epoch(self.train_blocks(batch_size, 0))
+        view = self.view(configs[0])  # max_length is static: one per population
+        per_epoch = steps_per_epoch(self.train_blocks(view, batch_size, 0))
         # Padding slots (plan.py) copy the first config and never train.
         pad = plan.slots - plan.width
         hparams = hparam_arrays(
@@ -205,11 +241,11 @@ class Engine:
             state, progress = snapshots.restore(state)
             histories = progress["histories"]
         rounds = evaluation_rounds(
-            functools.partial(self.train_blocks, batch_size),
+            functools.partial(self.train_blocks, view, batch_size),
             every=every,
             total_steps=total_steps,
             per_epoch=per_epoch,
-            piece=None if self.buckets is None else BLOCK_STEPS,
+            piece=None if view.buckets is None else BLOCK_STEPS,
         )
         for epoch, round_ in enumerate(rounds):
             if epoch < start:  # resumed: this round is in the snapshot
@@ -220,14 +256,14 @@ class Engine:
             train_metrics = None
             for block in round_.blocks:
                 state, metrics = trainer.train_epoch(
-                    state, self.train_splits[block.length], block.index, block.weight
+                    state, view.train_splits[block.length], block.index, block.weight
                 )
                 train_metrics = (
                     metrics
                     if train_metrics is None
                     else jax.tree.map(jax.numpy.add, train_metrics, metrics)
                 )
-            val = self.evaluate(trainer, state.params)
+            val = view.val_plan.evaluate(trainer, state.params)
             state = trainer.end_epoch(state, val, *trainer.stopping_args())
             train_metrics, val, rates = jax.device_get(
                 (

@@ -17,7 +17,7 @@ import jax
 
 from jaxtune.checkpoints import load_config_params
 from jaxtune.data.sources import load_dataset
-from jaxtune.engine import EvalPlan, program_for
+from jaxtune.engine import EvalPlan, clip_buckets, effective_width, program_for
 from jaxtune.population import Trainer
 from jaxtune.results import FINAL_FILE, best_value, rank, read_results, write_json
 from jaxtune.schedulers import EarlyStopping
@@ -62,9 +62,12 @@ def run_final(
         )
     dataset, report = load_dataset(spec.data, cache_dir=directory, data_dir=data_dir)
     buckets = report.buckets if len(report.buckets) > 1 else None
-    plan = EvalPlan.of(dataset.test, eval_batch_size, buckets)
     results = []
     for record in ranked[:top]:
+        width = effective_width(record["hparams"], dataset.test.max_length)
+        plan = EvalPlan.of(
+            dataset.test.truncate(width), eval_batch_size, clip_buckets(buckets, width)
+        )
         trainer = Trainer(
             program_for(record["hparams"], dataset), EarlyStopping(), population=False
         )

@@ -122,7 +122,7 @@ def plan_populations(
                 members[0].config,
                 vocab_size=shapes.vocab_size,
                 num_classes=shapes.num_classes,
-                seq_len=shapes.seq_len,
+                seq_len=min(members[0].config.get("max_length") or shapes.seq_len, shapes.seq_len),
             )
             limit = width_limit(estimate, max_population, budget, chunk)
         start = 0

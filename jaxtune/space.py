@@ -240,6 +240,15 @@ HPARAMS: dict[str, HParam] = {
             aliases=("embed_dim", "embedding_size"),
         ),
         HParam(
+            "max_length",
+            STATIC,
+            None,
+            optional(integer(1, 1 << 16)),
+            "tokens a config reads: each example truncated to its first max_length "
+            "(null: the data's width, data.max_length)",
+            aliases=("maxlen", "max_len", "sequence_length"),
+        ),
+        HParam(
             "num_filters",
             STATIC,
             64,

@@ -295,6 +295,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         raise read.error("configs", f"named configs run as listed; found method {method}")
     check_layer_counts(read, top, fixed, parameters, distributions, named)
     data = parse_data_section(top.get("data"), path)
+    _check_max_lengths(read, data, fixed, parameters, distributions)
     raw_embedding = (
         (top.get("data") or {}).get("embedding") if isinstance(top.get("data"), Mapping) else None
     )
@@ -453,3 +454,20 @@ def _eval_every(read: _Reader, value: Any) -> int | None:
         raise read.error(
             "train.eval_every", f"expected epoch or {steps.allowed}, found {value!r}"
         ) from None
+
+
+def _check_max_lengths(read: _Reader, data, fixed, parameters, distributions) -> None:
+    """A max_length hyperparameter can only truncate: at most the width data is encoded at."""
+    width = data.synthetic.max_length if data.source == "synthetic" else data.max_length
+    found = [("model.max_length", fixed.get("max_length"))]
+    found += [("parameters.max_length", v) for v in parameters.get("max_length", ())]
+    if "max_length" in distributions:
+        found.append(("parameters.max_length.max", distributions["max_length"].max))
+    for key, value in found:
+        if value is not None and value > width:
+            raise read.error(
+                key,
+                f"found {value}, above data.max_length {width} (the width the data is encoded "
+                f"at); allowed: 1 to {width} or null; raise data.max_length to read longer "
+                "examples",
+            )

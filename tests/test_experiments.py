@@ -7,6 +7,7 @@ import pytest
 from jaxtune.samplers import sample
 from jaxtune.space import static_signature
 from jaxtune.spec import load_spec
+from jaxtune.tpe import optuna_distributions
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
@@ -14,8 +15,24 @@ EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 @pytest.mark.parametrize("path", sorted(EXPERIMENTS.rglob("*.yaml")), ids=lambda p: p.name)
 def test_experiment_spec_parses_and_samples(path):
     spec = load_spec(path)
+    if spec.method == "bayes":  # Optuna proposes the configs: every parameter is its space
+        assert set(optuna_distributions(spec)) == {*spec.parameters, *spec.distributions}
+        assert spec.run_cap
+        return
     trials, _ = sample(spec)
     assert trials
+
+
+def test_sst2_cnn_rnn_searches_both_cells_with_tpe_every_250_steps():
+    spec = load_spec(EXPERIMENTS / "sst2_cnn_rnn.yaml")
+    assert spec.data.name == "sst2" and spec.method == "bayes"
+    assert spec.parameters["architecture"] == ["cnn", "rnn"]
+    cnn = {"embedding_dim", "filter_sizes", "num_filters"}
+    rnn = {"rnn_activation", "hidden_size", "num_layers", "max_length"}
+    assert cnn | rnn | {"batch_size"} <= set(spec.parameters)
+    rate = spec.distributions["learning_rate"]
+    assert (rate.kind, rate.min, rate.max) == ("log_uniform_values", 1e-6, 1e-3)
+    assert spec.train.eval_every == 250 and spec.train.early_stopping.restore_best
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
