@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -207,13 +208,16 @@ class Engine:
         population_index: int = 0,
         on_epoch: Callable[[EpochReport], None] | None = None,
         snapshots: PopulationSnapshots | None = None,
+        deadline: float | None = None,
     ) -> list[dict[str, Any]]:
         """Train one population to the end; one result record per trial.
 
         Evaluations come every epoch, or every `eval_every` steps (`rounds.py`); a
         history entry's `epoch` counts evaluations and `step` the optimizer steps. With
         `snapshots`, training starts from the newest snapshot if there is one and saves
-        one every `snapshots.every` evaluations and after the last.
+        one every `snapshots.every` evaluations and after the last. Past `deadline` (a
+        `time.monotonic()` value: the sweep's time limit) every active config stops at
+        the evaluation just done, with its best evaluation's params.
         """
         configs = [t.config for t in plan.trials]
         trainer = self.trainer(configs[0])
@@ -232,6 +236,7 @@ class Engine:
         if self.embedding is not None:
             state = trainer.set_embedding(state, self.embedding)
         histories: list[list[dict]] = [[] for _ in configs]
+        timed_out = np.zeros(plan.slots, bool)
         total_steps = int(hparams["total_steps"][: plan.width].max())
         every = self.eval_every or per_epoch
         max_epochs = -(-total_steps // every)  # evaluations
@@ -298,6 +303,9 @@ class Engine:
                         best_value=self._best_value(histories),
                     )
                 )
+            if deadline is not None and time.monotonic() > deadline:
+                timed_out |= np.asarray(state.active)
+                state = trainer.stop_now(state)
             if snapshots is not None:
                 done = epoch + 1 == max_epochs or not np.asarray(state.active).any()
                 snapshots.maybe_save(epoch + 1, state, {"histories": histories}, last=done)
@@ -310,7 +318,12 @@ class Engine:
             }
         )
         records = [
-            self._record(plan, k, histories[k], {name: int(v[k]) for name, v in final.items()})
+            self._record(
+                plan,
+                k,
+                histories[k],
+                {**{name: int(v[k]) for name, v in final.items()}, "timed_out": timed_out[k]},
+            )
             for k in range(len(configs))
         ]
         if self.params_dir is not None:
@@ -360,6 +373,11 @@ class Engine:
                     f"best {monitor} at evaluation {best_epoch}"
                 )
             return f"ran {final['epoch']} epochs; best {monitor} at epoch {best_epoch}"
+        if status == Status.STOPPED and final["timed_out"]:
+            restored = (
+                f"; restored evaluation {best_epoch}" if self.early_stopping.restore_best else ""
+            )
+            return f"stopped by budget.time_limit after evaluation {final['epoch']}{restored}"
         if status == Status.STOPPED:
             restored = f"; restored epoch {best_epoch}" if self.early_stopping.restore_best else ""
             return (

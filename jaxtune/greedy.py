@@ -125,11 +125,20 @@ def run_greedy(
     train: Callable[[list[Trial]], None],
     records: dict[int, dict[str, Any]],
     on_iteration: Callable[[dict[str, Any]], None],
+    out_of_time: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Every iteration in order. train(new trials) adds their records to `records`."""
+    """Every iteration in order. train(new trials) adds their records to `records`.
+
+    The search ends early when `out_of_time()` (budget.time_limit), and after an
+    iteration the time limit cut short (some of its configs never trained).
+    """
     for name in search.parameters:
+        if out_of_time():
+            return
         members, new = search.iteration(name)
         train(new)
+        if any(trial.trial_id not in records for trial in members):
+            return
         for trial in members:  # a reused config joins this iteration's study too
             studies = records[trial.trial_id].setdefault("studies", [])
             if name not in studies:

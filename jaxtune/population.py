@@ -19,7 +19,7 @@ from jax import lax
 from jaxtune.data.dataset import Split
 from jaxtune.losses import classification_metrics
 from jaxtune.models.classifier import EMBEDDING
-from jaxtune.schedulers import EarlyStopping, end_of_epoch
+from jaxtune.schedulers import EarlyStopping, end_of_epoch, stop_now
 from jaxtune.schedules import learning_rate, schedule_code
 from jaxtune.space import DYNAMIC_NAMES
 from jaxtune.train import DeviceSplit, Program, eval_step, guarded_train_step, init_state
@@ -243,6 +243,10 @@ class Trainer:
             lift(lambda state: learning_rate(state.hparams, state.step, state.lr_scale), (0,))
         )
         self.end_epoch = jax.jit(end_epoch, donate_argnums=0)
+        self.stop_now = jax.jit(
+            lift(functools.partial(stop_now, restore_best=early_stopping.restore_best), (0,)),
+            donate_argnums=0,
+        )
 
     def train_epoch(self, state, split: DeviceSplit, index, weights):
         """One epoch over padded minibatches (index, weights: [S, B]); the state is donated."""

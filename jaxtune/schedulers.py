@@ -98,3 +98,16 @@ def end_of_epoch(state, val_metrics, patience, min_delta, *, monitor: str, resto
         status=status.astype(jnp.int32),
         active=active & ~failed & ~finished,
     )
+
+
+def stop_now(state, *, restore_best: bool):
+    """End an active config where it stands (the sweep's time limit): STOPPED, its params
+    those of its best evaluation when `restore_best`. Inactive configs are unchanged."""
+    active = state.active
+    params = state.params
+    if restore_best:
+        params = jax.tree.map(
+            lambda best, now: jnp.where(active, best, now), state.best_params, params
+        )
+    status = jnp.where(active, jnp.int32(Status.STOPPED), state.status)
+    return state.replace(params=params, status=status, active=jnp.zeros_like(active))

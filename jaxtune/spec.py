@@ -95,6 +95,9 @@ class Budget:
     # elsewhere). Never changes results, only speed and memory.
     chunk: int | str = "auto"
     ask_batch: int = 8  # method bayes: configs asked from the sampler per round
+    # Wall seconds for the sweep: at the first evaluation past it, every config in
+    # training stops (its best evaluation kept) and no further population starts.
+    time_limit: float | None = None
 
     def resolved_chunk(self, backend: str) -> int | None:
         if self.chunk == "auto":
@@ -314,7 +317,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
     budget_section = read.mapping(
         top.get("budget"),
         "budget",
-        ("max_population", "max_configs", "max_memory_gb", "chunk", "ask_batch"),
+        ("max_population", "max_configs", "max_memory_gb", "chunk", "ask_batch", "time_limit"),
     )
     chunk = budget_section.get("chunk", "auto")
     if chunk not in ("auto", "all"):
@@ -340,6 +343,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         ask_batch=read.parse(
             integer(1, 1 << 20), budget_section.get("ask_batch", 8), "budget.ask_batch"
         ),
+        time_limit=_duration(read, budget_section.get("time_limit"), "budget.time_limit"),
     )
     optuna_section = read.mapping(top.get("optuna"), "optuna", ("sampler",))
     sampler = optuna_section.get("sampler", "TPESampler")
@@ -471,3 +475,24 @@ def _check_max_lengths(read: _Reader, data, fixed, parameters, distributions) ->
                 f"at); allowed: 1 to {width} or null; raise data.max_length to read longer "
                 "examples",
             )
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(read: _Reader, value: Any, key: str) -> float | None:
+    """Seconds from a number or a string such as "90s", "45m", "2h", "1.5d"; null: none."""
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    number, unit = (text[:-1], text[-1]) if text[-1:] in DURATION_UNITS else (text, "s")
+    try:
+        seconds = float(number) * DURATION_UNITS[unit]
+    except ValueError:
+        seconds = None
+    if isinstance(value, bool) or seconds is None or not 0 < seconds < float("inf"):
+        raise read.error(
+            key,
+            f"expected null, seconds or a duration such as 90s, 45m, 2h, found {value!r}",
+        )
+    return seconds

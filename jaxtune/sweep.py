@@ -275,6 +275,12 @@ def run_sweep(
     tracker = WandbTracker(wandb_mode, directory, spec.name)
     done = {record["trial_id"] for record in records}
     populations = 0
+    deadline = None  # budget.time_limit: wall time of this run (a resume has its own)
+    if spec.budget.time_limit is not None:
+        deadline = time.monotonic() - (time.perf_counter() - start) + spec.budget.time_limit
+
+    def out_of_time() -> bool:
+        return deadline is not None and time.monotonic() > deadline
 
     def train(plans, tell=None):
         """Train each population not yet on disk; population numbers count every plan."""
@@ -284,6 +290,8 @@ def run_sweep(
             populations += 1
             if all(trial.trial_id in done for trial in population.trials):
                 continue
+            if out_of_time():  # budget.time_limit: no population starts after it
+                return
             snapshots = None
             if spec.train.checkpoint_every is not None:
                 snapshots = PopulationSnapshots(directory, index, spec.train.checkpoint_every)
@@ -294,7 +302,11 @@ def run_sweep(
                     )
             try:
                 finished = engine.run(
-                    population, index, on_epoch=display.epoch, snapshots=snapshots
+                    population,
+                    index,
+                    on_epoch=display.epoch,
+                    snapshots=snapshots,
+                    deadline=deadline,
                 )
             finally:
                 if snapshots is not None:
@@ -334,7 +346,7 @@ def run_sweep(
 
         for asked in rounds:  # resume: finish the round in training, number populations
             train_round(asked)
-        while len(records) < total:
+        while len(records) < total and not out_of_time():
             asked = tpe.ask(
                 study,
                 spec,
@@ -367,7 +379,7 @@ def run_sweep(
                 f"{verdict} {entry['hparam']}={entry['value']!r}; {spec.metric} {score}"
             )
 
-        run_greedy(search, train_new, by_id, on_iteration)
+        run_greedy(search, train_new, by_id, on_iteration, out_of_time)
     else:
         trials, merged = sample(base)
         plans = plan(trials)
@@ -382,6 +394,11 @@ def run_sweep(
         train(plans)
     if tracker.error is not None:
         display.notice(f"W&B tracking was turned off after an error: {tracker.error}")
+    if out_of_time():
+        display.notice(
+            f"budget.time_limit ({spec.budget.time_limit:g} s) reached: configs in training "
+            f"were stopped at their last evaluation; {len(records)} configs recorded"
+        )
     seconds = options.seconds + time.perf_counter() - start
     shutil.rmtree(directory / SNAPSHOTS_DIR, ignore_errors=True)
     write_json(
@@ -392,6 +409,7 @@ def run_sweep(
             "configs": len(records),
             "config_epochs": sum(r["epochs_run"] for r in records),
             "populations": populations,
+            "time_limit_reached": out_of_time(),
             "chunk": chunk,
             "backend": jax.default_backend(),
             "wandb": wandb_mode if tracker.error is None else f"off after: {tracker.error}",
