@@ -379,10 +379,11 @@ class Engine:
             )
             return f"stopped by budget.time_limit after evaluation {final['epoch']}{restored}"
         if status == Status.STOPPED:
-            restored = f"; restored epoch {best_epoch}" if self.early_stopping.restore_best else ""
+            unit = "epoch" if self.eval_every is None else "evaluation"
+            restored = f"; restored {unit} {best_epoch}" if self.early_stopping.restore_best else ""
             return (
-                f"early stopping after epoch {final['epoch']}: no {monitor} improvement "
-                f"for {self.early_stopping.patience} epochs{restored}"
+                f"early stopping after {unit} {final['epoch']}: no {monitor} improvement "
+                f"for {self.early_stopping.patience} {unit}s{restored}"
             )
         if status == Status.FAILED:
             if final["failed_step"] >= 0:

@@ -69,13 +69,8 @@ def run(config_list, *, trial_ids=None, buckets=BUCKETS, **engine_options):
     trial_ids = trial_ids or range(len(config_list))
     trials = [Trial(i, c) for i, c in zip(trial_ids, config_list, strict=True)]
     [plan] = plan_populations(trials, 8)
-    engine = Engine(
-        tiny_dataset(),
-        seed=0,
-        early_stopping=EarlyStopping(patience=None),
-        buckets=buckets,
-        **engine_options,
-    )
+    engine_options.setdefault("early_stopping", EarlyStopping(patience=None))
+    engine = Engine(tiny_dataset(), seed=0, buckets=buckets, **engine_options)
     return engine.run(plan)
 
 
@@ -121,6 +116,12 @@ def test_eval_every_epoch_equals_the_default_and_max_steps_is_the_budget():
     assert every_epoch == [{k: v for k, v in r.items() if k != "status_reason"} for r in default]
     assert [h["step"] for h in default[0]["history"]] == [per_epoch, 2 * per_epoch]
     assert default[0]["status_reason"].startswith("ran 2 epochs")
+    stopped = run(population, eval_every=3, early_stopping=EarlyStopping(patience=1))
+    for record in stopped:
+        if record["status"] == "stopped":
+            assert record["status_reason"].startswith("early stopping after evaluation ")
+            assert "for 1 evaluations; restored evaluation" in record["status_reason"]
+    assert any(r["status"] == "stopped" for r in stopped)
     capped = run(population, max_steps=5, eval_every=2)
     for record in capped:
         assert [h["step"] for h in record["history"]] == [2, 4, 5]
