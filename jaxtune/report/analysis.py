@@ -291,7 +291,7 @@ class Throughput:
 
 def throughput(sweep: Sweep) -> Throughput:
     """Configs and config-epochs from results.jsonl; wall seconds from DIR/sweep.json if any."""
-    document = _json_object(sweep.directory / SWEEP_FILE) or {}
+    document = json_document(sweep.directory / SWEEP_FILE) or {}
     seconds = document.get("seconds")
     if not (is_number(seconds) and math.isfinite(seconds)):
         seconds = None
@@ -307,18 +307,20 @@ def throughput(sweep: Sweep) -> Throughput:
     )
 
 
-def _json_object(path: Path) -> dict[str, Any] | None:
+def json_document(path: Path, expected: type = dict) -> Any:
+    """A JSON file of the sweep directory (an object, or `expected`), None if absent."""
     if not path.is_file():
         return None
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ReportError(f"{path}: not JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise ReportError(f"{path}: expected a JSON object, found {type(document).__name__}")
+    if not isinstance(document, expected):
+        what = "a JSON object" if expected is dict else f"a JSON {expected.__name__}"
+        raise ReportError(f"{path}: expected {what}, found {type(document).__name__}")
     return document
 
 
 def final_evaluation(sweep: Sweep) -> dict[str, Any] | None:
     """DIR/final.json as `jaxtune final` writes it, or None if it has not been run."""
-    return _json_object(sweep.directory / FINAL_FILE)
+    return json_document(sweep.directory / FINAL_FILE)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from jaxtune.greedy import GREEDY_FILE
 from jaxtune.report import figures
-from jaxtune.report.analysis import ReportError, Sweep
+from jaxtune.report.analysis import ReportError, Sweep, json_document
 from jaxtune.report.document import Block, Figure, Heading, Paragraph, Strong, Table
 from jaxtune.report.text import fmt, fmt_value
 
@@ -18,13 +17,8 @@ FIGURE = "greedy_iterations.png"
 def greedy_path(sweep: Sweep) -> list[dict[str, Any]] | None:
     """The iterations of a greedy sweep (baseline first), or None for other sweeps."""
     path = sweep.directory / GREEDY_FILE
-    if not path.is_file():
-        return None
-    try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ReportError(f"{path}: not JSON: {error}") from None
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+    entries = json_document(path, list)
+    if entries is not None and not all(isinstance(e, dict) for e in entries):
         raise ReportError(f"{path}: expected a list of iterations")
     return entries
 
