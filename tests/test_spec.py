@@ -474,6 +474,7 @@ KEYS = sorted(
         "checkpoint_every",
         "eval_every",
         "max_steps",
+        "time_limit",
         *("program", "command", "project", "entity"),
         *("distribution", "min", "max", "q", "mu", "sigma", "probabilities", "baseline"),
     }
