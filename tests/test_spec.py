@@ -603,3 +603,21 @@ def test_fuzzed_distributions_draw_only_values_their_hparam_allows(name, entry):
     for trial in trials:
         value = trial.config[name]
         assert HPARAMS[name].parse(value) == value
+
+
+def test_readme_spec_example_parses_and_plans():
+    """The complete example in README's "The spec" stays a valid spec."""
+    from pathlib import Path
+
+    from jaxtune.plan import plan_populations
+    from jaxtune.samplers import sample
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("### The spec") :]
+    start = section.index("```yaml\n") + len("```yaml\n")
+    document = yaml.safe_load(section[start : section.index("```", start)])
+    spec = parse_spec(document, "README.md")
+    assert spec.method == "grid" and spec.parameters
+    trials, _ = sample(spec)
+    assert plan_populations(trials, spec.budget.max_population)
+    assert spec.train.checkpoint_every == 1 and spec.budget.time_limit is None
