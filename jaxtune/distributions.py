@@ -194,7 +194,7 @@ def _value_range(dist: Distribution) -> tuple[float, float]:
 
 def numeric_kind(hparam: HParam) -> str | None:
     """ "int" or "float" for a numeric hyperparameter; None for choices, flags and lists."""
-    if hparam.allowed.startswith("an integer"):
+    if hparam.allowed.startswith(("an integer", "null or an integer")):
         return "int"
     if hparam.allowed.startswith(("a number", "null or a number")):
         return "float"
@@ -262,6 +262,17 @@ def _checkpoints(dist: Distribution) -> list[tuple[str, Any, str]]:
         for key, value, shown in points
         for rounded in [quantize(value, dist.q)]
     ]
+
+
+def largest_draw(dist: Distribution) -> tuple[str, Any, str]:
+    """(key, value, how the key gives the value) for the largest number `dist` draws.
+
+    For a numeric distribution (not categorical); inf for the normal family, which has
+    no upper bound.
+    """
+    if dist.kind in NORMAL_FAMILY:
+        return "distribution", math.inf, dist.kind
+    return max(_checkpoints(dist), key=lambda point: point[1])
 
 
 def grid_values(dist: Distribution) -> list:

@@ -17,7 +17,8 @@ import jax
 
 from jaxtune.checkpoints import load_config_params
 from jaxtune.data.sources import load_dataset
-from jaxtune.engine import EvalPlan, clip_buckets, effective_width, program_for
+from jaxtune.data.widths import clip_buckets, config_width
+from jaxtune.engine import EvalPlan, program_for
 from jaxtune.population import Trainer
 from jaxtune.results import FINAL_FILE, best_value, rank, read_results, write_json
 from jaxtune.schedulers import EarlyStopping
@@ -64,7 +65,7 @@ def run_final(
     buckets = report.buckets if len(report.buckets) > 1 else None
     results = []
     for record in ranked[:top]:
-        width = effective_width(record["hparams"], dataset.test.max_length)
+        width = config_width(record["hparams"], dataset.test.max_length)
         plan = EvalPlan.of(
             dataset.test.truncate(width), eval_batch_size, clip_buckets(buckets, width)
         )

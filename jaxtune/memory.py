@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxtune.data.widths import config_width
 from jaxtune.models import build_classifier
 from jaxtune.models.cells import NUM_GATES
 from jaxtune.optim import build_optimizer
@@ -79,7 +80,10 @@ def activation_floats(config: Mapping[str, Any], seq_len: int) -> int:
 def estimate_memory(
     config: Mapping[str, Any], *, vocab_size: int, num_classes: int, seq_len: int
 ) -> MemoryEstimate:
-    """Bytes one config of a population needs (complete config, float32)."""
+    """Bytes one config of a population needs (complete config, float32).
+
+    `seq_len` is the data's width T; the config reads min(its max_length, T) tokens.
+    """
     model = build_classifier(config, vocab_size, num_classes)
     tokens = jnp.zeros((1, 8), jnp.int32)
     params = jax.eval_shape(
@@ -106,5 +110,5 @@ def estimate_memory(
         optimizer_state=_tree_bytes(opt_state),
         best_params=param_bytes,
         step_transient=2 * param_bytes,
-        activations=FLOAT_BYTES * activation_floats(config, seq_len),
+        activations=FLOAT_BYTES * activation_floats(config, config_width(config, seq_len)),
     )

@@ -53,7 +53,7 @@ class Shapes:
 
     vocab_size: int
     num_classes: int
-    seq_len: int
+    seq_len: int  # T, the data's width; a config reads min(its max_length, T)
 
 
 def physical_memory_bytes() -> int:
@@ -122,7 +122,7 @@ def plan_populations(
                 members[0].config,
                 vocab_size=shapes.vocab_size,
                 num_classes=shapes.num_classes,
-                seq_len=min(members[0].config.get("max_length") or shapes.seq_len, shapes.seq_len),
+                seq_len=shapes.seq_len,  # the estimate reads the config's max_length
             )
             limit = width_limit(estimate, max_population, budget, chunk)
         start = 0

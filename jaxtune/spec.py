@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from jaxtune.data.section import DataSpec, parse_data_section
+from jaxtune.data.widths import fit_data_width, requested_lengths
 from jaxtune.distributions import Distribution
 from jaxtune.schedulers import MONITORS, EarlyStopping
 from jaxtune.search_space import check_layer_counts, parse_parameters
@@ -298,7 +299,19 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         raise read.error("configs", f"named configs run as listed; found method {method}")
     check_layer_counts(read, top, fixed, parameters, distributions, named)
     data = parse_data_section(top.get("data"), path)
-    _check_max_lengths(read, data, fixed, parameters, distributions)
+    data = fit_data_width(
+        data,
+        requested_lengths(
+            fixed,
+            parameters,
+            distributions,
+            named,
+            fixed_key=_written_key(top, "max_length", "model"),
+            swept_key=_written_key(top, "max_length", "parameters"),
+        ),
+        given=isinstance(top.get("data"), Mapping) and "max_length" in top["data"],
+        error=read.error,
+    )
     raw_embedding = (
         (top.get("data") or {}).get("embedding") if isinstance(top.get("data"), Mapping) else None
     )
@@ -460,21 +473,17 @@ def _eval_every(read: _Reader, value: Any) -> int | None:
         ) from None
 
 
-def _check_max_lengths(read: _Reader, data, fixed, parameters, distributions) -> None:
-    """A max_length hyperparameter can only truncate: at most the width data is encoded at."""
-    width = data.synthetic.max_length if data.source == "synthetic" else data.max_length
-    found = [("model.max_length", fixed.get("max_length"))]
-    found += [("parameters.max_length", v) for v in parameters.get("max_length", ())]
-    if "max_length" in distributions:
-        found.append(("parameters.max_length.max", distributions["max_length"].max))
-    for key, value in found:
-        if value is not None and value > width:
-            raise read.error(
-                key,
-                f"found {value}, above data.max_length {width} (the width the data is encoded "
-                f"at); allowed: 1 to {width} or null; raise data.max_length to read longer "
-                "examples",
-            )
+def _written_key(top: Mapping, name: str, default_section: str) -> str:
+    """The spec key, as written (an alias, a `value:` entry), that sets hparam `name`."""
+    for section in ("model", "parameters"):
+        entries = top.get(section)
+        for key, entry in entries.items() if isinstance(entries, Mapping) else ():
+            if canonical_name(str(key)) == name:
+                where = f"{section}.{_key(key)}"
+                if section == "parameters" and isinstance(entry, Mapping) and "value" in entry:
+                    return f"{where}.value"
+                return where
+    return f"{default_section}.{name}"
 
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
