@@ -19,6 +19,7 @@ import numpy as np
 from jaxtune.checkpoints import save_population_params
 from jaxtune.data import bucketing
 from jaxtune.data.dataset import Split, TextDataset, epoch_batches, sequential_batches
+from jaxtune.data.widths import clip_buckets, config_width
 from jaxtune.models import build_classifier
 from jaxtune.plan import PopulationPlan
 from jaxtune.population import Trainer, hparam_arrays, to_device, trial_keys
@@ -92,13 +93,6 @@ class EvalPlan:
         return trainer.metrics(*totals)
 
 
-def clip_buckets(buckets: tuple[int, ...] | None, width: int) -> tuple[int, ...] | None:
-    """Bucket lengths for sequences truncated to `width`: those below it, then `width`."""
-    if buckets is None:
-        return None
-    return (*(b for b in buckets if b < width), width)
-
-
 @dataclasses.dataclass
 class DataView:
     """The training and validation data as configs of one `max_length` see them."""
@@ -118,11 +112,6 @@ class DataView:
             {b: to_device(train.truncate(b)) for b in lengths},
             EvalPlan.of(dataset.val.truncate(width), eval_batch_size, buckets),
         )
-
-
-def effective_width(config: dict[str, Any], dataset_width: int) -> int:
-    """The tokens a config reads: its max_length hyperparameter, at most the data's width."""
-    return min(config.get("max_length") or dataset_width, dataset_width)
 
 
 class Engine:
@@ -172,7 +161,7 @@ class Engine:
 
     def view(self, config: dict[str, Any]) -> DataView:
         """The data at the config's max_length (built once per width, kept on device)."""
-        width = effective_width(config, self.dataset.train.max_length)
+        width = config_width(config, self.dataset.train.max_length)
         if width not in self._views:
             self._views[width] = DataView.of(
                 self.dataset, width, self.buckets, self.eval_batch_size
