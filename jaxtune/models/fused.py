@@ -40,15 +40,14 @@ def _forward_step(cell, activation, w_h, b_hn, carry, x_t, mask_t, recurrent_mas
         carry = (jnp.where(live, c_new, c), jnp.where(live, h_new, h))
         residuals = (jnp.concatenate([i, f, g, o], axis=-1), c, tanh_c, h_in)
     elif cell == "gru":
-        xr, xz, xn = jnp.split(x_t, 3, axis=-1)
-        hr, hz, hn = jnp.split(hh, 3, axis=-1)
-        r = _sigmoid(xr + hr)
-        z = _sigmoid(xz + hz)
-        hn_b = hn + b_hn[None, :]
-        n = jnp.tanh(xn + r * hn_b)
+        hidden_size = h.shape[-1]
+        rz = _sigmoid(x_t[:, : 2 * hidden_size] + hh[:, : 2 * hidden_size])  # [B, 2H]
+        r, z = rz[:, :hidden_size], rz[:, hidden_size:]
+        hn_b = hh[:, 2 * hidden_size :] + b_hn[None, :]
+        n = jnp.tanh(x_t[:, 2 * hidden_size :] + r * hn_b)
         h_new = (1.0 - z) * n + z * h
         carry = jnp.where(live, h_new, h)
-        residuals = (jnp.concatenate([r, z, n], axis=-1), hn_b, h, h_in)
+        residuals = (rz, n, hn_b, h, h_in)
     else:
         pre = x_t + hh
         h_new = jnp.tanh(pre) if activation == "tanh" else jax.nn.relu(pre)
@@ -128,13 +127,16 @@ def _cell_backward(cell, activation, residuals, d_h_new, d_c_new):
         d_pre = d_act * slope
         return d_pre, d_pre, jnp.zeros_like(d_h_new), d_c * f
     if cell == "gru":
-        gates, hn_b, h_prev, _ = residuals
-        r, z, n = jnp.split(gates, 3, axis=-1)
+        rz, n, hn_b, h_prev, _ = residuals
+        hidden_size = n.shape[-1]
+        r, z = rz[:, :hidden_size], rz[:, hidden_size:]
         d_n_pre = d_h_new * (1.0 - z) * (1.0 - n * n)
-        d_r_pre = d_n_pre * hn_b * r * (1.0 - r)
-        d_z_pre = d_h_new * (h_prev - n) * z * (1.0 - z)
-        d_pre = jnp.concatenate([d_r_pre, d_z_pre, d_n_pre], axis=-1)
-        d_hh = jnp.concatenate([d_r_pre, d_z_pre, d_n_pre * r], axis=-1)
+        # Reset and update gates as one [B, 2H] expression: d activation times a (1 - a).
+        d_rz_pre = jnp.concatenate([d_n_pre * hn_b, d_h_new * (h_prev - n)], axis=-1) * (
+            rz * (1.0 - rz)
+        )
+        d_pre = jnp.concatenate([d_rz_pre, d_n_pre], axis=-1)
+        d_hh = jnp.concatenate([d_rz_pre, d_n_pre * r], axis=-1)
         return d_pre, d_hh, d_h_new * z, None
     h_new, _ = residuals
     slope = 1.0 - h_new * h_new if activation == "tanh" else (h_new > 0).astype(h_new.dtype)
