@@ -48,7 +48,10 @@ BLOCK_STEPS = 4  # minibatches per jitted call of a length bucket (see data/buck
 
 
 def program_for(
-    config: dict[str, Any], dataset: TextDataset, class_weights: tuple[float, ...] | None = None
+    config: dict[str, Any],
+    dataset: TextDataset,
+    class_weights: tuple[float, ...] | None = None,
+    embedding_update: str = "dense",
 ) -> Program:
     model = build_classifier(config, dataset.vocab_size, dataset.num_classes)
     return Program(
@@ -56,6 +59,7 @@ def program_for(
         optimizer=config["optimizer"],
         nesterov=config["nesterov"],
         class_weights=class_weights,
+        embedding_update=embedding_update,
     )
 
 
@@ -141,6 +145,7 @@ class Engine:
         params_dir: Path | None = None,
         eval_every: int | None = None,
         max_steps: int | None = None,
+        embedding_update: str = "dense",
     ):
         self.dataset = dataset
         self.params_dir = params_dir
@@ -156,6 +161,7 @@ class Engine:
         self.eval_batch_size = eval_batch_size
         self.embedding = None if embedding is None else jax.device_put(embedding)
         self.class_weights = class_weights
+        self.embedding_update = embedding_update  # "dense" or "lazy" (embedding_rows.py)
         self._views: dict[int, DataView] = {}
         self._trainers: dict[tuple, Trainer] = {}
 
@@ -185,7 +191,7 @@ class Engine:
     def trainer(self, config: dict[str, Any]) -> Trainer:
         signature = static_signature(config)
         if signature not in self._trainers:
-            program = program_for(config, self.dataset, self.class_weights)
+            program = program_for(config, self.dataset, self.class_weights, self.embedding_update)
             self._trainers[signature] = Trainer(
                 program, self.early_stopping, max_loss=self.max_loss, chunk=self.chunk
             )

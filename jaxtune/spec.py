@@ -16,6 +16,7 @@ import yaml
 from jaxtune.data.section import DataSpec, parse_data_section
 from jaxtune.data.widths import fit_data_width, requested_lengths
 from jaxtune.distributions import Distribution
+from jaxtune.embedding_rows import MODES
 from jaxtune.schedulers import MONITORS, EarlyStopping
 from jaxtune.search_space import check_layer_counts, parse_parameters
 from jaxtune.space import (
@@ -84,6 +85,10 @@ class TrainSpec:
     checkpoint_every: int | None = 1
     eval_every: int | None = None  # optimizer steps between evaluations; None: every epoch
     max_steps: int | None = None  # every config's step budget instead of its epochs
+    # "dense" (every row of the embedding table and its optimizer state, every step) or
+    # "lazy" (only the batch's rows: faster for small models, changes the math;
+    # embedding_rows.py).
+    embedding_update: str = "dense"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -250,6 +255,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
             "checkpoint_every",
             "eval_every",
             "max_steps",
+            "embedding_update",
         ),
     )
     if "epochs" in train_section:
@@ -277,6 +283,9 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         eval_every=_eval_every(read, train_section.get("eval_every", "epoch")),
         max_steps=read.parse(
             optional(integer(1, 1 << 30)), train_section.get("max_steps"), "train.max_steps"
+        ),
+        embedding_update=read.choice(
+            train_section.get("embedding_update", "dense"), "train.embedding_update", MODES
         ),
     )
 

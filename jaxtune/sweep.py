@@ -269,6 +269,7 @@ def run_sweep(
         params_dir=directory,
         eval_every=spec.train.eval_every,
         max_steps=spec.train.max_steps,
+        embedding_update=spec.train.embedding_update,
     )
     study = open_study(directory, spec.name, spec.goal, storage, fresh=overwrite and not resume)
     distributions = tpe.optuna_distributions(spec)

@@ -13,7 +13,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxtune.embedding_rows import batch_rows, gather_rows, scatter_rows
 from jaxtune.losses import confusion_matrix, cross_entropy
+from jaxtune.models.classifier import EMBEDDING
 from jaxtune.optim import build_optimizer, mask_frozen_embedding
 from jaxtune.schedulers import Status
 from jaxtune.schedules import learning_rate
@@ -27,6 +29,7 @@ class Program:
     optimizer: str
     nesterov: bool = False
     class_weights: tuple[float, ...] | None = None  # per class, in the loss (None: all 1)
+    embedding_update: str = "dense"  # or "lazy": only the batch's rows (embedding_rows.py)
 
     def optimizer_for(self, hparams):
         return build_optimizer(self.optimizer, hparams, nesterov=self.nesterov)
@@ -99,10 +102,12 @@ def init_state(program: Program, hparams, key) -> TrainState:
     )
 
 
-def train_step(program: Program, params, opt_state, hparams, key, batch: Batch, rate):
+def train_step(program: Program, params, opt_state, hparams, key, batch: Batch, rate, rows=None):
     """One update of one config on a shared batch -> (params, opt_state, metrics).
 
-    rate: this step's learning rate (the schedule's value, schedules.py).
+    rate: this step's learning rate (the schedule's value, schedules.py). With `rows`
+    ([N] table rows, the lazy embedding update) the optimizer updates only those rows of
+    the table, and the returned params and opt_state are row views (embedding_rows.py).
     """
 
     def loss_fn(params):
@@ -126,6 +131,7 @@ def train_step(program: Program, params, opt_state, hparams, key, batch: Batch, 
         return loss, logits
 
     (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+    grads, params, opt_state = (gather_rows(tree, rows) for tree in (grads, params, opt_state))
     trainable = hparams["embedding_trainable"]
     grads = mask_frozen_embedding(grads, trainable)
     optimizer = program.optimizer_for({**hparams, "learning_rate": rate})
@@ -152,8 +158,11 @@ def guarded_train_step(program: Program, state: TrainState, batch: Batch, max_lo
     """
     key = jax.random.fold_in(state.key, state.step)
     rate = learning_rate(state.hparams, state.step, state.lr_scale)
+    rows = None
+    if program.embedding_update == "lazy":
+        rows = batch_rows(batch.tokens, state.params[EMBEDDING]["embedding"].shape[0])
     params, opt_state, metrics = train_step(
-        program, state.params, state.opt_state, state.hparams, key, batch, rate
+        program, state.params, state.opt_state, state.hparams, key, batch, rate, rows
     )
     finite = (
         jnp.isfinite(metrics["loss"])
@@ -167,7 +176,9 @@ def guarded_train_step(program: Program, state: TrainState, batch: Batch, max_lo
     diverged = state.active & ~finite & has_examples
 
     def keep(new, old):
-        return jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, old)
+        """The update where the step is ok, else the old values (both row views if lazy)."""
+        kept = jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, gather_rows(old, rows))
+        return scatter_rows(old, kept, rows)
 
     state = state.replace(
         params=keep(params, state.params),

@@ -40,6 +40,7 @@ def train(
     dataset=None,
     trainer=None,
     chunk=None,
+    embedding_update="dense",
 ):
     """Train configs (as one population, or one config alone when population=False).
 
@@ -49,7 +50,10 @@ def train(
     dataset = dataset or tiny_dataset()
     trial_ids = list(range(len(configs_))) if trial_ids is None else trial_ids
     trainer = trainer or Trainer(
-        program_for(configs_[0], dataset), early_stopping, population=population, chunk=chunk
+        program_for(configs_[0], dataset, embedding_update=embedding_update),
+        early_stopping,
+        population=population,
+        chunk=chunk,
     )
     hparams = hparam_arrays(
         configs_, steps_per_epoch=-(-len(dataset.train) // configs_[0]["batch_size"])
@@ -81,9 +85,10 @@ def train(
     return state, history
 
 
-def train_each_alone(configs_, *, epochs, early_stopping=EarlyStopping()):
+def train_each_alone(configs_, *, epochs, early_stopping=EarlyStopping(), embedding_update="dense"):
     """Each config trained by itself (unvmapped program), with its population trial id."""
-    trainer = Trainer(program_for(configs_[0], tiny_dataset()), early_stopping, population=False)
+    program = program_for(configs_[0], tiny_dataset(), embedding_update=embedding_update)
+    trainer = Trainer(program, early_stopping, population=False)
     return [
         train(
             [c],

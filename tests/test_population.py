@@ -77,9 +77,13 @@ ARCHITECTURES = [
 ]
 
 
-def assert_population_matches_solo(population_configs, chunk=None, params_atol=ATOL):
-    state, history = train(population_configs, epochs=EPOCHS, chunk=chunk)
-    alone = train_each_alone(population_configs, epochs=EPOCHS)
+def assert_population_matches_solo(
+    population_configs, chunk=None, params_atol=ATOL, embedding_update="dense"
+):
+    state, history = train(
+        population_configs, epochs=EPOCHS, chunk=chunk, embedding_update=embedding_update
+    )
+    alone = train_each_alone(population_configs, epochs=EPOCHS, embedding_update=embedding_update)
     for k, (solo_state, solo_history) in enumerate(alone):
         for epoch in range(EPOCHS):
             for metric in ("train_loss", "val_loss", "val_accuracy"):

@@ -1,0 +1,65 @@
+"""The lazy embedding update (`train.embedding_update: lazy`): only the batch's rows move.
+
+A dense optimizer step reads and writes the whole [V, E] table and its moments at every
+step, though only the rows of the batch's tokens have a gradient: for small models that
+memory traffic is about half the step on a CPU (benchmarks/README.md). The lazy update
+gathers those rows of the parameters, the gradient and every optimizer-state leaf that
+mirrors the table, runs the same optax update on the [N, E] row views, and scatters the
+results back, as TensorFlow's LazyAdam and PyTorch's SparseAdam do.
+
+What it changes (opt-in because of this): a row absent from a batch keeps its value and
+its moments exactly; the dense update would still move it by its momentum and decay its
+moments (and weight decay would shrink it). Rows present in a batch get the same update
+as the dense step. Every optax optimizer works unchanged: step counters are shared.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxtune.models.classifier import EMBEDDING
+
+MODES = ("dense", "lazy")
+
+
+def batch_rows(tokens, vocab_size: int):
+    """The distinct ids of tokens [B, T] as [B*T] int32, sorted, padded with vocab_size.
+
+    The padding index is out of range: gathers read zeros there and scatters drop it.
+    """
+    return jnp.unique(tokens.reshape(-1), size=tokens.size, fill_value=vocab_size)
+
+
+def _under_table(path) -> bool:
+    """True for the table's leaf and the optimizer-state leaves that mirror it."""
+    return any(getattr(key, "key", None) == EMBEDDING for key in path)
+
+
+def gather_rows(tree, rows):
+    """`tree` (params, gradients or optimizer state) with every table leaf cut to rows [N].
+
+    rows None: the tree itself (the dense update).
+    """
+    if rows is None:
+        return tree
+    return jax.tree_util.tree_map_with_path(
+        lambda path, leaf: (
+            jnp.take(leaf, rows, axis=0, mode="fill", fill_value=0) if _under_table(path) else leaf
+        ),
+        tree,
+    )
+
+
+def scatter_rows(tree, view, rows):
+    """`tree` with the row view's table leaves written back at rows and the rest from view.
+
+    rows None: the view itself.
+    """
+    if rows is None:
+        return view
+    return jax.tree_util.tree_map_with_path(
+        lambda path, leaf, new: leaf.at[rows].set(new, mode="drop") if _under_table(path) else new,
+        tree,
+        view,
+    )
