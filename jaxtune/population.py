@@ -133,8 +133,8 @@ class Trainer:
 
     `chunk` sets how many configs are vectorized together inside each step: None (all K
     at once, plain `jax.vmap`) or a width c, in which case each step loops over the
-    population c configs at a time (`lax.map(..., batch_size=c)`) inside the same jitted
-    epoch. On a CPU the per-config kernels run fastest when their tensors stay in
+    population c configs at a time (`over_chunks`, a `fori_loop` over chunks) inside the
+    same jitted epoch. On a CPU the per-config kernels run fastest when their tensors stay in
     cache, so a small c beats one K-wide vmap there (benchmarks/README.md); the math
     does not depend on c.
     """
