@@ -3,9 +3,11 @@
 A dense optimizer step reads and writes the whole [V, E] table and its moments at every
 step, though only the rows of the batch's tokens have a gradient: for small models that
 memory traffic is about half the step on a CPU (benchmarks/README.md). The lazy update
-gathers those rows of the parameters, the gradient and every optimizer-state leaf that
-mirrors the table, runs the same optax update on the [N, E] row views, and scatters the
-results back, as TensorFlow's LazyAdam and PyTorch's SparseAdam do.
+gathers the batch's rows of the table and of every optimizer-state leaf that mirrors it
+into [N, E] row views, runs the step on them (the forward looks tokens up in the view, so
+no [V, E] gradient is formed) and scatters the results back, as TensorFlow's LazyAdam
+and PyTorch's SparseAdam do. A population gathers once for all K configs, so its chunk
+loop carries only the row views (population.py).
 
 What it changes (opt-in because of this): a row absent from a batch keeps its value and
 its moments exactly; the dense update would still move it by its momentum and decay its
@@ -24,11 +26,15 @@ MODES = ("dense", "lazy")
 
 
 def batch_rows(tokens, vocab_size: int):
-    """The distinct ids of tokens [B, T] as [B*T] int32, sorted, padded with vocab_size.
+    """(rows, inverse): the distinct ids of tokens [B, T] and each token's index in them.
 
-    The padding index is out of range: gathers read zeros there and scatters drop it.
+    rows [B*T] int32 is sorted and padded with vocab_size, an index out of range: gathers
+    read zeros there and scatters drop it. inverse [B, T]: tokens == rows[inverse].
     """
-    return jnp.unique(tokens.reshape(-1), size=tokens.size, fill_value=vocab_size)
+    rows, inverse = jnp.unique(
+        tokens.reshape(-1), size=tokens.size, fill_value=vocab_size, return_inverse=True
+    )
+    return rows, inverse.reshape(tokens.shape)
 
 
 def _under_table(path) -> bool:

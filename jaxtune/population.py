@@ -17,6 +17,7 @@ import numpy as np
 from jax import lax
 
 from jaxtune.data.dataset import Split
+from jaxtune.embedding_rows import batch_rows, gather_rows, scatter_rows
 from jaxtune.losses import classification_metrics
 from jaxtune.models.classifier import EMBEDDING
 from jaxtune.schedulers import EarlyStopping, end_of_epoch, stop_now
@@ -167,14 +168,29 @@ class Trainer:
                 updates_input=updates_input,
             )
 
+        lazy = program.embedding_update == "lazy"
+        train_chunks = lift_chunked(
+            functools.partial(guarded_train_step, program),
+            shared=3 if lazy else 2,
+            updates_input=True,
+        )
+        gather_all = lift(gather_rows, (0, None))
+        scatter_all = lift(scatter_rows, (0, 0, None))
+
         def step(state, batch, max_loss):
             # best_params is not an input of a step: keep it out of the chunk loop's carry.
-            new, metrics = train_chunks(state.replace(best_params=None), batch, max_loss)
+            light = state.replace(best_params=None)
+            if lazy:
+                # The lazy embedding update: the chunk loop carries only the batch's rows
+                # of every table and its moments ([K, N, E]), written back in place after.
+                vocab_size = state.params[EMBEDDING]["embedding"].shape[-2]
+                rows, inverse = batch_rows(batch.tokens, vocab_size)
+                new, metrics = train_chunks(gather_all(light, rows), batch, max_loss, inverse)
+                new = scatter_all(light, new, rows)
+            else:
+                new, metrics = train_chunks(light, batch, max_loss)
             return new.replace(best_params=state.best_params), metrics
 
-        train_chunks = lift_chunked(
-            functools.partial(guarded_train_step, program), shared=2, updates_input=True
-        )
         evaluate_batch = lift_chunked(functools.partial(eval_step, program), shared=1)
         update = lift(
             functools.partial(

@@ -13,7 +13,6 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxtune.embedding_rows import batch_rows, gather_rows, scatter_rows
 from jaxtune.losses import confusion_matrix, cross_entropy
 from jaxtune.models.classifier import EMBEDDING
 from jaxtune.optim import build_optimizer, mask_frozen_embedding
@@ -102,24 +101,32 @@ def init_state(program: Program, hparams, key) -> TrainState:
     )
 
 
-def train_step(program: Program, params, opt_state, hparams, key, batch: Batch, rate, rows=None):
+def train_step(program: Program, params, opt_state, hparams, key, batch: Batch, rate, inverse=None):
     """One update of one config on a shared batch -> (params, opt_state, metrics).
 
-    rate: this step's learning rate (the schedule's value, schedules.py). With `rows`
-    ([N] table rows, the lazy embedding update) the optimizer updates only those rows of
-    the table, and the returned params and opt_state are row views (embedding_rows.py).
+    rate: this step's learning rate (the schedule's value, schedules.py). With `inverse`
+    (the lazy embedding update) params and opt_state are row views whose table holds
+    only the batch's rows, and inverse [B, T] is each token's row in it
+    (embedding_rows.py): the step reads and updates just those rows.
     """
 
     def loss_fn(params):
-        logits = program.model.apply(
-            {"params": params},
-            batch.tokens,
-            batch.lengths,
-            dropout_rate=hparams["dropout"],
-            recurrent_dropout_rate=hparams["recurrent_dropout"],
-            key=key,
-            train=True,
-        )  # [B, C]
+        options = {
+            "dropout_rate": hparams["dropout"],
+            "recurrent_dropout_rate": hparams["recurrent_dropout"],
+            "key": key,
+            "train": True,
+        }
+        if inverse is None:
+            logits = program.model.apply(
+                {"params": params}, batch.tokens, batch.lengths, **options
+            )  # [B, C]
+        else:
+            xs = jnp.take(params[EMBEDDING]["embedding"], inverse, axis=0)  # [B, T, E]
+            rest = {name: sub for name, sub in params.items() if name != EMBEDDING}
+            logits = program.model.apply(
+                {"params": rest}, xs, batch.lengths, method="classify", **options
+            )
         loss = cross_entropy(
             logits,
             batch.labels,
@@ -131,7 +138,6 @@ def train_step(program: Program, params, opt_state, hparams, key, batch: Batch, 
         return loss, logits
 
     (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
-    grads, params, opt_state = (gather_rows(tree, rows) for tree in (grads, params, opt_state))
     trainable = hparams["embedding_trainable"]
     grads = mask_frozen_embedding(grads, trainable)
     optimizer = program.optimizer_for({**hparams, "learning_rate": rate})
@@ -145,7 +151,7 @@ def train_step(program: Program, params, opt_state, hparams, key, batch: Batch, 
     )
 
 
-def guarded_train_step(program: Program, state: TrainState, batch: Batch, max_loss):
+def guarded_train_step(program: Program, state: TrainState, batch: Batch, max_loss, inverse=None):
     """`train_step` that leaves inactive configs untouched and isolates divergence.
 
     A config whose minibatch loss is non-finite or above `max_loss` (a traced scalar; inf
@@ -155,14 +161,12 @@ def guarded_train_step(program: Program, state: TrainState, batch: Batch, max_lo
     the keep-or-update select into the optimizer update: 15% of an LSTM step on this CPU
     (benchmarks/README.md). Finite gradients under a bounded loss give finite updates.
     A batch with no real example (the fill of a length bucket's last block) changes nothing.
+    With `inverse`, state is a row view (see `train_step`; population.py makes it).
     """
     key = jax.random.fold_in(state.key, state.step)
     rate = learning_rate(state.hparams, state.step, state.lr_scale)
-    rows = None
-    if program.embedding_update == "lazy":
-        rows = batch_rows(batch.tokens, state.params[EMBEDDING]["embedding"].shape[0])
     params, opt_state, metrics = train_step(
-        program, state.params, state.opt_state, state.hparams, key, batch, rate, rows
+        program, state.params, state.opt_state, state.hparams, key, batch, rate, inverse
     )
     finite = (
         jnp.isfinite(metrics["loss"])
@@ -176,9 +180,7 @@ def guarded_train_step(program: Program, state: TrainState, batch: Batch, max_lo
     diverged = state.active & ~finite & has_examples
 
     def keep(new, old):
-        """The update where the step is ok, else the old values (both row views if lazy)."""
-        kept = jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, gather_rows(old, rows))
-        return scatter_rows(old, kept, rows)
+        return jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, old)
 
     state = state.replace(
         params=keep(params, state.params),

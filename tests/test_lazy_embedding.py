@@ -13,10 +13,11 @@ from typer.testing import CliRunner
 
 from jaxtune.cli import app
 from jaxtune.models import build_classifier
-from jaxtune.population import hparam_arrays
+from jaxtune.population import Trainer, hparam_arrays
+from jaxtune.schedulers import EarlyStopping
 from jaxtune.space import complete_config
 from jaxtune.spec import SpecError, parse_spec
-from jaxtune.train import Batch, Program, guarded_train_step, init_state
+from jaxtune.train import DeviceSplit, Program
 
 VOCAB = 20
 
@@ -29,27 +30,25 @@ def test_lazy_population_matches_solo(base, chunk):
 
 
 def _steps(update: str, batches, optimizer="adam", **hparams):
-    """One config's state after each guarded step on `batches` (token arrays [B, T])."""
+    """One config's state (on the host) after each step on `batches` (token arrays [B, T])."""
     config = complete_config(
         {"architecture": "gru", "hidden_size": 6, "embedding_dim": 4, "optimizer": optimizer}
     )
     program = Program(build_classifier(config, VOCAB, 3), optimizer, embedding_update=update)
+    trainer = Trainer(program, EarlyStopping(), population=False)
     arrays = hparam_arrays([{**config, **hparams}], steps_per_epoch=len(batches))
-    state = init_state(
-        program, {name: value[0] for name, value in arrays.items()}, jax.random.key(1)
-    )
-    step = jax.jit(lambda state, batch: guarded_train_step(program, state, batch, jnp.inf)[0])
+    state = trainer.init({name: value[0] for name, value in arrays.items()}, jax.random.key(1))
     states = []
     for tokens in batches:
         rows = tokens.shape[0]
-        batch = Batch(
+        split = DeviceSplit(
             tokens=jnp.asarray(tokens, jnp.int32),
             lengths=jnp.full((rows,), tokens.shape[1], jnp.int32),
             labels=jnp.arange(rows, dtype=jnp.int32) % 3,
-            weights=jnp.ones((rows,), jnp.float32),
         )
-        state = step(state, batch)
-        states.append(state)
+        index = np.arange(rows, dtype=np.int32)[None]
+        state, _ = trainer.train_epoch(state, split, index, np.ones(index.shape, np.float32))
+        states.append(jax.device_get(state))
     return states
 
 

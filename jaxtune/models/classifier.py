@@ -16,15 +16,33 @@ EMBEDDING = "embedding"  # top-level parameter collection of the embedding table
 
 
 class SequenceClassifier(nn.Module):
+    """tokens -> logits, also callable in two parts: `embed` (the table lookup) and `classify`.
+
+    The population looks up every config's embedded batch at once and runs `classify` a
+    chunk of configs at a time (population.py), so the table never enters the chunk loop.
+    """
+
     encoder: nn.Module
     vocab_size: int
     embedding_dim: int
     num_classes: int
 
-    @nn.compact
-    def __call__(
+    def setup(self):
+        # Attribute names are the parameter collections: "embedding" is EMBEDDING.
+        self.embedding = nn.Embed(self.vocab_size, self.embedding_dim)
+        self.head = nn.Dense(self.num_classes)
+
+    def __call__(self, tokens, lengths, **kwargs):
+        """tokens: [B, T] int32, lengths: [B] int32 -> logits [B, C]; kwargs as `classify`."""
+        return self.classify(self.embed(tokens), lengths, **kwargs)
+
+    def embed(self, tokens):
+        """tokens: [B, T] int32 -> embedded inputs [B, T, E]."""
+        return self.embedding(tokens)
+
+    def classify(
         self,
-        tokens,
+        xs,
         lengths,
         *,
         dropout_rate=0.0,
@@ -32,11 +50,10 @@ class SequenceClassifier(nn.Module):
         key=None,
         train=False,
     ):
-        """tokens: [B, T] int32, lengths: [B] int32 -> logits [B, C].
+        """xs: [B, T, E] embedded inputs, lengths: [B] int32 -> logits [B, C].
 
         `key` is needed only with `train=True`; rates may be traced scalars.
         """
-        xs = nn.Embed(self.vocab_size, self.embedding_dim, name=EMBEDDING)(tokens)  # [B, T, E]
         encoder_key = output_key = None
         if train:
             encoder_key, output_key = jax.random.split(key)
@@ -50,7 +67,7 @@ class SequenceClassifier(nn.Module):
         )  # [B, D]
         if train:
             features = dropout(output_key, dropout_rate, features)
-        return nn.Dense(self.num_classes, name="head")(features)  # [B, C]
+        return self.head(features)  # [B, C]
 
 
 def build_classifier(
