@@ -23,6 +23,7 @@ def test_quick_benchmark_measures_every_row(tmp_path):
         rows = [
             *case["population"],
             case["population_one_vmap"],
+            case["population_lazy_embedding"],
             case["one_at_a_time_jax"],
             case["per_process_trial"],
         ]
@@ -38,6 +39,10 @@ def test_quick_benchmark_measures_every_row(tmp_path):
             assert point["compile_s"] > 0 and point["peak_rss_bytes"] > 0
             assert point["active_after"] == point["K"]  # nothing diverged or stopped
         assert case["population_one_vmap"]["chunk"] is None
+        assert (
+            case["population_lazy_embedding"]["active_after"]
+            == case["population_lazy_embedding"]["K"]
+        )
         assert case["memory"]["bytes_per_config_estimated"] > 0
         assert set(case["ratios"]) >= {f"K{k}_vs_one_at_a_time_jax" for k in QUICK.widths}
         assert f"| {case['architecture']} | {case['batch_size']} |" in table

@@ -71,7 +71,11 @@ def _program(config, case):
         case["num_classes"],
         fused_backward=case.get("fused_backward", True),
     )
-    return Program(model=model, optimizer=config["optimizer"])
+    return Program(
+        model=model,
+        optimizer=config["optimizer"],
+        embedding_update=case.get("embedding_update", "dense"),
+    )
 
 
 def resolve_chunk(case: dict[str, Any]) -> int | None:

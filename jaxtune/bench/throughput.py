@@ -154,6 +154,14 @@ def run_case(
     )
     vmap_all = rates(vmap_all)
     log(f"{architecture} B={batch} H={hidden} K={focus} one vmap: {_brief(vmap_all)}")
+    # The same population with the opt-in lazy embedding update (train.embedding_update).
+    lazy, _ = _run(
+        "population",
+        {**common, "case": {**case, "embedding_update": "lazy"}, "K": focus},
+        settings.timeout,
+    )
+    lazy = rates(lazy)
+    log(f"{architecture} B={batch} H={hidden} K={focus} lazy embedding: {_brief(lazy)}")
     sequential, _ = _run(
         "sequential", {**common, "configs": settings.sequential_configs}, settings.timeout
     )
@@ -205,12 +213,22 @@ def run_case(
         "flops_per_config_step": flops,
         "population": population,
         "population_one_vmap": vmap_all,
+        "population_lazy_embedding": lazy,
         "one_at_a_time_jax": sequential,
         "per_process_trial": per_process,
         "pytorch": pytorch,
         "memory": _memory(population, estimate),
-        "ratios": _ratios(population, sequential, pytorch),
+        "ratios": {
+            **_ratios(population, sequential, pytorch),
+            **_lazy_ratio(lazy, pytorch, focus),
+        },
     }
+
+
+def _lazy_ratio(lazy, pytorch, focus: int) -> dict[str, float]:
+    if "error" in lazy or "error" in pytorch:
+        return {}
+    return {f"K{focus}_lazy_vs_pytorch": lazy["config_steps_per_s"] / pytorch["config_steps_per_s"]}
 
 
 def _brief(result: dict[str, Any]) -> str:
@@ -272,14 +290,16 @@ def markdown_table(report: dict[str, Any]) -> str:
         f"V={report['settings']['vocab_size']}; GEMM peak "
         f"{report['gemm_peak_gflops']:.0f} GFLOP/s. Config-steps/s (higher is better). "
         "The population computes configs one chunk at a time (the default "
-        "`budget.chunk: auto`); `as one vmap` is the same K in a single vmapped step.",
+        "`budget.chunk: auto`); `as one vmap` is the same K in a single vmapped step; "
+        "`lazy` is the same K with the opt-in `train.embedding_update: lazy`.",
         "",
         f"| model | B | H | best K | population K={focus} | K={focus} as one vmap "
         "| best population | one at a time (JAX) "
         f"| per-process trial | PyTorch | K={focus} / PyTorch | K={focus} / JAX solo "
+        f"| K={focus} lazy | lazy / PyTorch "
         f"| % of GEMM peak (K={focus}) | compile s (K={focus}) | MB / config "
         "| largest K in 24 GB |",
-        "|" + "---|" * 16,
+        "|" + "---|" * 18,
     ]
 
     def rate(result):
@@ -311,6 +331,12 @@ def markdown_table(report: dict[str, Any]) -> str:
                     (
                         f"{ratios[f'K{focus}_vs_one_at_a_time_jax']:.2f}x"
                         if f"K{focus}_vs_one_at_a_time_jax" in ratios
+                        else "-"
+                    ),
+                    rate(case.get("population_lazy_embedding", {"error": "not measured"})),
+                    (
+                        f"{ratios[f'K{focus}_lazy_vs_pytorch']:.2f}x"
+                        if f"K{focus}_lazy_vs_pytorch" in ratios
                         else "-"
                     ),
                     f"{at['fraction_of_peak']:.0%}" if at else "-",
