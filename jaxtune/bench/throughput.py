@@ -145,23 +145,21 @@ def run_case(
         result, _ = _run("population", {**common, "K": width}, settings.timeout)
         population.append(rates(result))
         log(f"{architecture} B={batch} H={hidden} K={width}: {_brief(population[-1])}")
-    # The same population as ONE vmap over all K configs, for comparison with the chunked default.
     focus = _focus(settings.widths)
-    vmap_all, _ = _run(
-        "population",
-        {**common, "case": {**case, "chunk": "all"}, "K": focus},
-        settings.timeout,
-    )
-    vmap_all = rates(vmap_all)
-    log(f"{architecture} B={batch} H={hidden} K={focus} one vmap: {_brief(vmap_all)}")
-    # The same population with the opt-in lazy embedding update (train.embedding_update).
-    lazy, _ = _run(
-        "population",
-        {**common, "case": {**case, "embedding_update": "lazy"}, "K": focus},
-        settings.timeout,
-    )
-    lazy = rates(lazy)
-    log(f"{architecture} B={batch} H={hidden} K={focus} lazy embedding: {_brief(lazy)}")
+
+    def variant(label: str, **overrides):
+        """The focus K with case overrides, e.g. a chunk or the embedding update."""
+        result, _ = _run(
+            "population", {**common, "case": {**case, **overrides}, "K": focus}, settings.timeout
+        )
+        result = rates(result)
+        log(f"{architecture} B={batch} H={hidden} K={focus} {label}: {_brief(result)}")
+        return result
+
+    # The same population as ONE vmap over all K configs, for comparison with the chunked
+    # default, and with the opt-in lazy embedding update (train.embedding_update).
+    vmap_all = variant("one vmap", chunk="all")
+    lazy = variant("lazy embedding", embedding_update="lazy")
     sequential, _ = _run(
         "sequential", {**common, "configs": settings.sequential_configs}, settings.timeout
     )
