@@ -43,12 +43,7 @@ def _under_table(path) -> bool:
 
 
 def gather_rows(tree, rows):
-    """`tree` (params, gradients or optimizer state) with every table leaf cut to rows [N].
-
-    rows None: the tree itself (the dense update).
-    """
-    if rows is None:
-        return tree
+    """`tree` (a TrainState, params or optimizer state) with every table leaf cut to rows [N]."""
     return jax.tree_util.tree_map_with_path(
         lambda path, leaf: (
             jnp.take(leaf, rows, axis=0, mode="fill", fill_value=0) if _under_table(path) else leaf
@@ -58,12 +53,7 @@ def gather_rows(tree, rows):
 
 
 def scatter_rows(tree, view, rows):
-    """`tree` with the row view's table leaves written back at rows and the rest from view.
-
-    rows None: the view itself.
-    """
-    if rows is None:
-        return view
+    """`tree` with the row view's table leaves written back at rows and the rest from view."""
     return jax.tree_util.tree_map_with_path(
         lambda path, leaf, new: leaf.at[rows].set(new, mode="drop") if _under_table(path) else new,
         tree,

@@ -18,8 +18,8 @@ EMBEDDING = "embedding"  # top-level parameter collection of the embedding table
 class SequenceClassifier(nn.Module):
     """tokens -> logits, also callable in two parts: `embed` (the table lookup) and `classify`.
 
-    The population looks up every config's embedded batch at once and runs `classify` a
-    chunk of configs at a time (population.py), so the table never enters the chunk loop.
+    The lazy embedding update looks tokens up in a row view of the table itself and runs
+    `classify` on the result (train.py, embedding_rows.py).
     """
 
     encoder: nn.Module
