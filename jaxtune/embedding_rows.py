@@ -37,7 +37,7 @@ def batch_rows(tokens, vocab_size: int):
     return rows, inverse.reshape(tokens.shape)
 
 
-def _under_table(path) -> bool:
+def under_table(path) -> bool:
     """True for the table's leaf and the optimizer-state leaves that mirror it."""
     return any(getattr(key, "key", None) == EMBEDDING for key in path)
 
@@ -46,7 +46,7 @@ def gather_rows(tree, rows):
     """`tree` (a TrainState, params or optimizer state) with every table leaf cut to rows [N]."""
     return jax.tree_util.tree_map_with_path(
         lambda path, leaf: (
-            jnp.take(leaf, rows, axis=0, mode="fill", fill_value=0) if _under_table(path) else leaf
+            jnp.take(leaf, rows, axis=0, mode="fill", fill_value=0) if under_table(path) else leaf
         ),
         tree,
     )
@@ -55,7 +55,7 @@ def gather_rows(tree, rows):
 def scatter_rows(tree, view, rows):
     """`tree` with the row view's table leaves written back at rows and the rest from view."""
     return jax.tree_util.tree_map_with_path(
-        lambda path, leaf, new: leaf.at[rows].set(new, mode="drop") if _under_table(path) else new,
+        lambda path, leaf, new: leaf.at[rows].set(new, mode="drop") if under_table(path) else new,
         tree,
         view,
     )

@@ -2,7 +2,8 @@
 
 Parameter and optimizer-state sizes are exact (`jax.eval_shape` of the real init); the
 activations kept for the backward pass are estimated from the model's shapes. The
-throughput benchmark checks the estimate against measured peak RSS.
+throughput benchmark checks the estimate against measured peak RSS, for the default
+dense embedding update and for the lazy one (embedding_rows.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxtune.data.widths import config_width
+from jaxtune.embedding_rows import under_table
 from jaxtune.models import build_classifier
 from jaxtune.models.cells import NUM_GATES
 from jaxtune.optim import build_optimizer
@@ -31,11 +33,14 @@ class MemoryEstimate:
     best_params: int  # the copy kept for restore-best
     step_transient: int  # gradients and updates alive during a step
     activations: int  # residuals the backward pass keeps for one minibatch
+    # The lazy embedding update's row views of the table and its moments: every config's
+    # are gathered before the chunk loop, so all of them are alive at once (0 when dense).
+    row_views: int = 0
 
     @property
     def persistent(self) -> int:
-        """Bytes every config holds for the whole run."""
-        return self.params + self.optimizer_state + self.best_params
+        """Bytes every config holds at once: for the whole run, or (row views) every step."""
+        return self.params + self.optimizer_state + self.best_params + self.row_views
 
     @property
     def per_step(self) -> int:
@@ -77,12 +82,25 @@ def activation_floats(config: Mapping[str, Any], seq_len: int) -> int:
     return floats
 
 
+def _table_bytes(tree) -> int:
+    """Bytes of the embedding table's leaves in `tree` (params or optimizer state)."""
+    leaves = jax.tree_util.tree_leaves_with_path(tree)
+    return _tree_bytes([leaf for path, leaf in leaves if under_table(path)])
+
+
 def estimate_memory(
-    config: Mapping[str, Any], *, vocab_size: int, num_classes: int, seq_len: int
+    config: Mapping[str, Any],
+    *,
+    vocab_size: int,
+    num_classes: int,
+    seq_len: int,
+    embedding_update: str = "dense",
 ) -> MemoryEstimate:
     """Bytes one config of a population needs (complete config, float32).
 
     `seq_len` is the data's width T; the config reads min(its max_length, T) tokens.
+    With the lazy `embedding_update` a step holds the batch's N = B * T rows of the table
+    and of its moments instead of a [V, E] gradient and update.
     """
     model = build_classifier(config, vocab_size, num_classes)
     tokens = jnp.zeros((1, 8), jnp.int32)
@@ -105,10 +123,18 @@ def estimate_memory(
     optimizer = build_optimizer(config["optimizer"], hparams, nesterov=config["nesterov"])
     opt_state = jax.eval_shape(optimizer.init, params)
     param_bytes = _tree_bytes(params)
+    width = config_width(config, seq_len)
+    step_bytes, row_views = param_bytes, 0
+    if embedding_update == "lazy":
+        table = _table_bytes(params)
+        rows = table // vocab_size * config["batch_size"] * width  # [N, E]
+        row_views = rows * (1 + _table_bytes(opt_state) // table)  # the table's and moments'
+        step_bytes = param_bytes - table + rows
     return MemoryEstimate(
         params=param_bytes,
         optimizer_state=_tree_bytes(opt_state),
         best_params=param_bytes,
-        step_transient=2 * param_bytes,
-        activations=FLOAT_BYTES * activation_floats(config, config_width(config, seq_len)),
+        step_transient=2 * step_bytes,
+        activations=FLOAT_BYTES * activation_floats(config, width),
+        row_views=row_views,
     )

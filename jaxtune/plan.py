@@ -101,13 +101,15 @@ def plan_populations(
     shapes: Shapes | None = None,
     memory_budget: int | None = None,
     chunk: int | None = None,
+    embedding_update: str = "dense",
 ) -> list[PopulationPlan]:
     """One group per static signature (first-seen order), cut into populations.
 
     Only shape-changing hyperparameters split groups; every dynamic value rides along
     as an array inside the group's one program. With `shapes`, each group's width is
     also limited by its estimated memory per config against `memory_budget` (default:
-    half of physical memory), with `chunk` configs computed at a time.
+    half of physical memory), with `chunk` configs computed at a time and the table
+    updated by `embedding_update` (train.embedding_update).
     """
     groups: dict[tuple, list[Trial]] = {}
     for trial in trials:
@@ -123,6 +125,7 @@ def plan_populations(
                 vocab_size=shapes.vocab_size,
                 num_classes=shapes.num_classes,
                 seq_len=shapes.seq_len,  # the estimate reads the config's max_length
+                embedding_update=embedding_update,
             )
             limit = width_limit(estimate, max_population, budget, chunk)
         start = 0

@@ -252,6 +252,7 @@ def run_sweep(
             shapes=Shapes(dataset.vocab_size, dataset.num_classes, max(report.buckets)),
             memory_budget=None if max_memory_gb is None else int(max_memory_gb * 2**30),
             chunk=chunk,
+            embedding_update=spec.train.embedding_update,
         )
 
     engine = Engine(

@@ -24,6 +24,7 @@ def test_quick_benchmark_measures_every_row(tmp_path):
             *case["population"],
             case["population_one_vmap"],
             case["population_lazy_embedding"],
+            case["population_lazy_embedding_smallest_K"],
             case["one_at_a_time_jax"],
             case["per_process_trial"],
         ]
@@ -43,7 +44,12 @@ def test_quick_benchmark_measures_every_row(tmp_path):
             case["population_lazy_embedding"]["active_after"]
             == case["population_lazy_embedding"]["K"]
         )
+        assert case["population_lazy_embedding_smallest_K"]["K"] == min(QUICK.widths)
         assert case["memory"]["bytes_per_config_estimated"] > 0
+        assert (
+            case["memory_lazy_embedding"]["bytes_per_config_estimated"]
+            != case["memory"]["bytes_per_config_estimated"]
+        )
         assert set(case["ratios"]) >= {f"K{k}_vs_one_at_a_time_jax" for k in QUICK.widths}
         assert f"| {case['architecture']} | {case['batch_size']} |" in table
 

@@ -12,8 +12,12 @@ from test_population import ARCHITECTURES, VARIATIONS, assert_population_matches
 from typer.testing import CliRunner
 
 from jaxtune.cli import app
+from jaxtune.embedding_rows import gather_rows, under_table
+from jaxtune.memory import estimate_memory
 from jaxtune.models import build_classifier
+from jaxtune.plan import Shapes, plan_populations
 from jaxtune.population import Trainer, hparam_arrays
+from jaxtune.samplers import Trial
 from jaxtune.schedulers import EarlyStopping
 from jaxtune.space import complete_config
 from jaxtune.spec import SpecError, parse_spec
@@ -87,6 +91,39 @@ def test_lazy_leaves_absent_rows_exactly_and_moves_present_ones():
                 np.testing.assert_array_equal(after[7], before[7])
             else:  # Adam still moves row 7 by its momentum and decays its moments.
                 assert not np.array_equal(after[7], before[7])
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop"])
+def test_memory_estimate_counts_the_row_views_the_lazy_step_gathers(optimizer):
+    config = complete_config(
+        {"architecture": "gru", "hidden_size": 6, "embedding_dim": 4, "optimizer": optimizer}
+    )
+    vocab, seq_len = 2000, 7
+    program = Program(build_classifier(config, vocab, 3), optimizer, embedding_update="lazy")
+    trainer = Trainer(program, EarlyStopping(), population=False)
+    arrays = hparam_arrays([{**config, "momentum": 0.9}], steps_per_epoch=1)
+    state = jax.eval_shape(
+        trainer.init, {name: value[0] for name, value in arrays.items()}, jax.random.key(0)
+    )
+    rows = jax.ShapeDtypeStruct((config["batch_size"] * seq_len,), jnp.int32)
+    view = jax.eval_shape(gather_rows, (state.params, state.opt_state), rows)
+    gathered = sum(
+        leaf.size * leaf.dtype.itemsize
+        for path, leaf in jax.tree_util.tree_leaves_with_path(view)
+        if under_table(path)
+    )
+    shapes = {"vocab_size": vocab, "num_classes": 3, "seq_len": seq_len}
+    dense = estimate_memory(config, **shapes)
+    lazy = estimate_memory(config, **shapes, embedding_update="lazy")
+    assert lazy.row_views == gathered and dense.row_views == 0
+    assert lazy.persistent == dense.persistent + gathered
+    table = vocab * config["embedding_dim"] * 4
+    rows_bytes = rows.shape[0] * config["embedding_dim"] * 4
+    assert dense.step_transient - lazy.step_transient == 2 * (table - rows_bytes)
+    plans = plan_populations(
+        [Trial(0, config)], 8, shapes=Shapes(**shapes), embedding_update="lazy"
+    )
+    assert plans[0].estimate == lazy
 
 
 def test_spec_takes_embedding_update_and_names_the_allowed_values():

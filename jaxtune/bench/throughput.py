@@ -147,19 +147,21 @@ def run_case(
         log(f"{architecture} B={batch} H={hidden} K={width}: {_brief(population[-1])}")
     focus = _focus(settings.widths)
 
-    def variant(label: str, **overrides):
-        """The focus K with case overrides, e.g. a chunk or the embedding update."""
+    def variant(label: str, width: int = focus, **overrides):
+        """K = width with case overrides, e.g. a chunk or the embedding update."""
         result, _ = _run(
-            "population", {**common, "case": {**case, **overrides}, "K": focus}, settings.timeout
+            "population", {**common, "case": {**case, **overrides}, "K": width}, settings.timeout
         )
         result = rates(result)
-        log(f"{architecture} B={batch} H={hidden} K={focus} {label}: {_brief(result)}")
+        log(f"{architecture} B={batch} H={hidden} K={width} {label}: {_brief(result)}")
         return result
 
     # The same population as ONE vmap over all K configs, for comparison with the chunked
-    # default, and with the opt-in lazy embedding update (train.embedding_update).
+    # default, and with the opt-in lazy embedding update (train.embedding_update), also at
+    # the smallest K for its memory slope.
     vmap_all = variant("one vmap", chunk="all")
     lazy = variant("lazy embedding", embedding_update="lazy")
+    lazy_small = variant("lazy embedding", min(settings.widths), embedding_update="lazy")
     sequential, _ = _run(
         "sequential", {**common, "configs": settings.sequential_configs}, settings.timeout
     )
@@ -200,22 +202,27 @@ def run_case(
         pytorch = rates(pytorch)
     log(f"{architecture} B={batch} H={hidden} PyTorch: {_brief(pytorch)}")
 
-    estimate = estimate_memory(
-        config,
-        vocab_size=settings.vocab_size,
-        num_classes=settings.num_classes,
-        seq_len=settings.seq_len,
-    )
+    def estimate(embedding_update: str):
+        return estimate_memory(
+            config,
+            vocab_size=settings.vocab_size,
+            num_classes=settings.num_classes,
+            seq_len=settings.seq_len,
+            embedding_update=embedding_update,
+        )
+
     return {
         **case,
         "flops_per_config_step": flops,
         "population": population,
         "population_one_vmap": vmap_all,
         "population_lazy_embedding": lazy,
+        "population_lazy_embedding_smallest_K": lazy_small,
         "one_at_a_time_jax": sequential,
         "per_process_trial": per_process,
         "pytorch": pytorch,
-        "memory": _memory(population, estimate),
+        "memory": _memory(population, estimate("dense")),
+        "memory_lazy_embedding": _memory([lazy_small, lazy], estimate("lazy")),
         "ratios": {
             **_ratios(population, sequential, pytorch),
             **_lazy_ratio(lazy, pytorch, focus),
@@ -246,7 +253,8 @@ def _memory(population: list[dict[str, Any]], estimate) -> dict[str, Any]:
     """Measured peak-RSS slope per config against the estimate of the same thing.
 
     With a chunk the slope is what every config holds (params, optimizer state, best
-    params); the step's activations are held by one chunk at a time.
+    params, the lazy update's row views); the step's activations are held by one chunk
+    at a time.
     """
     measured = [p for p in population if "error" not in p]
     chunk = measured[0].get("chunk") if measured else None
@@ -262,6 +270,16 @@ def _memory(population: list[dict[str, Any]], estimate) -> dict[str, Any]:
         fits = (MEMORY_LIMIT_BYTES - small["peak_rss_bytes"]) / per_config + small["K"]
         result.update(estimate_over_measured=estimated / per_config, largest_K_in_24GB=int(fits))
     return result
+
+
+def _per_config_mb(memory: dict[str, Any]) -> str:
+    """Measured MB per config with the estimate beside it, for the Markdown table."""
+    if "bytes_per_config_measured" not in memory:
+        return "-"
+    return (
+        f"{memory['bytes_per_config_measured'] / 2**20:.0f} "
+        f"(est. {memory['bytes_per_config_estimated'] / 2**20:.0f})"
+    )
 
 
 def _ratios(population, sequential, pytorch) -> dict[str, float]:
@@ -296,8 +314,8 @@ def markdown_table(report: dict[str, Any]) -> str:
         f"| per-process trial | PyTorch | K={focus} / PyTorch | K={focus} / JAX solo "
         f"| K={focus} lazy | lazy / PyTorch "
         f"| % of GEMM peak (K={focus}) | compile s (K={focus}) | MB / config "
-        "| largest K in 24 GB |",
-        "|" + "---|" * 18,
+        "| MB / config (lazy) | largest K in 24 GB |",
+        "|" + "---|" * 19,
     ]
 
     def rate(result):
@@ -339,12 +357,8 @@ def markdown_table(report: dict[str, Any]) -> str:
                     ),
                     f"{at['fraction_of_peak']:.0%}" if at else "-",
                     f"{at['compile_s']:.1f}" if at else "-",
-                    (
-                        f"{memory['bytes_per_config_measured'] / 2**20:.0f} "
-                        f"(est. {memory['bytes_per_config_estimated'] / 2**20:.0f})"
-                        if "bytes_per_config_measured" in memory
-                        else "-"
-                    ),
+                    _per_config_mb(memory),
+                    _per_config_mb(case.get("memory_lazy_embedding", {})),
                     str(memory.get("largest_K_in_24GB", "-")),
                 ]
             )
