@@ -105,36 +105,42 @@ def timed_calls(call, repeats: int, target_seconds: float):
     return float(np.median(times)), calls
 
 
+class PopulationEpochs:
+    """K configs of a case as a population, compiled: each `call()` trains one epoch of
+    `steps` minibatches (what the benchmark times and the profiler traces)."""
+
+    def __init__(self, case: dict[str, Any], width: int, steps: int):
+        import jax.numpy as jnp
+
+        from jaxtune.population import Trainer, hparam_arrays, to_device, trial_keys
+        from jaxtune.schedulers import EarlyStopping
+
+        config, split, index, weights = workload(case, steps)
+        configs = population_configs(config, width)
+        trainer = Trainer(_program(config, case), EarlyStopping(), chunk=resolve_chunk(case))
+        self.state = trainer.init(
+            hparam_arrays(configs, steps_per_epoch=steps, max_steps=UNLIMITED),
+            trial_keys(0, range(width)),
+        )
+        self.args = (to_device(split), index, weights, jnp.float32(np.inf))
+        start = time.perf_counter()
+        self.compiled = trainer._train_epoch.lower(self.state, *self.args).compile()
+        self.compile_seconds = time.perf_counter() - start
+
+    def call(self):
+        self.state, metrics = self.compiled(self.state, *self.args)
+        return metrics
+
+
 def measure_population(
     case: dict[str, Any], width: int, steps: int, repeats: int, target_seconds: float
 ) -> dict[str, Any]:
     import jax
-    import jax.numpy as jnp
 
-    from jaxtune.population import Trainer, hparam_arrays, to_device, trial_keys
-    from jaxtune.schedulers import EarlyStopping
-
-    config, split, index, weights = workload(case, steps)
-    configs = population_configs(config, width)
-    trainer = Trainer(_program(config, case), EarlyStopping(), chunk=resolve_chunk(case))
-    state = trainer.init(
-        hparam_arrays(configs, steps_per_epoch=steps, max_steps=UNLIMITED),
-        trial_keys(0, range(width)),
-    )
-    device_split = to_device(split)
-    max_loss = jnp.float32(np.inf)
-    start = time.perf_counter()
-    compiled = trainer._train_epoch.lower(state, device_split, index, weights, max_loss).compile()
-    compile_seconds = time.perf_counter() - start
-    memory = compiled.memory_analysis()
-    holder = {"state": state}
-
-    def call():
-        holder["state"], metrics = compiled(holder["state"], device_split, index, weights, max_loss)
-        return metrics
-
-    seconds, calls = timed_calls(call, repeats, target_seconds)
-    active = int(np.asarray(jax.device_get(holder["state"].active)).sum())
+    epochs = PopulationEpochs(case, width, steps)
+    memory = epochs.compiled.memory_analysis()
+    seconds, calls = timed_calls(epochs.call, repeats, target_seconds)
+    active = int(np.asarray(jax.device_get(epochs.state.active)).sum())
     return {
         "K": width,
         "chunk": resolve_chunk(case),
@@ -142,7 +148,7 @@ def measure_population(
         "calls_per_repeat": calls,
         "seconds_per_call": seconds,
         "config_steps_per_s": width * steps / seconds,
-        "compile_s": compile_seconds,
+        "compile_s": epochs.compile_seconds,
         "peak_rss_bytes": peak_rss_bytes(),
         "xla_argument_bytes": int(memory.argument_size_in_bytes),
         "xla_temp_bytes": int(memory.temp_size_in_bytes),

@@ -1,0 +1,292 @@
+"""Where a population's step time goes: a `jax.profiler` trace of whole-epoch calls, by source.
+
+`python benchmarks/profile_step.py lstm 64 128 --K 8 [--chunk 1|all] [--embedding-update lazy]`
+traces a few compiled epochs of the throughput benchmark's population (the same program,
+`measure.PopulationEpochs`) and attributes every executed HLO op's self time to the
+Python function that built it, read from the op's stack-frame metadata in the compiled
+HLO: `models/cells.py:lstm_backward`, `optax <- train.py:train_step`, ... It prints the
+share of each source and the top ops, and writes the same as JSON.
+
+XLA CPU emits one trace event per executed op only with
+`--xla_cpu_enable_xprof_traceme=true`, which must be set before jax starts: the CLI sets
+it, so run this in its own process.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import gzip
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+TRACE_FLAG = "--xla_cpu_enable_xprof_traceme=true"
+PACKAGE = Path(__file__).resolve().parents[1]  # the jaxtune package directory
+LIBRARIES = ("optax", "flax")  # attributed to the jaxtune frame that called them
+
+
+@dataclasses.dataclass(frozen=True)
+class Frame:
+    file: str
+    function: str
+    line: int
+    parent: int  # frame id, 0: none
+
+
+def stack_frames(hlo_text: str) -> dict[int, Frame]:
+    """The StackFrames table of a compiled module's HLO text, frame id -> Frame.
+
+    The text lists FileNames, FunctionNames, FileLocations and StackFrames, 1-based; a
+    frame's printed parent_frame_id is the parent's id plus one (1: no parent).
+    """
+    sections: dict[str, list[str]] = {}
+    current = None
+    for line in hlo_text.splitlines():
+        if line in ("FileNames", "FunctionNames", "FileLocations", "StackFrames"):
+            current = sections.setdefault(line, [])
+        elif not line.strip():
+            current = None
+        elif current is not None:
+            current.append(line)
+
+    def names(section):
+        return {
+            int(number): json.loads(text)
+            for number, text in (line.split(" ", 1) for line in sections.get(section, []))
+        }
+
+    def records(section):
+        return {
+            int(line.split(" ", 1)[0]): dict(
+                (key, int(value)) for key, value in re.findall(r"(\w+)=(-?\d+)", line)
+            )
+            for line in sections.get(section, [])
+        }
+
+    files, functions = names("FileNames"), names("FunctionNames")
+    locations = records("FileLocations")
+    frames = {}
+    for frame_id, frame in records("StackFrames").items():
+        location = locations[frame["file_location_id"]]
+        frames[frame_id] = Frame(
+            file=files[location["file_name_id"]],
+            function=functions[location["function_name_id"]],
+            line=location["line"],
+            parent=frame["parent_frame_id"] - 1,
+        )
+    return frames
+
+
+def op_frames(hlo_text: str) -> dict[str, int]:
+    """HLO op name -> its stack frame id, for every op with stack-frame metadata."""
+    pattern = re.compile(r"^\s*(?:ROOT\s+)?%?([\w.\-]+) = .*\bstack_frame_id=(\d+)")
+    return {
+        match.group(1): int(match.group(2))
+        for match in map(pattern.match, hlo_text.splitlines())
+        if match
+    }
+
+
+def _relative(file: str) -> str | None:
+    """`file` relative to the jaxtune package, or None outside it."""
+    try:
+        return Path(file).resolve().relative_to(PACKAGE).as_posix()
+    except ValueError:
+        return None
+
+
+def _library(file: str) -> str | None:
+    parts = Path(file).parts
+    return next((name for name in LIBRARIES if name in parts), None)
+
+
+def _short(function: str) -> str:
+    """A qualified name without `<locals>`: `over_chunks.part.<lambda>`."""
+    return function.replace("<locals>.", "")
+
+
+def source_label(frames: dict[int, Frame], frame_id: int) -> str:
+    """`path:function` of the innermost jaxtune frame of an op's stack, with the library it
+    went through (`optax <- train.py:train_step`); the innermost frame when none is jaxtune's."""
+    library = None
+    innermost = None
+    seen = set()
+    while frame_id in frames and frame_id not in seen:
+        seen.add(frame_id)
+        frame = frames[frame_id]
+        innermost = innermost or frame
+        relative = _relative(frame.file)
+        if relative is not None:
+            label = f"{relative}:{_short(frame.function)}"
+            return f"{library} <- {label}" if library else label
+        library = library or _library(frame.file)
+        frame_id = frame.parent
+    if innermost is None:
+        return "(no source)"
+    return f"{Path(innermost.file).name}:{_short(innermost.function)}"
+
+
+def op_kind(name: str) -> str:
+    """`copy.12` -> `copy`, `loop_add_fusion.3` -> `loop_add_fusion`."""
+    return re.sub(r"\.\d+$", "", name)
+
+
+def self_times(events: list[dict[str, Any]]) -> dict[str, float]:
+    """Microseconds per HLO op in a Chrome trace, minus the ops nested inside it (a while
+    loop's body, a conditional's branch), so each op counts once."""
+    by_thread = collections.defaultdict(list)
+    for event in events:
+        if event.get("ph") == "X" and "hlo_op" in event.get("args", {}):
+            by_thread[(event["pid"], event["tid"])].append(event)
+    totals: dict[str, float] = collections.Counter()
+    for thread_events in by_thread.values():
+        thread_events.sort(key=lambda e: (e["ts"], -e["dur"]))
+        stack: list[dict[str, Any]] = []
+        for event in thread_events:
+            while stack and event["ts"] >= stack[-1]["ts"] + stack[-1]["dur"]:
+                stack.pop()
+            totals[event["args"]["hlo_op"]] += event["dur"]
+            if stack:
+                totals[stack[-1]["args"]["hlo_op"]] -= event["dur"]
+            stack.append(event)
+    return dict(totals)
+
+
+def attribute(times: dict[str, float], hlo_text: str) -> dict[str, float]:
+    """Self microseconds per source label; ops without metadata by their kind, `(XLA copy)`."""
+    frames, ops = stack_frames(hlo_text), op_frames(hlo_text)
+    by_source: dict[str, float] = collections.Counter()
+    for op, micros in times.items():
+        label = source_label(frames, ops[op]) if op in ops else f"(XLA {op_kind(op)})"
+        by_source[label] += micros
+    return dict(by_source)
+
+
+def _read_trace(directory: str) -> list[dict[str, Any]]:
+    (path,) = list(Path(directory).rglob("perfetto_trace.json.gz"))
+    trace = json.loads(gzip.open(path).read())
+    return trace["traceEvents"] if isinstance(trace, dict) else trace
+
+
+def profile(case: dict[str, Any], width: int, steps: int, epochs: int = 3) -> dict[str, Any]:
+    """Trace `epochs` compiled epochs of a population and attribute their op time."""
+    import jax
+
+    from jaxtune.bench.measure import PopulationEpochs, resolve_chunk
+
+    population = PopulationEpochs(case, width, steps)
+    jax.block_until_ready(population.call())  # warm
+    start = time.perf_counter()
+    jax.block_until_ready(population.call())
+    seconds = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as directory:
+        with jax.profiler.trace(directory, create_perfetto_trace=True):
+            for _ in range(epochs):
+                metrics = population.call()
+            jax.block_until_ready(metrics)
+        events = _read_trace(directory)
+    config_steps = epochs * width * steps
+    times = self_times(events)
+    by_source = attribute(times, population.compiled.as_text())
+    total = sum(by_source.values())
+
+    def rows(table, count):
+        ordered = sorted(table.items(), key=lambda item: -item[1])[:count]
+        return [
+            {"name": name, "us_per_config_step": micros / config_steps, "share": micros / total}
+            for name, micros in ordered
+        ]
+
+    return {
+        "case": case,
+        "K": width,
+        "chunk": resolve_chunk(case),
+        "steps_per_epoch": steps,
+        "epochs_traced": epochs,
+        "config_steps_per_s": width * steps / seconds,  # one untraced epoch
+        "op_us_per_config_step": total / config_steps,
+        "sources": rows(by_source, len(by_source)),
+        "top_ops": rows(times, 25),
+    }
+
+
+def render(result: dict[str, Any], sources: int = 15) -> str:
+    case = result["case"]
+    lines = [
+        f"{case['architecture']} B={case['batch_size']} H={case['hidden_size']} "
+        f"K={result['K']} chunk={result['chunk']} "
+        f"embedding_update={case.get('embedding_update', 'dense')}: "
+        f"{result['config_steps_per_s']:.1f} config-steps/s untraced, "
+        f"{result['op_us_per_config_step'] / 1e3:.2f} ms of op time per config-step traced",
+        "",
+        "| share | us / config-step | source |",
+        "|---|---|---|",
+        *(
+            f"| {row['share']:.1%} | {row['us_per_config_step']:.0f} | `{row['name']}` |"
+            for row in result["sources"][:sources]
+        ),
+        "",
+        "| share | us / config-step | HLO op |",
+        "|---|---|---|",
+        *(
+            f"| {row['share']:.1%} | {row['us_per_config_step']:.0f} | `{row['name']}` |"
+            for row in result["top_ops"][:10]
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("architecture", choices=("rnn", "gru", "lstm", "cnn"))
+    parser.add_argument("batch_size", type=int)
+    parser.add_argument("hidden_size", type=int)
+    parser.add_argument("--K", type=int, default=8)
+    parser.add_argument("--chunk", default="auto", help="configs per step: auto, all or N")
+    parser.add_argument("--embedding-update", choices=("dense", "lazy"), default="dense")
+    parser.add_argument("--embedding-dim", type=int, default=100)
+    parser.add_argument("--seq-len", type=int, default=64)
+    parser.add_argument("--vocab-size", type=int, default=20000)
+    parser.add_argument("--steps", type=int, default=8, help="minibatches per traced epoch")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/profiles"))
+    args = parser.parse_args(argv)
+    chunk = int(args.chunk) if args.chunk.isdigit() else args.chunk
+    case = {
+        "architecture": args.architecture,
+        "batch_size": args.batch_size,
+        "hidden_size": args.hidden_size,
+        "embedding_dim": args.embedding_dim,
+        "seq_len": args.seq_len,
+        "vocab_size": args.vocab_size,
+        "num_classes": 6,
+        "chunk": chunk,
+        "embedding_update": args.embedding_update,
+    }
+    result = profile(case, args.K, args.steps)
+    name = (
+        f"{args.architecture}_b{args.batch_size}_h{args.hidden_size}_k{args.K}"
+        f"_chunk{chunk}_{args.embedding_update}"
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+    (args.out / f"{name}.md").write_text(render(result))
+    print(render(result))
+
+
+def run() -> None:
+    """Entry point: set XLA CPU's per-op trace flag before jax starts, then profile."""
+    if TRACE_FLAG not in os.environ.get("XLA_FLAGS", ""):
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {TRACE_FLAG}".strip()
+    main(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,96 @@
+"""The step profiler (jaxtune/bench/profile.py): op time attributed to the code that built it."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from jaxtune.bench.profile import op_frames, self_times, source_label, stack_frames
+from jaxtune.models.dropout import dropout_mask
+
+
+def inner(x):
+    return jnp.sort(x, axis=0)  # a sort: XLA fuses nothing into it
+
+
+def middle(x):
+    return inner(x @ x)
+
+
+def outer(x, key):
+    return middle(x) * dropout_mask(key, 0.5, x.shape)
+
+
+def _module_text():
+    return jax.jit(outer).lower(jnp.ones((8, 8)), jax.random.key(0)).compile().as_text()
+
+
+def test_ops_are_attributed_to_the_function_that_built_them():
+    text = _module_text()
+    frames, ops = stack_frames(text), op_frames(text)
+    labels = {op: source_label(frames, frame) for op, frame in ops.items()}
+    (dot,) = [op for op in ops if op.startswith("dot")]
+    assert labels[dot] == "test_profile.py:middle"
+    (sort,) = [op for op in ops if op.startswith("sort")]
+    assert labels[sort] == "test_profile.py:inner"
+    # The parent chain: inner was called from middle, which outer called.
+    frame = frames[ops[sort]]
+    callers = []
+    while frame.parent in frames and len(callers) < 2:
+        frame = frames[frame.parent]
+        callers.append(frame.function)
+    assert callers == ["middle", "outer"]
+    # An op built inside jaxtune is attributed to jaxtune's function, not to its caller.
+    assert "models/dropout.py:dropout_mask" in labels.values()
+
+
+def _event(name, ts, dur, tid=1):
+    return {"ph": "X", "pid": 1, "tid": tid, "ts": ts, "dur": dur, "args": {"hlo_op": name}}
+
+
+def test_self_time_subtracts_nested_ops_once():
+    events = [
+        _event("while.1", 0, 100),
+        _event("dot.2", 10, 20),
+        _event("cond.3", 40, 30),
+        _event("fusion.4", 45, 10),  # inside cond.3, inside while.1
+        _event("copy.5", 120, 5),
+        _event("dot.2", 10, 50, tid=2),  # another thread: its own nesting
+        {"ph": "X", "pid": 1, "tid": 1, "ts": 0, "dur": 500, "name": "ThunkExecutor"},
+    ]
+    assert self_times(events) == {
+        "while.1": 100 - 20 - 30,
+        "dot.2": 20 + 50,
+        "cond.3": 30 - 10,
+        "fusion.4": 10,
+        "copy.5": 5,
+    }
+
+
+def test_profile_of_a_population_names_the_recurrent_cell(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).parents[1] / "benchmarks" / "profile_step.py"),
+            *("gru", "4", "8", "--K", "2", "--steps", "2"),
+            *("--embedding-dim", "8", "--seq-len", "8", "--vocab-size", "50"),
+            *("--out", str(tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (path,) = tmp_path.glob("*.json")
+    result = json.loads(path.read_text())
+    shares = [row["share"] for row in result["sources"]]
+    assert sum(shares) == pytest.approx(1.0)
+    assert all(row["us_per_config_step"] >= 0 for row in result["sources"])
+    sources = [row["name"] for row in result["sources"]]
+    assert any(name.startswith("models/cells.py:") for name in sources), sources
+    assert any("optax <- " in name for name in sources), sources
+    assert result["config_steps_per_s"] > 0
+    assert f"`{sources[0]}`" in done.stdout
