@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from jaxtune.bench.profile import op_frames, self_times, source_label, stack_frames
+from jaxtune.bench.profile import fused_dots, op_frames, self_times, source_label, stack_frames
 from jaxtune.models.dropout import dropout_mask
 
 
@@ -46,6 +46,28 @@ def test_ops_are_attributed_to_the_function_that_built_them():
     assert callers == ["middle", "outer"]
     # An op built inside jaxtune is attributed to jaxtune's function, not to its caller.
     assert "models/dropout.py:dropout_mask" in labels.values()
+
+
+FUSED_DOT = """
+%fused_computation (param_0: f32[4,8], param_1: f32[8,32]) -> f32[4,32] {
+  %param_0 = f32[4,8]{1,0} parameter(0)
+  %param_1 = f32[8,32]{1,0} parameter(1)
+  ROOT %dot.18 = f32[4,32]{1,0} dot(%param_0, %param_1), lhs_contracting_dims={1}
+}
+
+%fused_computation.2 (param_0.1: f32[4,32]) -> f32[4,32] {
+  ROOT %tanh.1 = f32[4,32]{1,0} tanh(%param_0.1)
+}
+
+ENTRY %main (x: f32[4,8], w: f32[8,32]) -> f32[4,32] {
+  %ynn_fusion.3 = f32[4,32]{1,0} fusion(%x, %w), kind=kCustom, calls=%fused_computation
+  ROOT %tanh_fusion = f32[4,32]{1,0} fusion(%ynn_fusion.3), kind=kLoop, calls=%fused_computation.2
+}
+"""
+
+
+def test_gemm_fusions_without_metadata_are_named_by_their_shapes():
+    assert fused_dots(FUSED_DOT) == {"ynn_fusion.3": "f32[4,8] x f32[8,32] -> f32[4,32]"}
 
 
 def _event(name, ts, dur, tid=1):
@@ -92,5 +114,6 @@ def test_profile_of_a_population_names_the_recurrent_cell(tmp_path):
     sources = [row["name"] for row in result["sources"]]
     assert any(name.startswith("models/cells.py:") for name in sources), sources
     assert any("optax <- " in name for name in sources), sources
+    assert not any(name.startswith("(XLA ynn_fusion") for name in sources), sources
     assert result["config_steps_per_s"] > 0
     assert f"`{sources[0]}`" in done.stdout

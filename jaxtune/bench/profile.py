@@ -93,6 +93,29 @@ def op_frames(hlo_text: str) -> dict[str, int]:
     }
 
 
+def fused_dots(hlo_text: str) -> dict[str, str]:
+    """HLO op name -> `f32[64,128] x f32[128,512] -> f32[64,512]` for ops that call a
+    computation holding a dot. XLA CPU's YNNPACK GEMM fusions carry no source metadata,
+    so their operand shapes are what tells the recurrent matmul from the projection."""
+    header = re.compile(r"^%?([\w.\-]+) \((.*)\) -> (\S+) \{$")
+    signatures, current, lines = {}, None, hlo_text.splitlines()
+    for line in lines:
+        match = header.match(line)
+        if match:
+            current = match
+        elif line.startswith("}"):
+            current = None
+        elif current is not None and " dot(" in line:
+            operands = re.findall(r": (\w+\[[\d,]*\])", current.group(2))
+            signatures[current.group(1)] = f"{' x '.join(operands)} -> {current.group(3)}"
+    calls = re.compile(r"^\s*(?:ROOT\s+)?%?([\w.\-]+) = .*\bcalls=%?([\w.\-]+)")
+    return {
+        match.group(1): signatures[match.group(2)]
+        for match in map(calls.match, lines)
+        if match and match.group(2) in signatures
+    }
+
+
 def _relative(file: str) -> str | None:
     """`file` relative to the jaxtune package, or None outside it."""
     try:
@@ -159,11 +182,17 @@ def self_times(events: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def attribute(times: dict[str, float], hlo_text: str) -> dict[str, float]:
-    """Self microseconds per source label; ops without metadata by their kind, `(XLA copy)`."""
-    frames, ops = stack_frames(hlo_text), op_frames(hlo_text)
+    """Self microseconds per source label; GEMM fusions without metadata by their shapes,
+    `(GEMM f32[..] x f32[..] -> ..)`, other ops without it by their kind, `(XLA copy)`."""
+    frames, ops, dots = stack_frames(hlo_text), op_frames(hlo_text), fused_dots(hlo_text)
     by_source: dict[str, float] = collections.Counter()
     for op, micros in times.items():
-        label = source_label(frames, ops[op]) if op in ops else f"(XLA {op_kind(op)})"
+        if op in ops:
+            label = source_label(frames, ops[op])
+        elif op in dots:
+            label = f"(GEMM {dots[op]})"
+        else:
+            label = f"(XLA {op_kind(op)})"
         by_source[label] += micros
     return dict(by_source)
 
