@@ -33,19 +33,17 @@ class MemoryEstimate:
     best_params: int  # the copy kept for restore-best
     step_transient: int  # gradients and updates alive during a step
     activations: int  # residuals the backward pass keeps for one minibatch
-    # The lazy embedding update's row views of the table and its moments: every config's
-    # are gathered before the chunk loop, so all of them are alive at once (0 when dense).
-    row_views: int = 0
+    row_views: int = 0  # the lazy embedding update's rows of the table and its moments
 
     @property
     def persistent(self) -> int:
-        """Bytes every config holds at once: for the whole run, or (row views) every step."""
-        return self.params + self.optimizer_state + self.best_params + self.row_views
+        """Bytes every config holds for the whole run."""
+        return self.params + self.optimizer_state + self.best_params
 
     @property
     def per_step(self) -> int:
         """Bytes alive only while the config's step runs (one chunk at a time)."""
-        return self.step_transient + self.activations
+        return self.step_transient + self.activations + self.row_views
 
     @property
     def total(self) -> int:

@@ -132,12 +132,13 @@ class Trainer:
     With `population=True` every function takes and returns states with a leading K
     axis; with `population=False` the same functions run one config.
 
-    `chunk` sets how many configs are vectorized together inside each step: None (all K
-    at once, plain `jax.vmap`) or a width c, in which case each step loops over the
-    population c configs at a time (`over_chunks`, a `fori_loop` over chunks) inside the
-    same jitted epoch. On a CPU the per-config kernels run fastest when their tensors stay in
-    cache, so a small c beats one K-wide vmap there (benchmarks/README.md); the math
-    does not depend on c.
+    `chunk` sets how many configs are vectorized together: None (all K at once, plain
+    `jax.vmap`) or a width c, in which case the jitted epoch loops over the population c
+    configs at a time (`over_chunks`, a `fori_loop` over chunks), and each chunk runs
+    through all of the call's minibatches before the next one starts: a config's state
+    is sliced out and written back once per call, not at every step. On a CPU the
+    per-config kernels run fastest when their tensors stay in cache, so a small c beats
+    one K-wide vmap there (benchmarks/README.md); the math does not depend on c.
     """
 
     def __init__(
@@ -169,27 +170,40 @@ class Trainer:
             )
 
         lazy = program.embedding_update == "lazy"
-        train_chunks = lift_chunked(
-            functools.partial(guarded_train_step, program),
-            shared=3 if lazy else 2,
-            updates_input=True,
-        )
+        train_step_all = lift(functools.partial(guarded_train_step, program), (0, None, None, None))
         gather_all = lift(gather_rows, (0, None))
         scatter_all = lift(scatter_rows, (0, 0, None))
 
-        def step(state, batch, max_loss):
-            # best_params is not an input of a step: keep it out of the chunk loop's carry.
-            light = state.replace(best_params=None)
-            if lazy:
-                # The lazy embedding update: the chunk loop carries only the batch's rows
-                # of every table and its moments ([K, N, E]), written back in place after.
-                vocab_size = state.params[EMBEDDING]["embedding"].shape[-2]
-                rows, inverse = batch_rows(batch.tokens, vocab_size)
-                new, metrics = train_chunks(gather_all(light, rows), batch, max_loss, inverse)
-                new = scatter_all(light, new, rows)
-            else:
-                new, metrics = train_chunks(light, batch, max_loss)
-            return new.replace(best_params=state.best_params), metrics
+        def step(state, batch, max_loss, rows, inverse):
+            """One step of every config in `state` (the population, or one chunk of it)."""
+            if not lazy:
+                return train_step_all(state, batch, max_loss, None)
+            # The lazy embedding update: the step sees only the batch's rows of every table
+            # and its moments ([k, N, E]), written back in place after it.
+            new, metrics = train_step_all(gather_all(state, rows), batch, max_loss, inverse)
+            return scatter_all(state, new, rows), metrics
+
+        def epoch(state, split: DeviceSplit, index, weights, max_loss, rows):
+            """Every config in `state` through the batches [S, B]; metrics summed over them.
+
+            rows: None, or (the lazy update) each batch's (rows [S, N], inverse [S, B, T]).
+            """
+
+            def body(state, xs):
+                batch_ids, rows = xs
+                return step(state, split.gather(*batch_ids), max_loss, *rows)
+
+            xs = ((index, weights), rows if lazy else (None, None))
+            state, metrics = lax.scan(body, state, xs)  # metrics: [S, k] each
+            return state, jax.tree.map(lambda m: jnp.sum(m, axis=0), metrics)
+
+        # A chunked population runs each chunk through the whole epoch (over_chunks), so a
+        # config's state is sliced out and written back once per epoch, not once per step.
+        train_chunks = (
+            functools.partial(over_chunks, epoch, chunk, updates_input=True)
+            if population
+            else epoch
+        )
 
         evaluate_batch = lift_chunked(functools.partial(eval_step, program), shared=1)
         update = lift(
@@ -206,12 +220,16 @@ class Trainer:
 
             Returns the new state and metrics summed over the epoch ([K] each).
             """
-
-            def body(state, batch_ids):
-                return step(state, split.gather(*batch_ids), max_loss)
-
-            state, metrics = lax.scan(body, state, (index, weights))  # metrics: [S, K] each
-            return state, jax.tree.map(lambda m: jnp.sum(m, axis=0), metrics)
+            # best_params is not an input of a step: keep it out of the chunk loop's carry.
+            light = state.replace(best_params=None)
+            rows = None
+            if lazy:  # every batch's distinct tokens, found once for all configs
+                vocab_size = state.params[EMBEDDING]["embedding"].shape[-2]
+                rows = lax.map(
+                    lambda ids: batch_rows(split.gather(*ids).tokens, vocab_size), (index, weights)
+                )
+            new, metrics = train_chunks(light, split, index, weights, max_loss, rows)
+            return new.replace(best_params=state.best_params), metrics
 
         def evaluate_totals(params, split: DeviceSplit, index, weights):
             """Summed loss [K] and confusion [K, C, C] of every config over batches [S, B]."""

@@ -253,8 +253,8 @@ def _memory(population: list[dict[str, Any]], estimate) -> dict[str, Any]:
     """Measured peak-RSS slope per config against the estimate of the same thing.
 
     With a chunk the slope is what every config holds (params, optimizer state, best
-    params, the lazy update's row views); the step's activations are held by one chunk
-    at a time.
+    params); the step's activations (and the lazy update's row views) are held by one
+    chunk at a time.
     """
     measured = [p for p in population if "error" not in p]
     chunk = measured[0].get("chunk") if measured else None
