@@ -46,9 +46,12 @@ def test_quick_benchmark_measures_every_row(tmp_path):
         )
         assert case["population_lazy_embedding_smallest_K"]["K"] == min(QUICK.widths)
         assert case["memory"]["bytes_per_config_estimated"] > 0
+        # Chunked, a config holds the same state under both updates; the row views are
+        # held by one chunk at a time (memory.py).
         assert (
             case["memory_lazy_embedding"]["bytes_per_config_estimated"]
-            != case["memory"]["bytes_per_config_estimated"]
+            == case["memory"]["bytes_per_config_estimated"]
+            > 0
         )
         assert set(case["ratios"]) >= {f"K{k}_vs_one_at_a_time_jax" for k in QUICK.widths}
         assert f"| {case['architecture']} | {case['batch_size']} |" in table
