@@ -158,15 +158,12 @@ class Trainer:
         def lift(fn, in_axes):
             return jax.vmap(fn, in_axes=in_axes) if population else fn
 
-        def lift_chunked(fn, shared: int, updates_input=False):
+        def lift_chunked(fn, shared: int):
             """fn(per_config, *shared args) over the population, `chunk` configs at a time."""
             if not population:
                 return fn
             return functools.partial(
-                over_chunks,
-                jax.vmap(fn, in_axes=(0, *[None] * shared)),
-                chunk,
-                updates_input=updates_input,
+                over_chunks, jax.vmap(fn, in_axes=(0, *[None] * shared)), chunk
             )
 
         lazy = program.embedding_update == "lazy"
