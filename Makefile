@@ -24,7 +24,7 @@ demo: install
 	$(BIN)/jaxtune sweep experiments/demo.yaml --out runs/demo --overwrite
 
 test: install-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 lint: install-dev
 	$(BIN)/ruff check jaxtune tests benchmarks
