@@ -186,13 +186,27 @@ class Trainer:
             rows: None, or (the lazy update) each batch's (rows [S, N], inverse [S, B, T]).
             """
 
-            def body(state, xs):
-                batch_ids, rows = xs
-                return step(state, split.gather(*batch_ids), max_loss, *rows)
+            # The steps after the last one with a real example (the fill of a length
+            # bucket's last block, bucketing.py) would change nothing: the loop stops
+            # before them, so a block can be long without costing its fill.
+            has_examples = jnp.any(weights > 0, axis=1)  # [S]
+            num_steps = jnp.max(jnp.where(has_examples, jnp.arange(1, len(weights) + 1), 0))
+            per_step = rows if lazy else (None, None)
 
-            xs = ((index, weights), rows if lazy else (None, None))
-            state, metrics = lax.scan(body, state, xs)  # metrics: [S, k] each
-            return state, jax.tree.map(lambda m: jnp.sum(m, axis=0), metrics)
+            def body(i, carry):
+                state, totals = carry
+                step_rows = jax.tree.map(lambda r: r[i], per_step)
+                state, metrics = step(
+                    state, split.gather(index[i], weights[i]), max_loss, *step_rows
+                )
+                return state, jax.tree.map(jnp.add, totals, metrics)
+
+            first = jax.tree.map(lambda r: r[0], per_step)
+            zeros = jax.eval_shape(
+                step, state, split.gather(index[0], weights[0]), max_loss, *first
+            )
+            zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), zeros[1])
+            return lax.fori_loop(0, num_steps, body, (state, zeros))  # metrics: [k] each
 
         # A chunked population runs each chunk through the whole epoch (over_chunks), so a
         # config's state is sliced out and written back once per epoch, not once per step.

@@ -57,6 +57,12 @@ def test_quick_benchmark_measures_every_row(tmp_path):
         assert f"| {case['architecture']} | {case['batch_size']} |" in table
 
 
+def test_the_benchmark_calls_as_many_steps_per_jitted_call_as_the_engine():
+    from jaxtune.engine import BLOCK_STEPS
+
+    assert Settings().steps == BLOCK_STEPS
+
+
 def test_quick_settings_cover_every_architecture():
     from jaxtune.space import ARCHITECTURES
 

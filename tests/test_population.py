@@ -267,3 +267,36 @@ def test_fused_backward_trains_like_autodiff(base):
         fused_state.params,
         plain_state.params,
     )
+
+
+@pytest.mark.parametrize("chunk", [None, 1], ids=["vmap", "chunk1"])
+def test_empty_batches_in_a_block_change_nothing_wherever_they_are(chunk):
+    """A length bucket's block is filled with empty batches; the epoch loop stops after the
+    block's last real batch, and an empty batch before it is a no-op. Either way the
+    population ends bit-identical to training on the real batches alone."""
+    from support import SEED, tiny_dataset
+
+    from jaxtune.data.dataset import epoch_batches
+    from jaxtune.engine import program_for
+    from jaxtune.population import Trainer, hparam_arrays, to_device, trial_keys
+    from jaxtune.schedulers import EarlyStopping
+
+    population = configs(ARCHITECTURES[0], VARIATIONS[:2])
+    dataset = tiny_dataset()
+    index, weights = epoch_batches(len(dataset.train), 32, SEED, 0)  # [S, B]
+    empty = np.zeros_like(weights[:1])
+    # real, empty, the other real batches, then two empty ones (a bucket's fill).
+    filled_index = np.concatenate([index[:1], index[:1], index[1:], index[:2]])
+    filled_weights = np.concatenate([weights[:1], empty, weights[1:], empty, empty])
+    trainer = Trainer(program_for(population[0], dataset), EarlyStopping(), chunk=chunk)
+    hparams = hparam_arrays(population, steps_per_epoch=len(index))
+    split = to_device(dataset.train)
+    ends = []
+    for block in ((index, weights), (filled_index, filled_weights)):
+        state = trainer.init(hparams, trial_keys(SEED, [0, 1]))
+        ends.append(trainer.train_epoch(state, split, *block))
+    (real, real_metrics), (filled, filled_metrics) = ends
+    assert np.all(np.asarray(filled.step) == len(index))
+    jax.tree.map(np.testing.assert_array_equal, filled.params, real.params)
+    jax.tree.map(np.testing.assert_array_equal, filled.opt_state, real.opt_state)
+    jax.tree.map(np.testing.assert_array_equal, filled_metrics, real_metrics)

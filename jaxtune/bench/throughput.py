@@ -34,7 +34,7 @@ class Settings:
     seq_len: int = 64
     vocab_size: int = 20000
     num_classes: int = 6
-    steps: int = 4  # minibatches per jitted call
+    steps: int = 16  # minibatches per jitted call: the engine's BLOCK_STEPS
     repeats: int = 3
     target_seconds: float = 2.0  # per timed repeat
     sequential_configs: int = 2

@@ -4,10 +4,11 @@ Training uses "sort within chunks": the epoch's seeded shuffle is cut into
 chunks of `chunk_batches` batches, each chunk is sorted by length and cut into
 batches, so a batch holds examples of similar length drawn from a random part
 of the data. Each batch is padded to the smallest bucket length that holds its
-longest example. The trainer runs a bucket as a jitted `lax.scan` of a fixed
+longest example. The trainer runs a bucket as a jitted loop over a fixed
 `block_steps`, so batches of one bucket are grouped into blocks of exactly that
-many steps (the last block of a bucket is filled with all-zero-weight batches,
-which the trainer skips), and the blocks come in a seeded order. The number of
+many steps (the last block of a bucket is filled with all-zero-weight batches at
+its end, which the trainer never computes: its loop stops after the last real
+batch), and the blocks come in a seeded order. The number of
 blocks per bucket varies by epoch; their shapes never do, so nothing recompiles.
 
 Every plan depends only on (seed, epoch, lengths, batch_size, buckets,
