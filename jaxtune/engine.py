@@ -143,6 +143,7 @@ class Engine:
         goal: str = "maximize",
         max_loss: float | None = 100.0,
         chunk: int | None = None,
+        devices: int | None = None,
         buckets: tuple[int, ...] | None = None,
         embedding: np.ndarray | None = None,
         class_weights: tuple[float, ...] | None = None,
@@ -161,6 +162,7 @@ class Engine:
         self.goal = goal
         self.max_loss = max_loss
         self.chunk = chunk
+        self.devices = devices  # the config axis split over them (None: every device)
         self.buckets = buckets
         self.eval_batch_size = eval_batch_size
         self.embedding = None if embedding is None else jax.device_put(embedding)
@@ -197,7 +199,11 @@ class Engine:
         if signature not in self._trainers:
             program = program_for(config, self.dataset, self.class_weights, self.embedding_update)
             self._trainers[signature] = Trainer(
-                program, self.early_stopping, max_loss=self.max_loss, chunk=self.chunk
+                program,
+                self.early_stopping,
+                max_loss=self.max_loss,
+                chunk=self.chunk,
+                devices=self.devices,
             )
         return self._trainers[signature]
 
@@ -243,6 +249,7 @@ class Engine:
         if snapshots is not None and snapshots.latest_epoch() is not None:
             start = snapshots.latest_epoch()
             state, progress = snapshots.restore(state)
+            state = trainer.place(state)
             histories = progress["histories"]
         rounds = evaluation_rounds(
             functools.partial(self.train_blocks, view, batch_size),

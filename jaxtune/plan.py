@@ -30,6 +30,7 @@ class PopulationPlan:
     estimate: MemoryEstimate | None = None  # per config; None when not estimated
     chunk: int | None = None  # configs computed together in each step (None: all)
     padded_width: int | None = None  # slots of the compiled program (None: width)
+    devices: int = 1  # devices the config axis is split over, each computing `chunk`
 
     @property
     def width(self) -> int:
@@ -43,7 +44,9 @@ class PopulationPlan:
     @property
     def estimated_bytes(self) -> int:
         return (
-            0 if self.estimate is None else self.estimate.population_bytes(self.slots, self.chunk)
+            0
+            if self.estimate is None
+            else self.estimate.population_bytes(self.slots, concurrent(self.chunk, self.devices))
         )
 
 
@@ -63,6 +66,11 @@ def physical_memory_bytes() -> int:
 def default_memory_budget() -> int:
     """Half the machine's RAM: room for the host copy of the data and everything else."""
     return physical_memory_bytes() // 2
+
+
+def concurrent(chunk: int | None, devices: int) -> int | None:
+    """Configs whose step activations are alive at once: `chunk` on each device."""
+    return None if chunk is None else chunk * devices
 
 
 def width_limit(
@@ -101,6 +109,7 @@ def plan_populations(
     shapes: Shapes | None = None,
     memory_budget: int | None = None,
     chunk: int | None = None,
+    devices: int = 1,
     embedding_update: str = "dense",
 ) -> list[PopulationPlan]:
     """One group per static signature (first-seen order), cut into populations.
@@ -108,8 +117,8 @@ def plan_populations(
     Only shape-changing hyperparameters split groups; every dynamic value rides along
     as an array inside the group's one program. With `shapes`, each group's width is
     also limited by its estimated memory per config against `memory_budget` (default:
-    half of physical memory), with `chunk` configs computed at a time and the table
-    updated by `embedding_update` (train.embedding_update).
+    half of physical memory), with `chunk` configs computed at a time on each of
+    `devices` and the table updated by `embedding_update` (train.embedding_update).
     """
     groups: dict[tuple, list[Trial]] = {}
     for trial in trials:
@@ -127,11 +136,11 @@ def plan_populations(
                 seq_len=shapes.seq_len,  # the estimate reads the config's max_length
                 embedding_update=embedding_update,
             )
-            limit = width_limit(estimate, max_population, budget, chunk)
+            limit = width_limit(estimate, max_population, budget, concurrent(chunk, devices))
         start = 0
         for width in balanced_chunks(len(members), limit):
             population = tuple(members[start : start + width])
             slots = None if chunk is None else padded_width(width, limit)
-            plans.append(PopulationPlan(index, population, estimate, chunk, slots))
+            plans.append(PopulationPlan(index, population, estimate, chunk, slots, devices))
             start += width
     return plans

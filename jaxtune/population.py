@@ -22,6 +22,7 @@ from jaxtune.losses import classification_metrics
 from jaxtune.models.classifier import EMBEDDING
 from jaxtune.schedulers import EarlyStopping, end_of_epoch, stop_now
 from jaxtune.schedules import learning_rate, schedule_code
+from jaxtune.sharding import local_devices, on_mesh, over_devices
 from jaxtune.space import DYNAMIC_NAMES
 from jaxtune.train import DeviceSplit, Program, eval_step, guarded_train_step, init_state
 
@@ -139,6 +140,10 @@ class Trainer:
     is sliced out and written back once per call, not at every step. On a CPU the
     per-config kernels run fastest when their tensors stay in cache, so a small c beats
     one K-wide vmap there (benchmarks/README.md); the math does not depend on c.
+
+    `devices` (None: every local device; `budget.devices`) splits a population's K axis
+    over that many devices (`sharding.over_devices`), each training and evaluating its
+    share of the configs, c at a time; neither changes the math.
     """
 
     def __init__(
@@ -149,11 +154,18 @@ class Trainer:
         population=True,
         max_loss: float | None = 100.0,
         chunk: int | None = None,
+        devices: int | None = None,
     ):
         self.program = program
         self.early_stopping = early_stopping
         self.max_loss = max_loss
         self.chunk = chunk
+        self.population = population
+        self.devices = local_devices(devices) if population else local_devices(1)
+
+        def on_devices(fn):
+            """fn(per_config, *shared) with the population split over the devices."""
+            return over_devices(fn, self.devices) if population else fn
 
         def lift(fn, in_axes):
             return jax.vmap(fn, in_axes=in_axes) if population else fn
@@ -261,9 +273,11 @@ class Trainer:
                 "confusion": confusion,
             }
 
+        totals_on_devices = on_devices(evaluate_totals)
+
         def evaluate(params, split: DeviceSplit, index, weights):
             """Metrics of every config over padded batches [S, B] of one width."""
-            return metrics(*evaluate_totals(params, split, index, weights))
+            return metrics(*totals_on_devices(params, split, index, weights))
 
         def set_embedding(state, matrix):
             """Every config's embedding table (and its best-params copy) set to matrix [V, E]."""
@@ -278,10 +292,10 @@ class Trainer:
         def end_epoch(state, val_metrics, patience, min_delta):
             return update(state, val_metrics, patience, min_delta)
 
-        self.init = jax.jit(lift(functools.partial(init_state, program), (0, 0)))
-        self._train_epoch = jax.jit(train_epoch, donate_argnums=0)
+        self._init = jax.jit(lift(functools.partial(init_state, program), (0, 0)))
+        self._train_epoch = jax.jit(on_devices(train_epoch), donate_argnums=0)
         self.evaluate = jax.jit(evaluate)
-        self.evaluate_totals = jax.jit(evaluate_totals)
+        self.evaluate_totals = jax.jit(totals_on_devices)
         self.metrics = jax.jit(metrics)
         self.set_embedding = jax.jit(set_embedding, donate_argnums=0)
         self.current_rate = jax.jit(
@@ -292,6 +306,15 @@ class Trainer:
             lift(functools.partial(stop_now, restore_best=early_stopping.restore_best), (0,)),
             donate_argnums=0,
         )
+
+    def init(self, hparams, keys):
+        """The initial state of configs with hparams ([K] arrays) and keys [K], on the
+        population's devices (or of one config: scalars and one key)."""
+        return self.place(self._init(hparams, keys))
+
+    def place(self, state):
+        """A population state (e.g. restored from a snapshot) on the population's devices."""
+        return on_mesh(state, self.devices) if self.population else state
 
     def train_epoch(self, state, split: DeviceSplit, index, weights):
         """One epoch over padded minibatches (index, weights: [S, B]); the state is donated."""

@@ -100,6 +100,9 @@ class Budget:
     # over the population) or "auto" (1 on CPU, where cache-resident kernels win; all
     # elsewhere). Never changes results, only speed and memory.
     chunk: int | str = "auto"
+    # Devices the config axis is split over: "auto" (every local device: on a CPU one per
+    # core) or a count; a population of K uses gcd(K, devices). Never changes results.
+    devices: int | str = "auto"
     ask_batch: int = 8  # method bayes: configs asked from the sampler per round
     # Wall seconds for the sweep: at the first evaluation past it, every config in
     # training stops (its best evaluation kept) and no further population starts.
@@ -109,6 +112,9 @@ class Budget:
         if self.chunk == "auto":
             return 1 if backend == "cpu" else None
         return None if self.chunk == "all" else self.chunk
+
+    def resolved_devices(self) -> int | None:
+        return None if self.devices == "auto" else self.devices
 
 
 @dataclasses.dataclass(frozen=True)
@@ -339,7 +345,15 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
     budget_section = read.mapping(
         top.get("budget"),
         "budget",
-        ("max_population", "max_configs", "max_memory_gb", "chunk", "ask_batch", "time_limit"),
+        (
+            "max_population",
+            "max_configs",
+            "max_memory_gb",
+            "chunk",
+            "devices",
+            "ask_batch",
+            "time_limit",
+        ),
     )
     chunk = budget_section.get("chunk", "auto")
     if chunk not in ("auto", "all"):
@@ -348,6 +362,19 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         except SpaceError:
             raise read.error(
                 "budget.chunk", f"expected auto, all or an integer in [1, 1048576], found {chunk!r}"
+            ) from None
+    devices = budget_section.get("devices", "auto")
+    if devices != "auto":
+        import jax  # the device count is the machine's: known once jax starts
+
+        available = jax.local_device_count()
+        try:
+            devices = integer(1, available)(devices)
+        except SpaceError:
+            raise read.error(
+                "budget.devices",
+                f"expected auto or an integer in [1, {available}] (this machine's "
+                f"{jax.default_backend()} devices), found {devices!r}",
             ) from None
     budget = Budget(
         max_population=read.parse(
@@ -362,6 +389,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
             "budget.max_memory_gb",
         ),
         chunk=chunk,
+        devices=devices,
         ask_batch=read.parse(
             integer(1, 1 << 20), budget_section.get("ask_batch", 8), "budget.ask_batch"
         ),

@@ -31,6 +31,7 @@ from jaxtune.results import (
     write_results,
 )
 from jaxtune.samplers import sample
+from jaxtune.sharding import local_devices
 from jaxtune.snapshots import SNAPSHOTS_DIR, PopulationSnapshots
 from jaxtune.spec import SpecError, SweepSpec
 from jaxtune.study import STUDY_FILE, open_study, record_trials
@@ -243,6 +244,7 @@ def run_sweep(
         raise
     display.data(report)
     chunk = spec.budget.resolved_chunk(jax.default_backend())
+    devices = spec.budget.resolved_devices()
     max_memory_gb = spec.budget.max_memory_gb
 
     def plan(trials):
@@ -252,6 +254,7 @@ def run_sweep(
             shapes=Shapes(dataset.vocab_size, dataset.num_classes, max(report.buckets)),
             memory_budget=None if max_memory_gb is None else int(max_memory_gb * 2**30),
             chunk=chunk,
+            devices=len(local_devices(devices)),
             embedding_update=spec.train.embedding_update,
         )
 
@@ -264,6 +267,7 @@ def run_sweep(
         goal=spec.goal,
         max_loss=spec.train.max_loss,
         chunk=chunk,
+        devices=devices,
         buckets=report.buckets if len(report.buckets) > 1 else None,
         embedding=report.embedding,
         class_weights=class_weights_for(spec, dataset.train.labels, dataset.label_names),
@@ -413,6 +417,7 @@ def run_sweep(
             "populations": populations,
             "time_limit_reached": out_of_time(),
             "chunk": chunk,
+            "devices": len(local_devices(devices)),
             "backend": jax.default_backend(),
             "wandb": wandb_mode if tracker.error is None else f"off after: {tracker.error}",
         },

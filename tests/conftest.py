@@ -14,5 +14,23 @@ os.environ.setdefault("JAXTUNE_WANDB", "disabled")  # test_tracking.py turns it 
 
 import jaxtune  # noqa: E402,F401,I001  (adds jaxtune's XLA flags before jax starts)
 import jax  # noqa: E402
+import pytest  # noqa: E402
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+
+COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+
+
+@pytest.fixture
+def compile_counter():
+    """A list that grows by one at each XLA backend compilation while the test runs."""
+    events = []
+
+    def listen(event, duration, **kwargs):
+        if event == COMPILE_EVENT:
+            events.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    yield events
+    jax.monitoring.unregister_event_duration_listener(listen)

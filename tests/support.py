@@ -40,6 +40,7 @@ def train(
     dataset=None,
     trainer=None,
     chunk=None,
+    devices=None,
     embedding_update="dense",
 ):
     """Train configs (as one population, or one config alone when population=False).
@@ -54,6 +55,7 @@ def train(
         early_stopping,
         population=population,
         chunk=chunk,
+        devices=devices,
     )
     hparams = hparam_arrays(
         configs_, steps_per_epoch=-(-len(dataset.train) // configs_[0]["batch_size"])

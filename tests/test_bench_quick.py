@@ -23,6 +23,7 @@ def test_quick_benchmark_measures_every_row(tmp_path):
         rows = [
             *case["population"],
             case["population_one_vmap"],
+            case["population_one_device"],
             case["population_lazy_embedding"],
             case["population_lazy_embedding_smallest_K"],
             case["one_at_a_time_jax"],
@@ -40,6 +41,11 @@ def test_quick_benchmark_measures_every_row(tmp_path):
             assert point["compile_s"] > 0 and point["peak_rss_bytes"] > 0
             assert point["active_after"] == point["K"]  # nothing diverged or stopped
         assert case["population_one_vmap"]["chunk"] is None
+        # conftest's 4 devices reach the benchmark's processes: K=4 splits, K=1 cannot
+        assert [p["devices"] for p in case["population"]] == [1, 4]
+        assert case["population_one_device"]["devices"] == 1
+        assert case["population_one_device"]["K"] == max(QUICK.widths)
+        assert f"K{max(QUICK.widths)}_devices_vs_one_device" in case["ratios"]
         assert (
             case["population_lazy_embedding"]["active_after"]
             == case["population_lazy_embedding"]["K"]

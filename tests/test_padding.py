@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import jax
 import numpy as np
 from support import configs, tiny_dataset
 
@@ -11,7 +10,6 @@ from jaxtune.plan import PopulationPlan
 from jaxtune.samplers import Trial
 from jaxtune.schedulers import EarlyStopping
 
-COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 BASE = {"architecture": "gru", "hidden_size": 8, "embedding_dim": 8, "batch_size": 16, "epochs": 2}
 RATES = [3e-3, 1e-2, 3e-2, 1e-3]
 
@@ -22,23 +20,14 @@ def plan(trial_ids, slots=None):
     return PopulationPlan(0, trials, chunk=1, padded_width=slots)
 
 
-def test_padded_population_equals_unpadded_and_two_sizes_compile_once():
+def test_padded_population_equals_unpadded_and_two_sizes_compile_once(compile_counter):
     engine = Engine(tiny_dataset(), seed=0, early_stopping=EarlyStopping(), chunk=1)
-    unpadded = engine.run(plan([0, 1, 2]))
-    compiled = []
-
-    def listen(event, duration, **kwargs):
-        if event == COMPILE_EVENT:
-            compiled.append(event)
-
-    jax.monitoring.register_event_duration_secs_listener(listen)
-    try:
-        padded = engine.run(plan([0, 1, 2], slots=4))
-        after_first = len(compiled)
-        four = engine.run(plan([0, 1, 2, 3], slots=4))  # same slots: nothing new to compile
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listen)
-    assert after_first > 0 and len(compiled) == after_first
+    unpadded = engine.run(plan([0, 1, 2]))  # 3 slots: one device; 4 slots: split over 4
+    before = len(compile_counter)
+    padded = engine.run(plan([0, 1, 2], slots=4))
+    after_first = len(compile_counter)
+    four = engine.run(plan([0, 1, 2, 3], slots=4))  # same slots: nothing new to compile
+    assert after_first > before and len(compile_counter) == after_first
     assert len(padded) == 3 and len(four) == 4  # no record for a padding slot
     for a, b in zip(padded, unpadded, strict=True):
         assert a["status"] == b["status"] and a["best_epoch"] == b["best_epoch"]

@@ -1,6 +1,5 @@
 """Changing any dynamic hyperparameter's value never recompiles the population's programs."""
 
-import jax
 import pytest
 from support import configs, tiny_dataset, train
 
@@ -8,22 +7,6 @@ from jaxtune.engine import program_for
 from jaxtune.population import Trainer
 from jaxtune.schedulers import EarlyStopping
 from jaxtune.space import DYNAMIC_NAMES
-
-COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
-
-
-@pytest.fixture
-def compile_counter():
-    events = []
-
-    def listen(event, duration, **kwargs):
-        if event == COMPILE_EVENT:
-            events.append(event)
-
-    jax.monitoring.register_event_duration_secs_listener(listen)
-    yield events
-    jax.monitoring.unregister_event_duration_listener(listen)
-
 
 FIRST = {
     "learning_rate": 1e-3,

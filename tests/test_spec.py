@@ -341,6 +341,17 @@ BAD_SPECS = [
         "budget: {chunk: none}",
         "budget.chunk: expected auto, all or an integer in [1, 1048576], found 'none'",
     ),
+    # conftest starts 4 CPU devices
+    (
+        "budget: {devices: 8}",
+        "budget.devices: expected auto or an integer in [1, 4] (this machine's cpu devices), "
+        "found 8",
+    ),
+    (
+        "budget: {devices: all}",
+        "budget.devices: expected auto or an integer in [1, 4] (this machine's cpu devices), "
+        "found 'all'",
+    ),
     (
         "budget: {max_memory_gb: -1}",
         "budget.max_memory_gb: expected null or a number in (0, 1e+06], found -1",

@@ -117,7 +117,12 @@ class PopulationEpochs:
 
         config, split, index, weights = workload(case, steps)
         configs = population_configs(config, width)
-        trainer = Trainer(_program(config, case), EarlyStopping(), chunk=resolve_chunk(case))
+        trainer = Trainer(
+            _program(config, case),
+            EarlyStopping(),
+            chunk=resolve_chunk(case),
+            devices=case.get("devices"),  # None: every device, as a sweep's default
+        )
         self.state = trainer.init(
             hparam_arrays(configs, steps_per_epoch=steps, max_steps=UNLIMITED),
             trial_keys(0, range(width)),
@@ -144,6 +149,8 @@ def measure_population(
     return {
         "K": width,
         "chunk": resolve_chunk(case),
+        # devices holding the trained population's configs (sharding.config_mesh)
+        "devices": len(epochs.state.step.sharding.device_set),
         "steps_per_call": steps,
         "calls_per_repeat": calls,
         "seconds_per_call": seconds,

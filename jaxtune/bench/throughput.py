@@ -160,6 +160,9 @@ def run_case(
     # default, and with the opt-in lazy embedding update (train.embedding_update), also at
     # the smallest K for its memory slope.
     vmap_all = variant("one vmap", chunk="all")
+    # The population's configs split over every device is the default; this is the same
+    # K on one device, whose cores then share each config's ops (sharding.py).
+    one_device = variant("one device", devices=1)
     lazy = variant("lazy embedding", embedding_update="lazy")
     lazy_small = variant("lazy embedding", min(settings.widths), embedding_update="lazy")
     sequential, _ = _run(
@@ -216,6 +219,7 @@ def run_case(
         "flops_per_config_step": flops,
         "population": population,
         "population_one_vmap": vmap_all,
+        "population_one_device": one_device,
         "population_lazy_embedding": lazy,
         "population_lazy_embedding_smallest_K": lazy_small,
         "one_at_a_time_jax": sequential,
@@ -226,6 +230,7 @@ def run_case(
         "ratios": {
             **_ratios(population, sequential, pytorch),
             **_lazy_ratio(lazy, pytorch, focus),
+            **_split_ratio(population, one_device, focus),
         },
     }
 
@@ -234,6 +239,17 @@ def _lazy_ratio(lazy, pytorch, focus: int) -> dict[str, float]:
     if "error" in lazy or "error" in pytorch:
         return {}
     return {f"K{focus}_lazy_vs_pytorch": lazy["config_steps_per_s"] / pytorch["config_steps_per_s"]}
+
+
+def _split_ratio(population, one_device, focus: int) -> dict[str, float]:
+    """The focus K split over the devices (the default) against the same K on one device."""
+    at = [p for p in population if p.get("K") == focus and "error" not in p]
+    if not at or "error" in one_device:
+        return {}
+    return {
+        f"K{focus}_devices_vs_one_device": at[0]["config_steps_per_s"]
+        / one_device["config_steps_per_s"]
+    }
 
 
 def _brief(result: dict[str, Any]) -> str:
@@ -306,16 +322,19 @@ def markdown_table(report: dict[str, Any]) -> str:
         f"V={report['settings']['vocab_size']}; GEMM peak "
         f"{report['gemm_peak_gflops']:.0f} GFLOP/s. Config-steps/s (higher is better). "
         "The population computes configs one chunk at a time (the default "
-        "`budget.chunk: auto`); `as one vmap` is the same K in a single vmapped step; "
-        "`lazy` is the same K with the opt-in `train.embedding_update: lazy`.",
+        "`budget.chunk: auto`) on each of the devices its configs are split over (the "
+        "default `budget.devices: auto`: one CPU device per core); `one device` is the same "
+        "K on one device, `as one vmap` the same K in a single vmapped step per device, "
+        "`lazy` the same K with the opt-in `train.embedding_update: lazy`.",
         "",
-        f"| model | B | H | best K | population K={focus} | K={focus} as one vmap "
+        f"| model | B | H | best K | population K={focus} | devices "
+        f"| K={focus} on one device | K={focus} as one vmap "
         "| best population | one at a time (JAX) "
         f"| per-process trial | PyTorch | K={focus} / PyTorch | K={focus} / JAX solo "
         f"| K={focus} lazy | lazy / PyTorch "
         f"| % of GEMM peak (K={focus}) | compile s (K={focus}) | MB / config "
         "| MB / config (lazy) | largest K in 24 GB |",
-        "|" + "---|" * 19,
+        "|" + "---|" * 21,
     ]
 
     def rate(result):
@@ -336,6 +355,8 @@ def markdown_table(report: dict[str, Any]) -> str:
                     str(case["hidden_size"]),
                     str(best["K"]) if best else "-",
                     f"{at['config_steps_per_s']:.1f}" if at else "-",
+                    str(at.get("devices", "-")) if at else "-",
+                    rate(case.get("population_one_device", {"error": "not measured"})),
                     rate(case["population_one_vmap"]),
                     f"{best['config_steps_per_s']:.1f}" if best else "-",
                     rate(case["one_at_a_time_jax"]),

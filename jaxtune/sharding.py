@@ -1,0 +1,75 @@
+"""The config axis of a population split over local devices.
+
+A population's configs are independent, so each device can train its own share of them
+with the single-device program (`jax.shard_map` over a 1-D mesh named `configs`; the
+batch and the data are replicated). Off CPU these are the accelerators. On a CPU,
+jaxtune starts one host device per core (`jaxtune/__init__.py`): each device's program
+then runs its own configs' kernels, so the two cores work on two configs at once
+instead of splitting every small per-timestep op between them (benchmarks/README.md).
+
+A population of K configs uses gcd(K, devices) devices, so every device holds the same
+number of configs; K = 1 (or any K with no common factor) runs on one device.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+CONFIGS = "configs"  # the mesh axis that carries the population's K axis
+
+
+def local_devices(requested: int | None = None) -> tuple[jax.Device, ...]:
+    """The first `requested` devices of the default backend (None: all of them)."""
+    devices = jax.local_devices()
+    return tuple(devices[: requested or len(devices)])
+
+
+def config_mesh(width: int, devices: Sequence[jax.Device]) -> Mesh | None:
+    """A mesh of gcd(width, len(devices)) devices, or None when that is one device."""
+    count = math.gcd(width, len(devices))
+    return None if count < 2 else Mesh(np.array(devices[:count]), (CONFIGS,))
+
+
+def on_mesh(per_config, devices: Sequence[jax.Device]):
+    """per_config (every leaf with the K axis) split over the population's devices.
+
+    A population's state lives there from its init on, so each jitted function sees one
+    input sharding and compiles once (a state on one device, then split, would compile
+    every function twice). Already there, nothing is copied.
+    """
+    width = jax.tree.leaves(per_config)[0].shape[0]
+    mesh = config_mesh(width, devices)
+    if mesh is None:
+        return per_config
+    return jax.device_put(per_config, NamedSharding(mesh, PartitionSpec(CONFIGS)))
+
+
+def over_devices(fn: Callable, devices: Sequence[jax.Device]) -> Callable:
+    """fn(per_config, *shared) with per_config's leading K axis split over the devices.
+
+    Every output of fn must carry the K axis. Used inside `jax.jit`: the mesh is chosen
+    when the function is traced, from the population's width.
+    """
+
+    def run(per_config, *shared):
+        width = jax.tree.leaves(per_config)[0].shape[0]
+        mesh = config_mesh(width, devices)
+        if mesh is None:
+            return fn(per_config, *shared)
+        split, replicated = PartitionSpec(CONFIGS), PartitionSpec()
+        return jax.shard_map(
+            fn,
+            mesh=mesh,
+            in_specs=(split, *[replicated] * len(shared)),
+            out_specs=split,
+            # The loop carries start as zeros and become per-device values: the outputs
+            # vary over the mesh by construction, so the varying-axes check adds nothing.
+            check_vma=False,
+        )(per_config, *shared)
+
+    return run
