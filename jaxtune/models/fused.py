@@ -22,6 +22,15 @@ def _sigmoid(x):
     return jax.nn.sigmoid(x)
 
 
+def _lstm_gates(pre):
+    """pre [B, 4H] (i, f, g, o blocks) -> sigmoid(i), sigmoid(f), tanh(g), sigmoid(o) as one
+    [B, 4H] array, from ONE tanh over the whole block: sigmoid(x) = (1 + tanh(x / 2)) / 2."""
+    hidden_size = pre.shape[-1] // 4
+    candidate = (jnp.arange(4 * hidden_size) // hidden_size == 2)[None, :]  # [1, 4H] static
+    t = jnp.tanh(pre * jnp.where(candidate, 1.0, 0.5))  # [B, 4H]
+    return jnp.where(candidate, t, 0.5 * t + 0.5)
+
+
 def _forward_step(cell, activation, w_h, b_hn, carry, x_t, mask_t, recurrent_mask):
     """One step; returns (new carry, output, residuals for the backward pass)."""
     if cell == "lstm":
@@ -32,13 +41,13 @@ def _forward_step(cell, activation, w_h, b_hn, carry, x_t, mask_t, recurrent_mas
     hh = h_in @ w_h  # [B, G*H]
     live = mask_t[:, None]  # [B, 1]
     if cell == "lstm":
-        i, f, g, o = jnp.split(x_t + hh, 4, axis=-1)
-        i, f, g, o = _sigmoid(i), _sigmoid(f), jnp.tanh(g), _sigmoid(o)
+        gates = _lstm_gates(x_t + hh)  # [B, 4H]
+        i, f, g, o = jnp.split(gates, 4, axis=-1)
         c_new = f * c + i * g
         tanh_c = jnp.tanh(c_new)
         h_new = o * tanh_c
         carry = (jnp.where(live, c_new, c), jnp.where(live, h_new, h))
-        residuals = (jnp.concatenate([i, f, g, o], axis=-1), c, tanh_c, h_in)
+        residuals = (gates, c, tanh_c, h_in)
     elif cell == "gru":
         hidden_size = h.shape[-1]
         rz = _sigmoid(x_t[:, : 2 * hidden_size] + hh[:, : 2 * hidden_size])  # [B, 2H]
