@@ -49,6 +49,25 @@ def on_mesh(per_config, devices: Sequence[jax.Device]):
     return jax.device_put(per_config, NamedSharding(mesh, PartitionSpec(CONFIGS)))
 
 
+def move_to_mesh(per_config, devices: Sequence[jax.Device]):
+    """on_mesh for a tree the caller gives up: each leaf's old buffer is freed as soon as
+    it is copied, so the move holds one leaf twice, not the whole population."""
+    width = jax.tree.leaves(per_config)[0].shape[0]
+    mesh = config_mesh(width, devices)
+    if mesh is None:
+        return per_config
+    sharding = NamedSharding(mesh, PartitionSpec(CONFIGS))
+
+    def move(leaf):
+        moved = jax.device_put(leaf, sharding)
+        if moved is not leaf:
+            jax.block_until_ready(moved)
+            leaf.delete()
+        return moved
+
+    return jax.tree.map(move, per_config)
+
+
 def over_devices(fn: Callable, devices: Sequence[jax.Device]) -> Callable:
     """fn(per_config, *shared) with per_config's leading K axis split over the devices.
 
