@@ -35,6 +35,11 @@ def config_mesh(width: int, devices: Sequence[jax.Device]) -> Mesh | None:
     return None if count < 2 else Mesh(np.array(devices[:count]), (CONFIGS,))
 
 
+def _mesh_of(per_config, devices: Sequence[jax.Device]) -> Mesh | None:
+    """The mesh for a tree whose leaves all carry the population's K axis first."""
+    return config_mesh(jax.tree.leaves(per_config)[0].shape[0], devices)
+
+
 def on_mesh(per_config, devices: Sequence[jax.Device]):
     """per_config (every leaf with the K axis) split over the population's devices.
 
@@ -42,8 +47,7 @@ def on_mesh(per_config, devices: Sequence[jax.Device]):
     input sharding and compiles once (a state on one device, then split, would compile
     every function twice). Already there, nothing is copied.
     """
-    width = jax.tree.leaves(per_config)[0].shape[0]
-    mesh = config_mesh(width, devices)
+    mesh = _mesh_of(per_config, devices)
     if mesh is None:
         return per_config
     return jax.device_put(per_config, NamedSharding(mesh, PartitionSpec(CONFIGS)))
@@ -52,14 +56,9 @@ def on_mesh(per_config, devices: Sequence[jax.Device]):
 def move_to_mesh(per_config, devices: Sequence[jax.Device]):
     """on_mesh for a tree the caller gives up: each leaf's old buffer is freed as soon as
     it is copied, so the move holds one leaf twice, not the whole population."""
-    width = jax.tree.leaves(per_config)[0].shape[0]
-    mesh = config_mesh(width, devices)
-    if mesh is None:
-        return per_config
-    sharding = NamedSharding(mesh, PartitionSpec(CONFIGS))
 
     def move(leaf):
-        moved = jax.device_put(leaf, sharding)
+        moved = on_mesh(leaf, devices)
         if moved is not leaf:
             jax.block_until_ready(moved)
             leaf.delete()
@@ -76,8 +75,7 @@ def over_devices(fn: Callable, devices: Sequence[jax.Device]) -> Callable:
     """
 
     def run(per_config, *shared):
-        width = jax.tree.leaves(per_config)[0].shape[0]
-        mesh = config_mesh(width, devices)
+        mesh = _mesh_of(per_config, devices)
         if mesh is None:
             return fn(per_config, *shared)
         split, replicated = PartitionSpec(CONFIGS), PartitionSpec()
@@ -86,8 +84,8 @@ def over_devices(fn: Callable, devices: Sequence[jax.Device]) -> Callable:
             mesh=mesh,
             in_specs=(split, *[replicated] * len(shared)),
             out_specs=split,
-            # The loop carries start as zeros and become per-device values: the outputs
-            # vary over the mesh by construction, so the varying-axes check adds nothing.
+            # The loops' carries start as replicated zeros and become per-device values:
+            # the outputs vary over the mesh by construction, so the check adds nothing.
             check_vma=False,
         )(per_config, *shared)
 

@@ -245,6 +245,7 @@ def run_sweep(
     display.data(report)
     chunk = spec.budget.resolved_chunk(jax.default_backend())
     devices = spec.budget.resolved_devices()
+    device_count = len(local_devices(devices))  # the most a population is split over
     max_memory_gb = spec.budget.max_memory_gb
 
     def plan(trials):
@@ -254,7 +255,7 @@ def run_sweep(
             shapes=Shapes(dataset.vocab_size, dataset.num_classes, max(report.buckets)),
             memory_budget=None if max_memory_gb is None else int(max_memory_gb * 2**30),
             chunk=chunk,
-            devices=len(local_devices(devices)),
+            devices=device_count,
             embedding_update=spec.train.embedding_update,
         )
 
@@ -417,7 +418,7 @@ def run_sweep(
             "populations": populations,
             "time_limit_reached": out_of_time(),
             "chunk": chunk,
-            "devices": len(local_devices(devices)),
+            "devices": device_count,
             "backend": jax.default_backend(),
             "wandb": wandb_mode if tracker.error is None else f"off after: {tracker.error}",
         },
