@@ -1,6 +1,9 @@
 """`benchmarks/throughput.py --quick`: every row is measured and the JSON has its schema."""
 
+import dataclasses
 import json
+
+import pytest
 
 from jaxtune.bench.throughput import QUICK, Settings, run_benchmark
 
@@ -14,6 +17,8 @@ def test_quick_benchmark_measures_every_row(tmp_path):
         has_torch = False
     report = run_benchmark(QUICK, tmp_path, log=lambda line: None)
     assert json.loads((tmp_path / "throughput.json").read_text()) == json.loads(json.dumps(report))
+    assert report["meta"]["complete"] is True
+    assert "Partial run" not in (tmp_path / "throughput.md").read_text()
     table = (tmp_path / "throughput.md").read_text()
     assert report["gemm_peak_gflops"] > 0
     assert len(report["cases"]) == len(QUICK.architectures) * len(QUICK.sizes)
@@ -73,3 +78,24 @@ def test_quick_settings_cover_every_architecture():
     from jaxtune.space import ARCHITECTURES
 
     assert set(QUICK.architectures) == set(ARCHITECTURES) == set(Settings().architectures)
+
+
+def test_a_run_stopped_after_a_case_keeps_that_case(tmp_path):
+    class Stop(Exception):
+        pass
+
+    def log(line):
+        if line.startswith("rnn "):  # the second case's first measurement
+            raise Stop
+
+    settings = dataclasses.replace(QUICK, architectures=("cnn", "rnn"), widths=(1, 2))
+    with pytest.raises(Stop):
+        run_benchmark(settings, tmp_path, log=log)
+    report = json.loads((tmp_path / "throughput.json").read_text())
+    assert report["meta"]["complete"] is False
+    assert [case["architecture"] for case in report["cases"]] == ["cnn"]
+    assert [p["K"] for p in report["cases"][0]["population"]] == [1, 2]
+    table = (tmp_path / "throughput.md").read_text()
+    assert "**Partial run**: 1 of 2 cases measured." in table
+    assert "| cnn | 4 |" in table and "| rnn |" not in table
+    assert not list(tmp_path.glob(".*partial"))

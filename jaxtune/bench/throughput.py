@@ -336,6 +336,9 @@ def markdown_table(report: dict[str, Any]) -> str:
         "| MB / config (lazy) | largest K in 24 GB |",
         "|" + "---|" * 21,
     ]
+    if not report["meta"].get("complete", True):
+        expected = len(report["settings"]["architectures"]) * len(report["settings"]["sizes"])
+        lines.insert(1, f"\n**Partial run**: {len(report['cases'])} of {expected} cases measured.")
 
     def rate(result):
         return "error" if "error" in result else f"{result['config_steps_per_s']:.1f}"
@@ -389,15 +392,13 @@ def markdown_table(report: dict[str, Any]) -> str:
 
 
 def run_benchmark(settings: Settings, out_dir: Path, log=print) -> dict[str, Any]:
+    """Measure every case; the JSON and Markdown are rewritten after each case, so a run
+    stopped part way (a full run takes over an hour) keeps what it measured, marked
+    `"complete": false` in its meta."""
     import jax
 
     peak = gemm_peak_gflops()
     log(f"float32 GEMM peak: {peak:.1f} GFLOP/s")
-    cases = [
-        run_case(settings, arch, batch, hidden, peak, log)
-        for batch, hidden in settings.sizes
-        for arch in settings.architectures
-    ]
     report = {
         "meta": {
             "date": datetime.date.today().isoformat(),
@@ -406,15 +407,31 @@ def run_benchmark(settings: Settings, out_dir: Path, log=print) -> dict[str, Any
             "jax": jax.__version__,
             "dtype": "float32",
             "device": str(jax.devices()[0]),
+            "complete": False,
         },
         "settings": dataclasses.asdict(settings),
         "gemm_peak_gflops": peak,
-        "cases": cases,
+        "cases": [],
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "throughput.json").write_text(json.dumps(report, indent=1) + "\n")
-    (out_dir / "throughput.md").write_text(markdown_table(report))
+    for batch, hidden in settings.sizes:
+        for arch in settings.architectures:
+            report["cases"].append(run_case(settings, arch, batch, hidden, peak, log))
+            _write(report, out_dir)
+    report["meta"]["complete"] = True
+    _write(report, out_dir)
     return report
+
+
+def _write(report: dict[str, Any], out_dir: Path) -> None:
+    """Both files replaced atomically: a kill mid-write leaves the previous version."""
+    for name, text in (
+        ("throughput.json", json.dumps(report, indent=1) + "\n"),
+        ("throughput.md", markdown_table(report)),
+    ):
+        partial = out_dir / f".{name}.partial"
+        partial.write_text(text)
+        partial.replace(out_dir / name)
 
 
 def main(argv: list[str] | None = None) -> None:
