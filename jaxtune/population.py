@@ -22,7 +22,7 @@ from jaxtune.losses import classification_metrics
 from jaxtune.models.classifier import EMBEDDING
 from jaxtune.schedulers import EarlyStopping, end_of_epoch, stop_now
 from jaxtune.schedules import learning_rate, schedule_code
-from jaxtune.sharding import local_devices, move_to_mesh, on_mesh, over_devices
+from jaxtune.sharding import init_on_mesh, local_devices, on_mesh, over_devices
 from jaxtune.space import DYNAMIC_NAMES
 from jaxtune.train import DeviceSplit, Program, eval_step, guarded_train_step, init_state
 
@@ -310,12 +310,9 @@ class Trainer:
     def init(self, hparams, keys):
         """The initial state of configs with hparams ([K] arrays) and keys [K], on the
         population's devices (or of one config: scalars and one key)."""
-        # Made on one device, then moved leaf by leaf (each source freed once copied): made
-        # on the devices at once, the two devices' orthogonal initialisers run their LAPACK
-        # QRs concurrently, which wedges jaxlib 0.10.2's CPU runtime (reproduced; the same
-        # hang as the scheduler flag in jaxtune/__init__.py guards against).
-        state = self._init(hparams, keys)
-        return move_to_mesh(state, self.devices) if self.population else state
+        if not self.population:
+            return self._init(hparams, keys)
+        return init_on_mesh(lambda part: self._init(*part), (hparams, keys), self.devices)
 
     def place(self, state):
         """A population state (e.g. restored from a snapshot) on the population's devices."""

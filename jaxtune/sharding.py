@@ -53,18 +53,47 @@ def on_mesh(per_config, devices: Sequence[jax.Device]):
     return jax.device_put(per_config, NamedSharding(mesh, PartitionSpec(CONFIGS)))
 
 
-def move_to_mesh(per_config, devices: Sequence[jax.Device]):
-    """on_mesh for a tree the caller gives up: each leaf's old buffer is freed as soon as
-    it is copied, so the move holds one leaf twice, not the whole population."""
+def init_on_mesh(init: Callable, per_config, devices: Sequence[jax.Device]):
+    """init(per_config) split over the population's devices, never holding more than the
+    finished population does.
 
-    def move(leaf):
-        moved = on_mesh(leaf, devices)
-        if moved is not leaf:
-            jax.block_until_ready(moved)
-            leaf.delete()
+    Each device's share is made by one call of `init` on the default device (one compile
+    for every share) and moved to its device leaf by leaf, each source freed once copied;
+    the default device's own share is made last and stays. So while a share moves, the
+    memory in use is the shares already made plus this one and one of its leaves twice:
+    less than the whole population, whose peak the memory estimate counts. (Made whole
+    and then moved, its largest leaf, the [K, V, E] embedding table, was alive twice: one
+    table per config more than the estimate. Made on all the devices at once by one
+    sharded program, the devices' orthogonal initialisers run their LAPACK QRs
+    concurrently, which wedges jaxlib 0.10.2's CPU runtime: reproduced, the hang the
+    scheduler flag in jaxtune/__init__.py guards against within one device.)
+    """
+    mesh = _mesh_of(per_config, devices)
+    if mesh is None:
+        return init(per_config)
+    targets = list(mesh.devices.flat)
+    width = jax.tree.leaves(per_config)[0].shape[0]
+    size = width // len(targets)
+
+    def move(leaf, device):
+        if leaf.devices() == {device}:
+            return leaf
+        moved = jax.block_until_ready(jax.device_put(leaf, device))
+        leaf.delete()
         return moved
 
-    return jax.tree.map(move, per_config)
+    shares = [None] * len(targets)
+    for index in reversed(range(len(targets))):
+        start, device = index * size, targets[index]
+        share = init(jax.tree.map(lambda leaf, start=start: leaf[start : start + size], per_config))
+        shares[index] = jax.tree.map(lambda leaf, device=device: move(leaf, device), share)
+    sharding = NamedSharding(mesh, PartitionSpec(CONFIGS))
+    return jax.tree.map(
+        lambda *pieces: jax.make_array_from_single_device_arrays(
+            (width, *pieces[0].shape[1:]), sharding, list(pieces)
+        ),
+        *shares,
+    )
 
 
 def over_devices(fn: Callable, devices: Sequence[jax.Device]) -> Callable:

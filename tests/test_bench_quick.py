@@ -24,6 +24,7 @@ def test_quick_benchmark_measures_every_row(tmp_path):
     assert len(report["cases"]) == len(QUICK.architectures) * len(QUICK.sizes)
     for case in report["cases"]:
         assert case["flops_per_config_step"] > 0
+        assert [p for p in case["population"] if "error" in p] == []  # shows the error
         assert [p["K"] for p in case["population"]] == list(QUICK.widths)
         rows = [
             *case["population"],

@@ -18,7 +18,7 @@ from jaxtune.cli import app
 from jaxtune.engine import program_for
 from jaxtune.memory import MemoryEstimate
 from jaxtune.plan import PopulationPlan
-from jaxtune.population import Trainer
+from jaxtune.population import Trainer, hparam_arrays, trial_keys
 from jaxtune.schedulers import EarlyStopping
 from jaxtune.sharding import config_mesh, local_devices
 
@@ -169,3 +169,43 @@ def test_a_split_population_compiles_its_programs_once(compile_counter):
     state, _ = train(population, epochs=3, trainer=trainer)  # epoch 2 sees epoch 1's output
     assert devices_holding(state) == 4
     assert len(compile_counter) == compiled
+
+
+def test_init_never_holds_more_than_the_finished_population(monkeypatch):
+    """Each device's share is made and moved on its own, so no moment of the init holds
+    more than the population it returns (made whole and then moved, its largest leaf was
+    alive twice); and the state equals the one made on one device."""
+    population = configs(ARCHITECTURES[1], VARIATIONS)  # lstm: orthogonal init, QRs
+    program = program_for(population[0], tiny_dataset())
+    hparams = hparam_arrays(population, steps_per_epoch=2)
+    keys = trial_keys(0, range(len(population)))
+
+    def host(state):  # keys as their bits
+        return jax.tree.map(
+            lambda x: np.asarray(
+                jax.random.key_data(x) if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key) else x
+            ),
+            state,
+        )
+
+    alone = host(Trainer(program, EarlyStopping(), devices=1).init(hparams, keys))
+
+    def live_bytes():
+        return sum(array.nbytes for array in jax.live_arrays())
+
+    seen, put = [], jax.device_put
+
+    def put_and_count(*args, **kwargs):  # the moment a leaf is alive on two devices
+        moved = jax.block_until_ready(put(*args, **kwargs))
+        seen.append(live_bytes())
+        return moved
+
+    before = live_bytes()
+    monkeypatch.setattr(jax, "device_put", put_and_count)
+    state = Trainer(program, EarlyStopping(), devices=4).init(hparams, keys)
+    monkeypatch.undo()
+    assert devices_holding(state) == 4
+    assert len(seen) >= len(jax.tree.leaves(state))  # the counter saw every leaf move
+    finished = live_bytes() - before
+    assert max(seen) - before <= finished
+    jax.tree.map(np.testing.assert_array_equal, host(state), alone)
