@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxtune.models.fused import fused_scan
+from jaxtune.models.fused import fused_scan, projection
 
 NUM_GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 
@@ -96,9 +96,10 @@ def recurrent_layer(
     # Time-major before the projection: transposing [B, T, D] is cheaper than [B, T, G*H],
     # and XLA CPU otherwise computes the product G*H-major and transposes it (10% of an
     # LSTM step at B64 H128, benchmarks/README.md).
-    x_proj = jnp.swapaxes(xs, 0, 1) @ params["w_in"] + params["b_in"][None, None, :]  # [T, B, G*H]
+    xs_time_major = jnp.swapaxes(xs, 0, 1)  # [T, B, D]
     step_mask = jnp.arange(num_steps)[:, None] < lengths[None, :]  # [T, B]
     if fused_backward:
+        x_proj = projection(xs_time_major, params["w_in"], params["b_in"])  # [T, B, G*H]
         b_hn = params.get("b_hn", jnp.zeros((hidden_size,), xs.dtype))
         outputs, final_h = fused_scan(
             cell,
@@ -112,6 +113,8 @@ def recurrent_layer(
             recurrent_mask,
         )
         return jnp.swapaxes(outputs, 0, 1), final_h  # [B, T, H], [B, H]
+
+    x_proj = xs_time_major @ params["w_in"] + params["b_in"][None, None, :]  # [T, B, G*H]
 
     def body(carry, inputs):
         x_t, mask_t = inputs  # [B, G*H], [B]

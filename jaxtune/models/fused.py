@@ -156,6 +156,9 @@ def _cell_backward(cell, activation, residuals, d_h_new, d_c_new):
 def _fused_scan_bwd(cell, activation, reverse, unroll, saved, cotangents):
     w_h, step_mask, recurrent_mask, residuals = saved
     d_outputs, d_final = cotangents  # [T, B, H], [B, H]
+    # Transposed once, before the loop (the barrier keeps XLA from folding the transpose
+    # back into every step's matmul, where it copied [G*H, H] at each timestep).
+    w_h_t = lax.optimization_barrier(w_h.T)  # [G*H, H]
     d_c0 = jnp.zeros_like(d_final) if cell == "lstm" else None
 
     def body(carry, inputs):
@@ -167,7 +170,7 @@ def _fused_scan_bwd(cell, activation, reverse, unroll, saved, cotangents):
         d_pre, d_hh, d_h_direct, d_c_prev = _cell_backward(
             cell, activation, step_residuals, d_h_new, d_c_new
         )
-        d_h_prev = d_h_direct + (d_hh @ w_h.T) * recurrent_mask  # [B, H]
+        d_h_prev = d_h_direct + (d_hh @ w_h_t) * recurrent_mask  # [B, H]
         d_h = jnp.where(live, d_h_prev, d_h)
         if cell == "lstm":
             d_c = jnp.where(live, d_c_prev, d_c)
@@ -185,7 +188,11 @@ def _fused_scan_bwd(cell, activation, reverse, unroll, saved, cotangents):
     if d_hh is None:
         d_hh = d_x_proj  # [T, B, G*H]
     h_in = residuals[-1]  # [T, B, H]: the state fed to w_h at each step
-    d_w_h = jnp.einsum("tbh,tbg->hg", h_in, d_hh)  # ONE matmul over all timesteps
+    # ONE matmul over all timesteps, [H, T*B] x [T*B, G*H]: flattened (t, b) in the order
+    # the scan stacked them, so only h_in is transposed (an einsum over "tb" had XLA
+    # transpose both operands to (b, t) order).
+    num_steps, batch_size = h_in.shape[:2]
+    d_w_h = h_in.reshape(num_steps * batch_size, -1).T @ d_hh.reshape(num_steps * batch_size, -1)
     hidden_size = w_h.shape[0]
     if cell == "gru":
         d_b_hn = jnp.sum(d_hh[..., 2 * hidden_size :], axis=(0, 1))
@@ -195,3 +202,29 @@ def _fused_scan_bwd(cell, activation, reverse, unroll, saved, cotangents):
 
 
 fused_scan.defvjp(_fused_scan_fwd, _fused_scan_bwd)
+
+
+@jax.custom_vjp
+def projection(xs, w_in, b_in):
+    """The input projection xs [T, B, D] @ w_in [D, G*H] + b_in [G*H] -> [T, B, G*H].
+
+    Its weight gradient is written out as [D, T*B] x [T*B, G*H], so XLA transposes the
+    [T*B, D] inputs for the GEMM; autodiff's form, (d_x_proj^T xs)^T, had it transpose
+    the G*H / D times larger [T*B, G*H] gradient instead (8 MB per LSTM B64 H128 step).
+    """
+    return xs @ w_in + b_in[None, None, :]
+
+
+def _projection_fwd(xs, w_in, b_in):
+    return projection(xs, w_in, b_in), (xs, w_in)
+
+
+def _projection_bwd(saved, d_x_proj):
+    xs, w_in = saved
+    num_steps, batch_size, input_size = xs.shape
+    d_flat = d_x_proj.reshape(num_steps * batch_size, -1)  # [T*B, G*H]
+    d_w_in = xs.reshape(num_steps * batch_size, input_size).T @ d_flat  # [D, G*H]
+    return d_x_proj @ w_in.T, d_w_in, jnp.sum(d_flat, axis=0)
+
+
+projection.defvjp(_projection_fwd, _projection_bwd)
