@@ -54,8 +54,9 @@ def build_optimizer(kind: str, hparams, *, nesterov: bool = False):
 def mask_frozen_embedding(tree, embedding_trainable):
     """Zero the embedding's entries of a params-shaped tree when the config freezes it.
 
-    Applied to gradients (so a frozen table does not count in the clip norm) and to
-    updates (so weight decay cannot move it): the frozen rows stay bit-identical.
+    Applied to updates, so weight decay cannot move a frozen table: its rows stay
+    bit-identical. (Its gradient is already zero: train.py stops it at the lookup, so a
+    frozen table does not count in the clip norm either.)
     """
     return {
         name: (

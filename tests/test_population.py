@@ -306,3 +306,47 @@ def test_empty_batches_in_a_block_change_nothing_wherever_they_are(chunk):
     jax.tree.map(np.testing.assert_array_equal, filled.params, real.params)
     jax.tree.map(np.testing.assert_array_equal, filled.opt_state, real.opt_state)
     jax.tree.map(np.testing.assert_array_equal, filled_metrics, real_metrics)
+
+
+def test_frozen_table_gets_a_zero_gradient_that_the_clip_norm_does_not_count():
+    import optax
+
+    from jaxtune.data.dataset import epoch_batches
+    from jaxtune.engine import program_for
+    from jaxtune.population import to_device
+    from jaxtune.train import train_step
+    from support import tiny_dataset
+
+    population = configs(
+        ARCHITECTURES[1], [{"embedding_trainable": False}, {"embedding_trainable": True}]
+    )
+    # One trial id for both: the same initial parameters, so only the flag differs.
+    state, _ = train(population, epochs=0, trial_ids=[0, 0])
+    program = program_for(population[0], tiny_dataset())
+    index, weights = epoch_batches(len(tiny_dataset().train), 32, 0, 0)
+    batch = to_device(tiny_dataset().train).gather(index[0], weights[0])
+    frozen, trainable = (
+        train_step(
+            program,
+            *(select(tree, k) for tree in (state.params, state.opt_state, state.hparams)),
+            jax.random.key(1),
+            batch,
+            1e-3,
+        )
+        for k in range(2)
+    )
+    # Adam's first moment after one step is (1 - beta1) * gradient.
+    beta1 = float(state.hparams["beta1"][0])
+    frozen_mu, trainable_mu = (optax.tree.get(step[1], "mu") for step in (frozen, trainable))
+    np.testing.assert_array_equal(np.asarray(frozen_mu["embedding"]["embedding"]), 0.0)
+    table_gradient = np.asarray(trainable_mu["embedding"]["embedding"]) / (1 - beta1)
+    assert np.abs(table_gradient).max() > 0
+    jax.tree.map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL),
+        {k: v for k, v in frozen_mu.items() if k != "embedding"},
+        {k: v for k, v in trainable_mu.items() if k != "embedding"},
+    )
+    frozen_norm, trainable_norm = (float(step[2]["grad_norm"]) for step in (frozen, trainable))
+    np.testing.assert_allclose(
+        frozen_norm**2, trainable_norm**2 - np.sum(table_gradient**2), rtol=1e-4
+    )
