@@ -2,10 +2,15 @@
 
 import jax
 import numpy as np
+import optax
 import pytest
-from support import configs, select, train, train_each_alone
+from support import configs, select, tiny_dataset, train, train_each_alone
 
+from jaxtune.data.dataset import epoch_batches
+from jaxtune.engine import program_for
+from jaxtune.population import to_device
 from jaxtune.schedulers import Status
+from jaxtune.train import train_step
 
 RTOL, ATOL = 1e-5, 1e-6
 EPOCHS = 2
@@ -309,14 +314,6 @@ def test_empty_batches_in_a_block_change_nothing_wherever_they_are(chunk):
 
 
 def test_frozen_table_gets_a_zero_gradient_that_the_clip_norm_does_not_count():
-    import optax
-
-    from jaxtune.data.dataset import epoch_batches
-    from jaxtune.engine import program_for
-    from jaxtune.population import to_device
-    from jaxtune.train import train_step
-    from support import tiny_dataset
-
     population = configs(
         ARCHITECTURES[1], [{"embedding_trainable": False}, {"embedding_trainable": True}]
     )
