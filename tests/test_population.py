@@ -320,7 +320,7 @@ def test_frozen_table_gets_a_zero_gradient_that_the_clip_norm_does_not_count():
     # One trial id for both: the same initial parameters, so only the flag differs.
     state, _ = train(population, epochs=0, trial_ids=[0, 0])
     program = program_for(population[0], tiny_dataset())
-    index, weights = epoch_batches(len(tiny_dataset().train), 32, 0, 0)
+    index, weights = epoch_batches(len(tiny_dataset().train), population[0]["batch_size"], 0, 0)
     batch = to_device(tiny_dataset().train).gather(index[0], weights[0])
     frozen, trainable = (
         train_step(
