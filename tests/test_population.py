@@ -8,6 +8,7 @@ from support import configs, select, tiny_dataset, train, train_each_alone
 
 from jaxtune.data.dataset import epoch_batches
 from jaxtune.engine import program_for
+from jaxtune.models import EMBEDDING
 from jaxtune.population import to_device
 from jaxtune.schedulers import Status
 from jaxtune.train import train_step
@@ -319,9 +320,10 @@ def test_frozen_table_gets_a_zero_gradient_that_the_clip_norm_does_not_count():
     )
     # One trial id for both: the same initial parameters, so only the flag differs.
     state, _ = train(population, epochs=0, trial_ids=[0, 0])
-    program = program_for(population[0], tiny_dataset())
-    index, weights = epoch_batches(len(tiny_dataset().train), population[0]["batch_size"], 0, 0)
-    batch = to_device(tiny_dataset().train).gather(index[0], weights[0])
+    data = tiny_dataset()
+    program = program_for(population[0], data)
+    index, weights = epoch_batches(len(data.train), population[0]["batch_size"], 0, 0)
+    batch = to_device(data.train).gather(index[0], weights[0])
     frozen, trainable = (
         train_step(
             program,
@@ -335,13 +337,13 @@ def test_frozen_table_gets_a_zero_gradient_that_the_clip_norm_does_not_count():
     # Adam's first moment after one step is (1 - beta1) * gradient.
     beta1 = float(state.hparams["beta1"][0])
     frozen_mu, trainable_mu = (optax.tree.get(step[1], "mu") for step in (frozen, trainable))
-    np.testing.assert_array_equal(np.asarray(frozen_mu["embedding"]["embedding"]), 0.0)
-    table_gradient = np.asarray(trainable_mu["embedding"]["embedding"]) / (1 - beta1)
+    np.testing.assert_array_equal(np.asarray(frozen_mu[EMBEDDING]["embedding"]), 0.0)
+    table_gradient = np.asarray(trainable_mu[EMBEDDING]["embedding"]) / (1 - beta1)
     assert np.abs(table_gradient).max() > 0
     jax.tree.map(
         lambda a, b: np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL),
-        {k: v for k, v in frozen_mu.items() if k != "embedding"},
-        {k: v for k, v in trainable_mu.items() if k != "embedding"},
+        {k: v for k, v in frozen_mu.items() if k != EMBEDDING},
+        {k: v for k, v in trainable_mu.items() if k != EMBEDDING},
     )
     frozen_norm, trainable_norm = (float(step[2]["grad_norm"]) for step in (frozen, trainable))
     np.testing.assert_allclose(
