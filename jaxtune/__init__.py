@@ -11,6 +11,22 @@ _SCHEDULER_FLAG = "xla_cpu_enable_concurrency_optimized_scheduler"
 if _SCHEDULER_FLAG not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --{_SCHEDULER_FLAG}=false".strip()
 
+# XLA CPU's multi-output fusion (off by default in jaxlib 0.10.2) lets one loop compute
+# several outputs from shared inputs: Adam's new table, first and second moments become
+# one pass over the [V, E] table, its gradient and moments instead of three, each
+# re-reading the gradient (memory-bound; 24% of a B16 H64 LSTM step). Interleaved A/B,
+# LSTM B16 H64 K=8: 169/166/145 vs 139/125/125 config-steps/s (benchmarks/README.md).
+# A user's own xla_backend_extra_options wins; JAXTUNE_MULTI_OUTPUT_FUSION=0 turns it off
+# (jaxlib 0.10.2 aborts on sibling scatters sharing indices, avoided in embedding_rows.py;
+# this is the way out should a program hit another such case).
+if os.environ.get("JAXTUNE_MULTI_OUTPUT_FUSION", "1") != "0" and (
+    "xla_backend_extra_options" not in os.environ.get("XLA_FLAGS", "")
+):
+    os.environ["XLA_FLAGS"] = (
+        f"{os.environ.get('XLA_FLAGS', '')} "
+        "--xla_backend_extra_options=xla_cpu_use_multi_output_fusion"
+    ).strip()
+
 # One CPU device per core: a population's configs are split over the devices
 # (sharding.py), so each core trains its own configs instead of both cores splitting
 # every small per-timestep op of one config (+20-45% config-steps/s on 2 cores,

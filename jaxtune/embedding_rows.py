@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 
 from jaxtune.models.classifier import EMBEDDING
 
@@ -54,8 +55,16 @@ def gather_rows(tree, rows):
 
 def scatter_rows(tree, view, rows):
     """`tree` with the row view's table leaves written back at rows and the rest from view."""
+
+    def scatter(leaf, new):
+        # Each leaf's scatter gets its own copy of the indices (an optimization barrier):
+        # XLA CPU's multi-output fusion (jaxtune/__init__.py) would otherwise fuse the
+        # table's and its moments' scatters, siblings sharing `rows`, into one loop
+        # fusion, which jaxlib 0.10.2's loop emitter cannot emit (a check failure that
+        # aborts the process; tests/test_xla_flags.py).
+        own_rows, new = lax.optimization_barrier((rows, new))
+        return leaf.at[own_rows].set(new, mode="drop")
+
     return jax.tree_util.tree_map_with_path(
-        lambda path, leaf, new: leaf.at[rows].set(new, mode="drop") if under_table(path) else new,
-        tree,
-        view,
+        lambda path, leaf, new: scatter(leaf, new) if under_table(path) else new, tree, view
     )
