@@ -15,17 +15,20 @@ def test_quick_benchmark_measures_every_row(tmp_path):
         has_torch = True
     except ImportError:
         has_torch = False
-    report = run_benchmark(QUICK, tmp_path, log=lambda line: None)
+    # One recurrent and the convolutional architecture: every row is the same code for
+    # each of them (each row runs in its own process, about 35 s per architecture).
+    settings = dataclasses.replace(QUICK, architectures=("lstm", "cnn"))
+    report = run_benchmark(settings, tmp_path, log=lambda line: None)
     assert json.loads((tmp_path / "throughput.json").read_text()) == json.loads(json.dumps(report))
     assert report["meta"]["complete"] is True
     assert "Partial run" not in (tmp_path / "throughput.md").read_text()
     table = (tmp_path / "throughput.md").read_text()
     assert report["gemm_peak_gflops"] > 0
-    assert len(report["cases"]) == len(QUICK.architectures) * len(QUICK.sizes)
+    assert len(report["cases"]) == len(settings.architectures) * len(settings.sizes)
     for case in report["cases"]:
         assert case["flops_per_config_step"] > 0
         assert [p for p in case["population"] if "error" in p] == []  # shows the error
-        assert [p["K"] for p in case["population"]] == list(QUICK.widths)
+        assert [p["K"] for p in case["population"]] == list(settings.widths)
         rows = [
             *case["population"],
             case["population_one_vmap"],
@@ -50,13 +53,13 @@ def test_quick_benchmark_measures_every_row(tmp_path):
         # conftest's 4 devices reach the benchmark's processes: K=4 splits, K=1 cannot
         assert [p["devices"] for p in case["population"]] == [1, 4]
         assert case["population_one_device"]["devices"] == 1
-        assert case["population_one_device"]["K"] == max(QUICK.widths)
-        assert f"K{max(QUICK.widths)}_devices_vs_one_device" in case["ratios"]
+        assert case["population_one_device"]["K"] == max(settings.widths)
+        assert f"K{max(settings.widths)}_devices_vs_one_device" in case["ratios"]
         assert (
             case["population_lazy_embedding"]["active_after"]
             == case["population_lazy_embedding"]["K"]
         )
-        assert case["population_lazy_embedding_smallest_K"]["K"] == min(QUICK.widths)
+        assert case["population_lazy_embedding_smallest_K"]["K"] == min(settings.widths)
         assert case["memory"]["bytes_per_config_estimated"] > 0
         # Chunked, a config holds the same state under both updates; the row views are
         # held by one chunk at a time (memory.py).
@@ -65,7 +68,7 @@ def test_quick_benchmark_measures_every_row(tmp_path):
             == case["memory"]["bytes_per_config_estimated"]
             > 0
         )
-        assert set(case["ratios"]) >= {f"K{k}_vs_one_at_a_time_jax" for k in QUICK.widths}
+        assert set(case["ratios"]) >= {f"K{k}_vs_one_at_a_time_jax" for k in settings.widths}
         assert f"| {case['architecture']} | {case['batch_size']} |" in table
 
 
