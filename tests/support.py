@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
+import sys
 
 import jax
 import numpy as np
@@ -15,6 +18,20 @@ from jaxtune.schedulers import EarlyStopping
 from jaxtune.space import complete_config
 
 SEED = 0
+
+
+def run_python(args, *, cwd=None, timeout=300, drop=("XLA_FLAGS",), **env_vars):
+    """`python args...` in a subprocess with production compiler flags; it must exit 0.
+
+    The tests' own XLA_FLAGS (-O0, 4 host devices; conftest.py) and any other variables
+    in `drop` are removed from its environment, and `env_vars` added.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in drop} | env_vars
+    result = subprocess.run(
+        [sys.executable, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
 
 
 @functools.lru_cache

@@ -3,14 +3,12 @@
 import io
 import itertools
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from rich.console import Console
+from support import run_python
 from typer.testing import CliRunner
 
 from jaxtune.cli import app
@@ -160,17 +158,11 @@ def test_demo_spec_runs_end_to_end(tmp_path):
     out = tmp_path / "sweep"
     out.mkdir()
     (out / "results.jsonl").write_text('{"stale": true}\n')  # replaced because of --overwrite
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}  # production compiler flags
-    result = subprocess.run(
-        [sys.executable, "-c", "from jaxtune.cli import main; main()"]
+    result = run_python(
+        ["-c", "from jaxtune.cli import main; main()"]
         + ["sweep", str(spec), "--out", str(out), "--overwrite"],
-        env=env,
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     grid = list(itertools.product(*(p["values"] for p in document["parameters"].values())))

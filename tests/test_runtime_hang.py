@@ -5,9 +5,7 @@ hangs within a few runs; jaxtune turns it off when imported. Run in a subprocess
 hang is a timeout, not a stuck test session.
 """
 
-import os
-import subprocess
-import sys
+from support import run_python
 
 PROGRAM = """
 import jaxtune, jax
@@ -29,9 +27,5 @@ print("done")
 
 
 def test_vmapped_orthogonal_init_does_not_hang():
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    result = subprocess.run(
-        [sys.executable, "-c", PROGRAM], env=env, capture_output=True, text=True, timeout=240
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = run_python(["-c", PROGRAM], timeout=240)
     assert result.stdout.strip().endswith("done")

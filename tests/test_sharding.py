@@ -3,14 +3,12 @@ device holding its share of the population."""
 
 import json
 import os
-import subprocess
-import sys
 
 import jax
 import numpy as np
 import pytest
 import yaml
-from support import configs, tiny_dataset, train
+from support import configs, run_python, tiny_dataset, train
 from test_population import ARCHITECTURES, VARIATIONS, assert_population_matches_solo
 from typer.testing import CliRunner
 
@@ -106,18 +104,11 @@ def test_memory_estimate_counts_one_chunk_of_activations_per_device():
 
 
 def test_jaxtune_starts_one_cpu_device_per_core_unless_the_user_says():
-    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_NUM_CPU_DEVICES")}
     probe = "import jaxtune, jax; print(jax.local_device_count())"
 
     def count(**extra):
-        out = subprocess.run(
-            [sys.executable, "-c", probe],
-            env={**env, **extra},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return int(out.stdout.strip())
+        drop = ("XLA_FLAGS", "JAX_NUM_CPU_DEVICES")
+        return int(run_python(["-c", probe], drop=drop, **extra).stdout.strip())
 
     assert count() == len(os.sched_getaffinity(0))
     assert count(JAX_NUM_CPU_DEVICES="3") == 3

@@ -4,12 +4,9 @@ Each program runs in a subprocess with only the XLA_FLAGS it is given: the flags
 once, when jax creates its CPU client, and a compiler check failure aborts the process.
 """
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from support import run_python
 
 # Two outputs that read the same inputs: one loop (a fusion with a tuple result) with
 # multi-output fusion on, two loops without it.
@@ -50,17 +47,7 @@ np.save("nu.npy", opt_state[0].nu[EMBEDDING]["embedding"])
 
 def run(program: str, cwd, **env_vars: str) -> str:
     own = ("XLA_FLAGS", "JAXTUNE_MULTI_OUTPUT_FUSION")  # the test decides them
-    env = {k: v for k, v in os.environ.items() if k not in own} | env_vars
-    result = subprocess.run(
-        [sys.executable, "-c", program],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout.strip()
+    return run_python(["-c", program], cwd=cwd, timeout=240, drop=own, **env_vars).stdout.strip()
 
 
 @pytest.mark.parametrize(
