@@ -2,6 +2,11 @@
 
 import os
 
+
+def _add_xla_flag(flag: str) -> None:
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
+
+
 # XLA CPU's concurrency-optimized scheduler lets independent LAPACK calls (the QR of
 # orthogonal initializers, one per gate and layer) run at once, and with jaxlib 0.10.2
 # that wedges the runtime: every thread idle, block_until_ready never returns (reproduced
@@ -9,7 +14,7 @@ import os
 # creates its CPU client; a user's own XLA_FLAGS setting wins.
 _SCHEDULER_FLAG = "xla_cpu_enable_concurrency_optimized_scheduler"
 if _SCHEDULER_FLAG not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --{_SCHEDULER_FLAG}=false".strip()
+    _add_xla_flag(f"--{_SCHEDULER_FLAG}=false")
 
 # XLA CPU's multi-output fusion (off by default in jaxlib 0.10.2) lets one loop compute
 # several outputs from shared inputs: Adam's new table, first and second moments become
@@ -22,10 +27,7 @@ if _SCHEDULER_FLAG not in os.environ.get("XLA_FLAGS", ""):
 if os.environ.get("JAXTUNE_MULTI_OUTPUT_FUSION", "1") != "0" and (
     "xla_backend_extra_options" not in os.environ.get("XLA_FLAGS", "")
 ):
-    os.environ["XLA_FLAGS"] = (
-        f"{os.environ.get('XLA_FLAGS', '')} "
-        "--xla_backend_extra_options=xla_cpu_use_multi_output_fusion"
-    ).strip()
+    _add_xla_flag("--xla_backend_extra_options=xla_cpu_use_multi_output_fusion")
 
 # One CPU device per core: a population's configs are split over the devices
 # (sharding.py), so each core trains its own configs instead of both cores splitting

@@ -16,7 +16,7 @@ def test_quick_benchmark_measures_every_row(tmp_path):
     except ImportError:
         has_torch = False
     # One recurrent and the convolutional architecture: every row is the same code for
-    # each of them (each row runs in its own process, about 35 s per architecture).
+    # each of them (each row runs in its own process, about a minute per architecture).
     settings = dataclasses.replace(QUICK, architectures=("lstm", "cnn"))
     report = run_benchmark(settings, tmp_path, log=lambda line: None)
     assert json.loads((tmp_path / "throughput.json").read_text()) == json.loads(json.dumps(report))
