@@ -9,7 +9,17 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from jaxtune.bench.profile import fused_dots, op_frames, self_times, source_label, stack_frames
+from jaxtune.bench.profile import (
+    Gemm,
+    fused_dots,
+    gemm_fusions,
+    gemm_summary,
+    op_counts,
+    op_frames,
+    self_times,
+    source_label,
+    stack_frames,
+)
 from jaxtune.models.dropout import dropout_mask
 
 
@@ -66,8 +76,46 @@ ENTRY %main (x: f32[4,8], w: f32[8,32]) -> f32[4,32] {
 """
 
 
+BATCHED_DOT = """
+%fused_computation.7 (param_0.2: f32[3,16,4], param_1.2: f32[3,16,5]) -> f32[3,4,5] {
+  %param_0.2 = f32[3,16,4]{2,1,0} parameter(0)
+  %param_1.2 = f32[3,16,5]{2,1,0} parameter(1)
+  ROOT %dot.2 = f32[3,4,5]{2,1,0} dot(%param_0.2, %param_1.2), lhs_batch_dims={0}, lhs_contracting_dims={1}, rhs_batch_dims={0}, rhs_contracting_dims={1}
+}
+
+ENTRY %main (a: f32[3,16,4], b: f32[3,16,5]) -> f32[3,4,5] {
+  ROOT %ynn_fusion = f32[3,4,5]{2,1,0} fusion(%a, %b), kind=kCustom, calls=%fused_computation.7
+}
+"""
+
+
 def test_gemm_fusions_without_metadata_are_named_by_their_shapes():
     assert fused_dots(FUSED_DOT) == {"ynn_fusion.3": "f32[4,8] x f32[8,32] -> f32[4,32]"}
+    # FLOPs by hand: 2 x output elements x contracted length.
+    assert gemm_fusions(FUSED_DOT)["ynn_fusion.3"].flops == 2 * 4 * 32 * 8
+    assert gemm_fusions(BATCHED_DOT) == {
+        "ynn_fusion": Gemm("f32[3,16,4] x f32[3,16,5] -> f32[3,4,5]", 2 * 3 * 4 * 5 * 16)
+    }
+
+
+def test_gemm_summary_rates_each_shape_by_its_own_executions():
+    gemms = {
+        "ynn_fusion": Gemm("a x b -> c", 10**6),
+        "ynn_fusion.1": Gemm("a x b -> c", 10**6),  # the same shape elsewhere: summed
+        "ynn_fusion.2": Gemm("d x e -> f", 4 * 10**6),
+        "ynn_fusion.3": Gemm("g x h -> i", 10**6),  # never executed: left out
+    }
+    events = [_event("ynn_fusion", 10 * i, 5) for i in range(3)]
+    events += [_event("ynn_fusion.1", 100, 5), _event("ynn_fusion.2", 200, 40)]
+    counts = op_counts(events)
+    assert counts == {"ynn_fusion": 3, "ynn_fusion.1": 1, "ynn_fusion.2": 1}
+    rows = gemm_summary(self_times(events), counts, gemms, config_steps=2)
+    assert rows == [
+        # 4 MFLOP in 40 us: 100 GFLOP/s.
+        {"signature": "d x e -> f", "us_per_config_step": 20.0, "gflops_while_running": 100.0},
+        # 4 executions of 1 MFLOP in 20 us: 200 GFLOP/s.
+        {"signature": "a x b -> c", "us_per_config_step": 10.0, "gflops_while_running": 200.0},
+    ]
 
 
 def _event(name, ts, dur, tid=1):
@@ -116,4 +164,8 @@ def test_profile_of_a_population_names_the_recurrent_cell(tmp_path):
     assert any("optax <- " in name for name in sources), sources
     assert not any(name.startswith("(XLA ynn_fusion") for name in sources), sources
     assert result["config_steps_per_s"] > 0
+    # The GRU's matmuls are found by shape, rated, and bound the rate from above.
+    assert result["gemms"] and all(row["gflops_while_running"] > 0 for row in result["gemms"])
+    assert 0 < result["gemm_share"] < 1
+    assert result["gemm_bound_config_steps_per_s"] > result["config_steps_per_s"]
     assert f"`{sources[0]}`" in done.stdout

@@ -5,7 +5,8 @@ traces a few compiled epochs of the throughput benchmark's population (the same 
 `measure.PopulationEpochs`) and attributes every executed HLO op's self time to the
 Python function that built it, read from the op's stack-frame metadata in the compiled
 HLO: `models/cells.py:lstm_backward`, `optax <- train.py:train_step`, ... It prints the
-share of each source and the top ops, and writes the same as JSON.
+share of each source and the top ops, each GEMM shape's time and FLOP rate, and the rate
+the GEMMs alone would allow (every other op free), and writes the same as JSON.
 
 XLA CPU emits one trace event per executed op only with
 `--xla_cpu_enable_xprof_traceme=true`, which must be set before jax starts: the CLI sets
@@ -18,6 +19,7 @@ import collections
 import dataclasses
 import gzip
 import json
+import math
 import os
 import re
 import sys
@@ -93,27 +95,56 @@ def op_frames(hlo_text: str) -> dict[str, int]:
     }
 
 
-def fused_dots(hlo_text: str) -> dict[str, str]:
-    """HLO op name -> `f32[64,128] x f32[128,512] -> f32[64,512]` for ops that call a
-    computation holding a dot. XLA CPU's YNNPACK GEMM fusions carry no source metadata,
-    so their operand shapes are what tells the recurrent matmul from the projection."""
+@dataclasses.dataclass(frozen=True)
+class Gemm:
+    signature: str  # `f32[64,128] x f32[128,512] -> f32[64,512]`
+    flops: int  # of one execution: 2 x output elements x contracted elements
+
+
+def _elements(shape: str) -> list[int]:
+    """`f32[64,128]{1,0}` -> [64, 128]."""
+    dims = re.search(r"\[([\d,]*)\]", shape).group(1)
+    return [int(d) for d in dims.split(",") if d]
+
+
+def gemm_fusions(hlo_text: str) -> dict[str, Gemm]:
+    """HLO op name -> Gemm, for ops that call a computation holding a dot. XLA CPU's
+    YNNPACK GEMM fusions carry no source metadata, so their operand shapes are what
+    tells the recurrent matmul from the projection."""
     header = re.compile(r"^%?([\w.\-]+) \((.*)\) -> (\S+) \{$")
-    signatures, current, lines = {}, None, hlo_text.splitlines()
+    value = re.compile(r"^\s*(?:ROOT\s+)?%?([\w.\-]+) = (\w+\[[\d,]*\])")
+    dot = re.compile(r"\bdot\(%?([\w.\-]+), .*lhs_contracting_dims=\{([\d,]*)\}")
+    gemms, current, shapes, lines = {}, None, {}, hlo_text.splitlines()
     for line in lines:
         match = header.match(line)
         if match:
-            current = match
+            current, shapes = match, {}
         elif line.startswith("}"):
             current = None
-        elif current is not None and " dot(" in line:
-            operands = re.findall(r": (\w+\[[\d,]*\])", current.group(2))
-            signatures[current.group(1)] = f"{' x '.join(operands)} -> {current.group(3)}"
+        elif current is not None:
+            defined = value.match(line)
+            if defined:
+                shapes[defined.group(1)] = defined.group(2)
+            called = dot.search(line)
+            if called and defined:
+                lhs = _elements(shapes[called.group(1)])
+                contracted = math.prod(lhs[int(d)] for d in called.group(2).split(",") if d)
+                operands = re.findall(r": (\w+\[[\d,]*\])", current.group(2))
+                gemms[current.group(1)] = Gemm(
+                    signature=f"{' x '.join(operands)} -> {current.group(3)}",
+                    flops=2 * math.prod(_elements(defined.group(2))) * contracted,
+                )
     calls = re.compile(r"^\s*(?:ROOT\s+)?%?([\w.\-]+) = .*\bcalls=%?([\w.\-]+)")
     return {
-        match.group(1): signatures[match.group(2)]
+        match.group(1): gemms[match.group(2)]
         for match in map(calls.match, lines)
-        if match and match.group(2) in signatures
+        if match and match.group(2) in gemms
     }
+
+
+def fused_dots(hlo_text: str) -> dict[str, str]:
+    """HLO op name -> `f32[64,128] x f32[128,512] -> f32[64,512]` (see `gemm_fusions`)."""
+    return {op: gemm.signature for op, gemm in gemm_fusions(hlo_text).items()}
 
 
 def _relative(file: str) -> str | None:
@@ -181,6 +212,37 @@ def self_times(events: list[dict[str, Any]]) -> dict[str, float]:
     return dict(totals)
 
 
+def op_counts(events: list[dict[str, Any]]) -> dict[str, int]:
+    """Executions per HLO op in a Chrome trace."""
+    return dict(
+        collections.Counter(
+            event["args"]["hlo_op"]
+            for event in events
+            if event.get("ph") == "X" and "hlo_op" in event.get("args", {})
+        )
+    )
+
+
+def gemm_summary(
+    times: dict[str, float], counts: dict[str, int], gemms: dict[str, Gemm], config_steps: int
+) -> list[dict[str, Any]]:
+    """Per GEMM signature: microseconds per config-step and GFLOP/s while it ran (its FLOPs
+    over its own op time), slowest first."""
+    by_signature: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0.0])
+    for op, gemm in gemms.items():
+        if op in times:
+            by_signature[gemm.signature][0] += times[op]
+            by_signature[gemm.signature][1] += gemm.flops * counts.get(op, 0)
+    return [
+        {
+            "signature": signature,
+            "us_per_config_step": micros / config_steps,
+            "gflops_while_running": flops / micros / 1e3 if micros else 0.0,
+        }
+        for signature, (micros, flops) in sorted(by_signature.items(), key=lambda i: -i[1][0])
+    ]
+
+
 def attribute(times: dict[str, float], hlo_text: str) -> dict[str, float]:
     """Self microseconds per source label; GEMM fusions without metadata by their shapes,
     `(GEMM f32[..] x f32[..] -> ..)`, other ops without it by their kind, `(XLA copy)`."""
@@ -222,8 +284,12 @@ def profile(case: dict[str, Any], width: int, steps: int, epochs: int = 3) -> di
         events = _read_trace(directory)
     config_steps = epochs * width * steps
     times = self_times(events)
-    by_source = attribute(times, population.compiled.as_text())
+    text = population.compiled.as_text()
+    by_source = attribute(times, text)
     total = sum(by_source.values())
+    gemms = gemm_summary(times, op_counts(events), gemm_fusions(text), config_steps)
+    gemm_share = sum(row["us_per_config_step"] for row in gemms) * config_steps / total
+    config_steps_per_s = width * steps / seconds  # one untraced epoch
 
     def rows(table, count):
         ordered = sorted(table.items(), key=lambda item: -item[1])[:count]
@@ -238,8 +304,12 @@ def profile(case: dict[str, Any], width: int, steps: int, epochs: int = 3) -> di
         "chunk": resolve_chunk(case),
         "steps_per_epoch": steps,
         "epochs_traced": epochs,
-        "config_steps_per_s": width * steps / seconds,  # one untraced epoch
+        "config_steps_per_s": config_steps_per_s,
         "op_us_per_config_step": total / config_steps,
+        "gemm_share": gemm_share,
+        # The untraced rate if every op but the GEMMs took no time: what the GEMMs alone allow.
+        "gemm_bound_config_steps_per_s": config_steps_per_s / gemm_share if gemm_share else None,
+        "gemms": gemms,
         "sources": rows(by_source, len(by_source)),
         "top_ops": rows(times, 25),
     }
@@ -253,6 +323,17 @@ def render(result: dict[str, Any], sources: int = 15) -> str:
         f"embedding_update={case.get('embedding_update', 'dense')}: "
         f"{result['config_steps_per_s']:.1f} config-steps/s untraced, "
         f"{result['op_us_per_config_step'] / 1e3:.2f} ms of op time per config-step traced",
+        "",
+        f"GEMMs: {result['gemm_share']:.0%} of the op time; with every other op free, "
+        f"{result['gemm_bound_config_steps_per_s'] or 0:.1f} config-steps/s",
+        "",
+        "| us / config-step | GFLOP/s while running | GEMM |",
+        "|---|---|---|",
+        *(
+            f"| {row['us_per_config_step']:.0f} | {row['gflops_while_running']:.0f} "
+            f"| `{row['signature']}` |"
+            for row in result["gemms"]
+        ),
         "",
         "| share | us / config-step | source |",
         "|---|---|---|",
