@@ -76,17 +76,21 @@ ENTRY %main (x: f32[4,8], w: f32[8,32]) -> f32[4,32] {
 """
 
 
-BATCHED_DOT = """
+BATCHED_DOT = (
+    """
 %fused_computation.7 (param_0.2: f32[3,16,4], param_1.2: f32[3,16,5]) -> f32[3,4,5] {
   %param_0.2 = f32[3,16,4]{2,1,0} parameter(0)
   %param_1.2 = f32[3,16,5]{2,1,0} parameter(1)
-  ROOT %dot.2 = f32[3,4,5]{2,1,0} dot(%param_0.2, %param_1.2), lhs_batch_dims={0}, lhs_contracting_dims={1}, rhs_batch_dims={0}, rhs_contracting_dims={1}
-}
+"""
+    "  ROOT %dot.2 = f32[3,4,5]{2,1,0} dot(%param_0.2, %param_1.2), lhs_batch_dims={0}, "
+    "lhs_contracting_dims={1}, rhs_batch_dims={0}, rhs_contracting_dims={1}\n"
+    """}
 
 ENTRY %main (a: f32[3,16,4], b: f32[3,16,5]) -> f32[3,4,5] {
   ROOT %ynn_fusion = f32[3,4,5]{2,1,0} fusion(%a, %b), kind=kCustom, calls=%fused_computation.7
 }
 """
+)
 
 
 def test_gemm_fusions_without_metadata_are_named_by_their_shapes():
