@@ -2,7 +2,7 @@
 
 The keep test compares 16-bit random draws with the rate: each 32-bit draw of
 `jax.random.bits` serves two elements, half the threefry work of a float draw per element
-(`jax.random.bernoulli`), which was 5-10% of a recurrent population's step. A rate is
+(`jax.random.bernoulli`), which was 6-11% of a population step's traced op time. A rate is
 applied as the nearest multiple of 1/65536 (0.3 keeps with probability 0.699997), and the
 kept values are scaled by the inverse of that exact probability, so the expectation is
 kept exactly.
