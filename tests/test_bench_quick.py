@@ -23,7 +23,16 @@ def test_quick_benchmark_measures_every_row(tmp_path):
     assert report["meta"]["complete"] is True
     assert "Partial run" not in (tmp_path / "throughput.md").read_text()
     table = (tmp_path / "throughput.md").read_text()
-    assert report["gemm_peak_gflops"] > 0
+    # The peak is measured at the start and the end; every fraction is against the higher.
+    detail = report["gemm_peak_detail"]
+    for when in ("start", "end"):
+        assert detail[when]["one_device"] > 0 and detail[when]["every_device"] > 0
+        assert detail[when]["peak"] == max(detail[when]["one_device"], detail[when]["every_device"])
+    peak = report["gemm_peak_gflops"]
+    assert peak == max(detail["start"]["peak"], detail["end"]["peak"])
+    assert f"GEMM peak {peak:.0f} GFLOP/s (the best of its timings at the run's start / end" in (
+        table
+    )
     assert len(report["cases"]) == len(settings.architectures) * len(settings.sizes)
     for case in report["cases"]:
         assert case["flops_per_config_step"] > 0
@@ -46,6 +55,7 @@ def test_quick_benchmark_measures_every_row(tmp_path):
             assert "error" not in row, row
             for key in ("config_steps_per_s", "tokens_per_s", "gflops", "fraction_of_peak"):
                 assert row[key] > 0
+            assert row["fraction_of_peak"] == pytest.approx(row["gflops"] / peak)
         for point in case["population"]:
             assert point["compile_s"] > 0 and point["peak_rss_bytes"] > 0
             assert point["active_after"] == point["K"]  # nothing diverged or stopped
