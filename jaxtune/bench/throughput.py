@@ -121,9 +121,11 @@ def _torch_available() -> str | None:
     return None
 
 
-def run_case(
-    settings: Settings, architecture: str, batch: int, hidden: int, peak: float, log
-) -> dict[str, Any]:
+def case_of(
+    settings: Settings, architecture: str, batch: int, hidden: int
+) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """A benchmark case: what its measurement processes get, its complete config and its
+    training FLOPs per config-step."""
     case = {
         "architecture": architecture,
         "batch_size": batch,
@@ -142,7 +144,13 @@ def run_case(
             "embedding_dim": settings.embedding_dim,
         }
     )
-    flops = train_flops_per_step(config, settings.seq_len, settings.num_classes)
+    return case, config, train_flops_per_step(config, settings.seq_len, settings.num_classes)
+
+
+def run_case(
+    settings: Settings, architecture: str, batch: int, hidden: int, peak: float, log
+) -> dict[str, Any]:
+    case, config, flops = case_of(settings, architecture, batch, hidden)
     tokens_per_step = batch * settings.seq_len
     common = {
         "case": case,

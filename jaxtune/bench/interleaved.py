@@ -1,0 +1,151 @@
+"""One throughput case's headline rows, interleaved over rounds.
+
+The population at one K, one config at a time (JAX) and PyTorch are measured in turn, each
+in its own process as in the throughput benchmark, for several rounds, with the GEMM peak
+before and after each round. The throughput run measures each row once, minutes apart; on
+this shared machine the speed drifts more than that (the GEMM peak moved from 269 to 446
+GFLOP/s within two hours of 2026-12-04, and one round's population ran at half the next
+round's rate), so a ratio of two rows can be off by the drift. Each round's ratio is taken
+between rows measured a minute apart, and the median over rounds is reported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jaxtune.bench.throughput import (
+    QUICK,
+    Settings,
+    _run,
+    _torch_available,
+    case_of,
+    gemm_peak_gflops,
+)
+
+ROWS = ("population", "one_at_a_time_jax", "pytorch")
+
+
+def run_interleaved(
+    settings: Settings,
+    architecture: str,
+    batch: int,
+    hidden: int,
+    width: int,
+    rounds: int,
+    log=print,
+) -> dict[str, Any]:
+    case, _, flops = case_of(settings, architecture, batch, hidden)
+    common = {
+        "case": case,
+        "steps": settings.steps,
+        "repeats": settings.repeats,
+        "target_seconds": settings.target_seconds,
+    }
+    payloads = {
+        "population": ("population", {**common, "K": width}),
+        "one_at_a_time_jax": ("sequential", {**common, "configs": settings.sequential_configs}),
+    }
+    missing = _torch_available()  # without torch the PyTorch row says why it is absent
+    if not missing:
+        payloads["pytorch"] = ("torch", {**common, "configs": settings.sequential_configs})
+    measured = []
+    for index in range(rounds):
+        entry = {"round": index, "gemm_peak_before": gemm_peak_gflops()}
+        for row, (mode, payload) in payloads.items():
+            result, _ = _run(mode, payload, settings.timeout)
+            if "error" in result:
+                raise SystemExit(f"interleaved: round {index} {row}: {result['error']}")
+            entry[row] = result["config_steps_per_s"]
+        entry["gemm_peak_after"] = gemm_peak_gflops()
+        entry["vs_one_at_a_time_jax"] = entry["population"] / entry["one_at_a_time_jax"]
+        if "pytorch" in entry:
+            entry["vs_pytorch"] = entry["population"] / entry["pytorch"]
+        log(
+            f"round {index}: population K={width} {entry['population']:.1f}, one at a time "
+            f"{entry['one_at_a_time_jax']:.1f}, PyTorch {entry.get('pytorch', missing)} "
+            "config-steps/s"
+        )
+        measured.append(entry)
+    peak = max(
+        entry[when]["peak"]
+        for entry in measured
+        for when in ("gemm_peak_before", "gemm_peak_after")
+    )
+    keys = [*payloads, "vs_one_at_a_time_jax"] + ([] if missing else ["vs_pytorch"])
+    median = {key: float(np.median([entry[key] for entry in measured])) for key in keys}
+    median["population_fraction_of_peak"] = median["population"] * flops / 1e9 / peak
+    return {
+        "case": case,
+        "K": width,
+        "flops_per_config_step": flops,
+        "settings": dataclasses.asdict(settings),
+        "pytorch_error": missing,
+        "rounds": measured,
+        "gemm_peak_gflops": peak,  # the best over every round's timings
+        "median": median,
+    }
+
+
+def markdown(report: dict[str, Any]) -> str:
+    case = report["case"]
+    lines = [
+        f"{case['architecture']} B={case['batch_size']} H={case['hidden_size']}, population "
+        f"K={report['K']}, interleaved: config-steps/s per round, the GEMM peak (GFLOP/s, best "
+        "of its timings) before / after each round.",
+        "",
+        "| round | population | one at a time (JAX) | PyTorch | x PyTorch | x JAX solo "
+        "| GEMM peak |",
+        "|---|---|---|---|---|---|---|",
+    ]
+
+    def row(label, values, peak):
+        rates = [
+            f"{values[key]:.1f}" if key in values else "-"
+            for key in ("population", "one_at_a_time_jax", "pytorch")
+        ]
+        ratios = [
+            f"{values[key]:.2f}x" if key in values else "-"
+            for key in ("vs_pytorch", "vs_one_at_a_time_jax")
+        ]
+        return f"| {label} | {' | '.join(rates)} | {' | '.join(ratios)} | {peak} |"
+
+    for entry in report["rounds"]:
+        peaks = f"{entry['gemm_peak_before']['peak']:.0f} / {entry['gemm_peak_after']['peak']:.0f}"
+        lines.append(row(entry["round"], entry, peaks))
+    median = report["median"]
+    lines.append(row("median", median, f"{report['gemm_peak_gflops']:.0f} (best)"))
+    lines += [
+        "",
+        f"The population's median rate is {median['population_fraction_of_peak']:.0%} of the "
+        "best GEMM peak timed in the run.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("architecture", choices=("rnn", "gru", "lstm", "cnn"))
+    parser.add_argument("batch", type=int)
+    parser.add_argument("hidden", type=int)
+    parser.add_argument("--K", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (checks the harness)")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/interleaved"))
+    args = parser.parse_args(argv)
+    settings = QUICK if args.quick else Settings()
+    report = run_interleaved(
+        settings, args.architecture, args.batch, args.hidden, args.K, args.rounds
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    name = f"{args.architecture}_b{args.batch}_h{args.hidden}_k{args.K}"
+    (args.out / f"{name}.json").write_text(json.dumps(report, indent=1) + "\n")
+    text = markdown(report)
+    (args.out / f"{name}.md").write_text(text)
+    print(text)
