@@ -65,10 +65,10 @@ def run_interleaved(
         entry["vs_one_at_a_time_jax"] = entry["population"] / entry["one_at_a_time_jax"]
         if "pytorch" in entry:
             entry["vs_pytorch"] = entry["population"] / entry["pytorch"]
+        pytorch = f"{entry['pytorch']:.1f}" if "pytorch" in entry else missing
         log(
             f"round {index}: population K={width} {entry['population']:.1f}, one at a time "
-            f"{entry['one_at_a_time_jax']:.1f}, PyTorch {entry.get('pytorch', missing)} "
-            "config-steps/s"
+            f"{entry['one_at_a_time_jax']:.1f}, PyTorch {pytorch} config-steps/s"
         )
         measured.append(entry)
     peak = max(
