@@ -45,3 +45,10 @@ def test_quick_interleaved_rounds(tmp_path, capsys):
     table = (tmp_path / "lstm_b4_h8_k4.md").read_text()
     assert capsys.readouterr().out.endswith(table + "\n")  # printed after the round logs
     assert f"| median | {median['population']:.1f} |" in table
+
+
+def test_interleaved_rejects_zero_rounds_with_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["lstm", "4", "8", "--rounds", "0", "--quick"])
+    assert stop.value.code == 2
+    assert "rounds must be at least 1, got 0" in capsys.readouterr().err

@@ -27,8 +27,6 @@ from jaxtune.bench.throughput import (
     gemm_peak_gflops,
 )
 
-ROWS = ("population", "one_at_a_time_jax", "pytorch")
-
 
 def run_interleaved(
     settings: Settings,
@@ -139,6 +137,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes (checks the harness)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/interleaved"))
     args = parser.parse_args(argv)
+    for name in ("batch", "hidden", "K", "rounds"):
+        if getattr(args, name) < 1:
+            parser.error(f"{name} must be at least 1, got {getattr(args, name)}")
     settings = QUICK if args.quick else Settings()
     report = run_interleaved(
         settings, args.architecture, args.batch, args.hidden, args.K, args.rounds
