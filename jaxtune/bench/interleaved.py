@@ -25,6 +25,7 @@ from jaxtune.bench.throughput import (
     _torch_available,
     case_of,
     gemm_peak_gflops,
+    measurement_args,
 )
 
 
@@ -38,12 +39,7 @@ def run_interleaved(
     log=print,
 ) -> dict[str, Any]:
     case, _, flops = case_of(settings, architecture, batch, hidden)
-    common = {
-        "case": case,
-        "steps": settings.steps,
-        "repeats": settings.repeats,
-        "target_seconds": settings.target_seconds,
-    }
+    common = measurement_args(settings, case)
     payloads = {
         "population": ("population", {**common, "K": width}),
         "one_at_a_time_jax": ("sequential", {**common, "configs": settings.sequential_configs}),

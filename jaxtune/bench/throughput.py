@@ -147,17 +147,22 @@ def case_of(
     return case, config, train_flops_per_step(config, settings.seq_len, settings.num_classes)
 
 
-def run_case(
-    settings: Settings, architecture: str, batch: int, hidden: int, peak: float, log
-) -> dict[str, Any]:
-    case, config, flops = case_of(settings, architecture, batch, hidden)
-    tokens_per_step = batch * settings.seq_len
-    common = {
+def measurement_args(settings: Settings, case: dict[str, Any]) -> dict[str, Any]:
+    """What every measurement process of a case gets, besides its own K or config count."""
+    return {
         "case": case,
         "steps": settings.steps,
         "repeats": settings.repeats,
         "target_seconds": settings.target_seconds,
     }
+
+
+def run_case(
+    settings: Settings, architecture: str, batch: int, hidden: int, peak: float, log
+) -> dict[str, Any]:
+    case, config, flops = case_of(settings, architecture, batch, hidden)
+    tokens_per_step = batch * settings.seq_len
+    common = measurement_args(settings, case)
 
     def rates(result):
         if "error" in result:
