@@ -2,6 +2,7 @@
 ratios and the peak fraction come from them."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -16,12 +17,29 @@ def test_quick_interleaved_rounds(tmp_path, capsys):
         rows = ("population", "one_at_a_time_jax", "pytorch")
     except ImportError:
         rows = ("population", "one_at_a_time_jax")
-    main(["lstm", "4", "8", "--K", "4", "--rounds", "2", "--quick", "--out", str(tmp_path)])
+    main(
+        ["lstm", "4", "8", "--K", "4", "--rounds", "2", "--quick", "--one-core"]
+        + ["--out", str(tmp_path)]
+    )
     report = json.loads((tmp_path / "lstm_b4_h8_k4.json").read_text())
     assert [entry["round"] for entry in report["rounds"]] == [0, 1]
+    pinned = ("population_one_core", "one_at_a_time_jax_one_core")
     for entry in report["rounds"]:
-        for row in rows:
+        for row in rows + pinned:
             assert entry[row] > 0
+        # The pinned rows' processes could use one core; the others every core of this one.
+        assert {row: entry["cpus"][row] for row in pinned} == dict.fromkeys(pinned, 1)
+        for row in rows:
+            assert entry["cpus"][row] == len(os.sched_getaffinity(0))
+        # The ratio to one at a time is the product of its one-core factors.
+        assert entry["vs_one_at_a_time_jax"] == pytest.approx(
+            entry["one_core_vs_one_at_a_time_jax"]
+            * entry["population_two_core_gain"]
+            / entry["one_at_a_time_two_core_gain"]
+        )
+        assert entry["population_two_core_gain"] == pytest.approx(
+            entry["population"] / entry["population_one_core"]
+        )
         if "pytorch" in rows:
             assert entry["vs_pytorch"] == pytest.approx(entry["population"] / entry["pytorch"])
         else:
@@ -45,6 +63,7 @@ def test_quick_interleaved_rounds(tmp_path, capsys):
     table = (tmp_path / "lstm_b4_h8_k4.md").read_text()
     assert capsys.readouterr().out.endswith(table + "\n")  # printed after the round logs
     assert f"| median | {median['population']:.1f} |" in table
+    assert f"| median | {median['population_one_core']:.1f} |" in table
 
 
 def test_interleaved_rejects_zero_rounds_with_a_usage_error(capsys):

@@ -7,12 +7,19 @@ this shared machine the speed drifts more than that (the GEMM peak moved from 26
 GFLOP/s within two hours of 2026-12-04, and one round's population ran at half the next
 round's rate), so a ratio of two rows can be off by the drift. Each round's ratio is taken
 between rows measured a minute apart, and the median over rounds is reported.
+
+With `one_core`, each round also measures the population and one config at a time pinned to
+one core (one device), which splits the ratio to one-at-a-time JAX into what the
+population's program gains on a core and what a second core adds to each:
+x JAX solo = (on one core: population / one at a time) x (population's two-core gain)
+/ (one at a time's two-core gain).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -37,32 +44,48 @@ def run_interleaved(
     width: int,
     rounds: int,
     log=print,
+    one_core: bool = False,
 ) -> dict[str, Any]:
     case, _, flops = case_of(settings, architecture, batch, hidden)
     common = measurement_args(settings, case)
+    population = {**common, "K": width}
+    one_at_a_time = {**common, "configs": settings.sequential_configs}
     payloads = {
-        "population": ("population", {**common, "K": width}),
-        "one_at_a_time_jax": ("sequential", {**common, "configs": settings.sequential_configs}),
+        "population": ("population", population),
+        "one_at_a_time_jax": ("sequential", one_at_a_time),
     }
     missing = _torch_available()  # without torch the PyTorch row says why it is absent
     if not missing:
-        payloads["pytorch"] = ("torch", {**common, "configs": settings.sequential_configs})
+        payloads["pytorch"] = ("torch", one_at_a_time)
+    if one_core:
+        core = [min(os.sched_getaffinity(0))]  # measure.py pins its process to it
+        payloads["population_one_core"] = ("population", {**population, "cpus": core})
+        payloads["one_at_a_time_jax_one_core"] = ("sequential", {**one_at_a_time, "cpus": core})
     measured = []
     for index in range(rounds):
-        entry = {"round": index, "gemm_peak_before": gemm_peak_gflops()}
+        entry = {"round": index, "gemm_peak_before": gemm_peak_gflops(), "cpus": {}}
         for row, (mode, payload) in payloads.items():
             result, _ = _run(mode, payload, settings.timeout)
             if "error" in result:
                 raise SystemExit(f"interleaved: round {index} {row}: {result['error']}")
             entry[row] = result["config_steps_per_s"]
+            entry["cpus"][row] = result["cpus"]  # the cores its process could run on
         entry["gemm_peak_after"] = gemm_peak_gflops()
         entry["vs_one_at_a_time_jax"] = entry["population"] / entry["one_at_a_time_jax"]
         if "pytorch" in entry:
             entry["vs_pytorch"] = entry["population"] / entry["pytorch"]
+        if one_core:
+            entry.update(_core_split(entry))
         pytorch = f"{entry['pytorch']:.1f}" if "pytorch" in entry else missing
+        pinned = (
+            f"; on one core {entry['population_one_core']:.1f} and "
+            f"{entry['one_at_a_time_jax_one_core']:.1f}"
+            if one_core
+            else ""
+        )
         log(
             f"round {index}: population K={width} {entry['population']:.1f}, one at a time "
-            f"{entry['one_at_a_time_jax']:.1f}, PyTorch {pytorch} config-steps/s"
+            f"{entry['one_at_a_time_jax']:.1f}, PyTorch {pytorch} config-steps/s{pinned}"
         )
         measured.append(entry)
     peak = max(
@@ -71,6 +94,7 @@ def run_interleaved(
         for when in ("gemm_peak_before", "gemm_peak_after")
     )
     keys = [*payloads, "vs_one_at_a_time_jax"] + ([] if missing else ["vs_pytorch"])
+    keys += list(_core_split(measured[0])) if one_core else []
     median = {key: float(np.median([entry[key] for entry in measured])) for key in keys}
     median["population_fraction_of_peak"] = median["population"] * flops / 1e9 / peak
     return {
@@ -82,6 +106,17 @@ def run_interleaved(
         "rounds": measured,
         "gemm_peak_gflops": peak,  # the best over every round's timings
         "median": median,
+    }
+
+
+def _core_split(entry: dict[str, float]) -> dict[str, float]:
+    """The ratio to one-at-a-time JAX split into its factors (module docstring)."""
+    return {
+        "one_core_vs_one_at_a_time_jax": entry["population_one_core"]
+        / entry["one_at_a_time_jax_one_core"],
+        "population_two_core_gain": entry["population"] / entry["population_one_core"],
+        "one_at_a_time_two_core_gain": entry["one_at_a_time_jax"]
+        / entry["one_at_a_time_jax_one_core"],
     }
 
 
@@ -118,6 +153,25 @@ def markdown(report: dict[str, Any]) -> str:
         f"The population's median rate is {median['population_fraction_of_peak']:.0%} of the "
         "best GEMM peak timed in the run.",
     ]
+    if "population_one_core" in median:
+        lines += [
+            "",
+            "Pinned to one core (one device): config-steps/s, and the ratio to one-at-a-time "
+            "JAX as (on one core: population / one at a time) x (population's two-core gain) "
+            "/ (one at a time's two-core gain).",
+            "",
+            "| round | population, one core | one at a time, one core | population / one at a "
+            "time, one core | population's two-core gain | one at a time's two-core gain |",
+            "|---|---|---|---|---|---|",
+        ]
+        for label, values in [*((e["round"], e) for e in report["rounds"]), ("median", median)]:
+            lines.append(
+                f"| {label} | {values['population_one_core']:.1f} | "
+                f"{values['one_at_a_time_jax_one_core']:.1f} | "
+                f"{values['one_core_vs_one_at_a_time_jax']:.2f}x | "
+                f"{values['population_two_core_gain']:.2f}x | "
+                f"{values['one_at_a_time_two_core_gain']:.2f}x |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -131,6 +185,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--K", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (checks the harness)")
+    parser.add_argument(
+        "--one-core",
+        action="store_true",
+        help="also measure the population and one config at a time pinned to one core",
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/interleaved"))
     args = parser.parse_args(argv)
     for name in ("batch", "hidden", "K", "rounds"):
@@ -138,7 +197,13 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"{name} must be at least 1, got {getattr(args, name)}")
     settings = QUICK if args.quick else Settings()
     report = run_interleaved(
-        settings, args.architecture, args.batch, args.hidden, args.K, args.rounds
+        settings,
+        args.architecture,
+        args.batch,
+        args.hidden,
+        args.K,
+        args.rounds,
+        one_core=args.one_core,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     name = f"{args.architecture}_b{args.batch}_h{args.hidden}_k{args.K}"

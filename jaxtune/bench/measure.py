@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import time
@@ -226,6 +227,11 @@ def run_trial(case: dict[str, Any], steps: int) -> dict[str, Any]:
 
 def main(argv: list[str]) -> None:
     mode, payload = argv[0], json.loads(argv[1])
+    if payload.get("cpus"):
+        # Pinned to these cores, one CPU device each; before jax starts, since its CPU
+        # client sizes its devices and thread pool when it starts.
+        os.sched_setaffinity(0, payload["cpus"])
+        os.environ["JAX_NUM_CPU_DEVICES"] = str(len(payload["cpus"]))
     case = payload["case"]
     if mode == "population":
         result = measure_population(
@@ -253,7 +259,7 @@ def main(argv: list[str]) -> None:
         )
     else:
         raise SystemExit(f"unknown mode {mode!r}")
-    print(json.dumps(result))
+    print(json.dumps({**result, "cpus": len(os.sched_getaffinity(0))}))  # cores it could use
 
 
 if __name__ == "__main__":
