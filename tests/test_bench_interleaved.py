@@ -27,10 +27,11 @@ def test_quick_interleaved_rounds(tmp_path, capsys):
     for entry in report["rounds"]:
         for row in rows + pinned:
             assert entry[row] > 0
-        # The pinned rows' processes could use one core; the others every core of this one.
-        assert {row: entry["cpus"][row] for row in pinned} == dict.fromkeys(pinned, 1)
+        # The pinned rows' processes had one core and one device; the others every core.
+        for row in pinned:
+            assert entry["processes"][row] == {"cpus": 1, "jax_devices": 1}
         for row in rows:
-            assert entry["cpus"][row] == len(os.sched_getaffinity(0))
+            assert entry["processes"][row]["cpus"] == len(os.sched_getaffinity(0))
         # The ratio to one at a time is the product of its one-core factors.
         assert entry["vs_one_at_a_time_jax"] == pytest.approx(
             entry["one_core_vs_one_at_a_time_jax"]

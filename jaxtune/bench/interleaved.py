@@ -63,13 +63,13 @@ def run_interleaved(
         payloads["one_at_a_time_jax_one_core"] = ("sequential", {**one_at_a_time, "cpus": core})
     measured = []
     for index in range(rounds):
-        entry = {"round": index, "gemm_peak_before": gemm_peak_gflops(), "cpus": {}}
+        entry = {"round": index, "gemm_peak_before": gemm_peak_gflops(), "processes": {}}
         for row, (mode, payload) in payloads.items():
             result, _ = _run(mode, payload, settings.timeout)
             if "error" in result:
                 raise SystemExit(f"interleaved: round {index} {row}: {result['error']}")
             entry[row] = result["config_steps_per_s"]
-            entry["cpus"][row] = result["cpus"]  # the cores its process could run on
+            entry["processes"][row] = result["process"]  # the cores and devices it had
         entry["gemm_peak_after"] = gemm_peak_gflops()
         entry["vs_one_at_a_time_jax"] = entry["population"] / entry["one_at_a_time_jax"]
         if "pytorch" in entry:

@@ -259,7 +259,9 @@ def main(argv: list[str]) -> None:
         )
     else:
         raise SystemExit(f"unknown mode {mode!r}")
-    print(json.dumps({**result, "cpus": len(os.sched_getaffinity(0))}))  # cores it could use
+    jax = sys.modules.get("jax")  # None if this mode never started it (PyTorch)
+    process = {"cpus": len(os.sched_getaffinity(0)), "jax_devices": jax and jax.device_count()}
+    print(json.dumps({**result, "process": process}))  # the cores and devices it could use
 
 
 if __name__ == "__main__":
