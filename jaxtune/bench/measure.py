@@ -259,7 +259,7 @@ def main(argv: list[str]) -> None:
         )
     else:
         raise SystemExit(f"unknown mode {mode!r}")
-    jax = sys.modules.get("jax")  # None if this mode never started it (PyTorch)
+    jax = sys.modules.get("jax")  # None if this mode never imported it (counted after timing)
     process = {"cpus": len(os.sched_getaffinity(0)), "jax_devices": jax and jax.device_count()}
     print(json.dumps({**result, "process": process}))  # the cores and devices it could use
 
