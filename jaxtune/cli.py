@@ -83,11 +83,12 @@ def resume(
     """
     with _errors(debug):
         from jaxtune.spec import load_spec
-        from jaxtune.sweep import extended, read_run_options
+        from jaxtune.sweep import check_extensible, read_run_options
 
         options = read_run_options(directory, finished_ok=n_more > 0)
         parsed = load_spec(directory / "spec.yaml")
-        extended(parsed, n_more)  # a method --n-more cannot extend fails here, as one line
+        if n_more:
+            check_extensible(parsed)  # a method --n-more cannot extend fails here, as one line
         parsed = _skipping_bad_lines(parsed, options.skip_bad_lines)
         _run_and_rank(
             parsed,
@@ -146,12 +147,12 @@ def refine(
         import yaml
 
         from jaxtune.refine import refine_spec
-        from jaxtune.sweep import recorded_data_dir
+        from jaxtune.results import recorded_data_dir
 
         _require_finished_sweep(directory)
         data_dir = data_dir or recorded_data_dir(directory)
         try:
-            document, found = refine_spec(directory, top)
+            document, found = refine_spec(directory, top, data_dir=data_dir)
         except ValueError as error:
             raise UserError(str(error)) from None
         path = directory / "refine.yaml"
@@ -186,8 +187,7 @@ def final(
     """Evaluate the best config's best-epoch params on the test split, exactly once."""
     with _errors(debug):
         from jaxtune.final import FinalError, run_final
-        from jaxtune.results import FINAL_FILE
-        from jaxtune.sweep import recorded_data_dir
+        from jaxtune.results import FINAL_FILE, recorded_data_dir
 
         _require_finished_sweep(directory)
         data_dir = data_dir or recorded_data_dir(directory)

@@ -67,13 +67,6 @@ def program_for(
     )
 
 
-def balanced_class_weights(labels: np.ndarray, num_classes: int) -> tuple[float, ...]:
-    """n / (C * count_c) per class (scikit-learn's "balanced"); an absent class gets 1."""
-    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
-    weights = np.where(counts > 0, len(labels) / (num_classes * np.maximum(counts, 1)), 1.0)
-    return tuple(float(w) for w in weights)
-
-
 @dataclasses.dataclass
 class EvalPlan:
     """Every example of a split once, in blocks of one width, with the split on device."""

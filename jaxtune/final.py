@@ -20,9 +20,9 @@ from jaxtune.data.sources import load_dataset
 from jaxtune.data.widths import clip_buckets, config_width
 from jaxtune.engine import EvalPlan, program_for
 from jaxtune.population import Trainer
+from jaxtune.resolve import read_resolved
 from jaxtune.results import FINAL_FILE, best_value, rank, read_results, write_json
 from jaxtune.schedulers import EarlyStopping
-from jaxtune.spec import load_spec
 
 
 class FinalError(ValueError):
@@ -41,14 +41,13 @@ def run_final(
     top: int = 1,
     force: bool = False,
     data_dir: str | Path | None = None,
-    eval_batch_size: int = 256,
 ) -> FinalOutcome:
     directory = Path(directory)
     path = directory / FINAL_FILE
     previous = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
     if previous is not None and not force:
         return FinalOutcome(previous, evaluated=False)
-    spec = load_spec(directory / "spec.yaml")
+    spec = read_resolved(directory, data_dir)
     ranked = [
         r
         for r in rank(read_results(directory), spec.metric, spec.goal)
@@ -61,17 +60,17 @@ def run_final(
         raise FinalError(
             f"{directory}: no saved params for trial(s) {missing} (sweep from an older version?)"
         )
-    dataset, report = load_dataset(spec.data, cache_dir=directory, data_dir=data_dir)
-    buckets = report.buckets if len(report.buckets) > 1 else None
+    dataset, _ = load_dataset(spec.data, cache_dir=directory, data_dir=data_dir)
     results = []
     for record in ranked[:top]:
         width = config_width(record["hparams"], dataset.test.max_length)
         plan = EvalPlan.of(
-            dataset.test.truncate(width), eval_batch_size, clip_buckets(buckets, width)
+            dataset.test.truncate(width),
+            spec.train.eval_batch_size,
+            clip_buckets(spec.bucket_lengths, width),
         )
-        trainer = Trainer(
-            program_for(record["hparams"], dataset), EarlyStopping(), population=False
-        )
+        program = program_for(record["hparams"], dataset, spec.class_weights)
+        trainer = Trainer(program, EarlyStopping(), population=False)
         params = load_config_params(directory, record["params"])
         metrics = jax.device_get(plan.evaluate(trainer, params))
         results.append(

@@ -88,13 +88,15 @@ def narrowed(sensitivity: Sensitivity, tried: Sequence[Any], keep: int = 3) -> l
     return sorted(out)
 
 
-def refine_spec(directory: Path, top: int = 2) -> tuple[dict[str, Any], list[Sensitivity]]:
+def refine_spec(
+    directory: Path, top: int = 2, data_dir: str | Path | None = None
+) -> tuple[dict[str, Any], list[Sensitivity]]:
     """The follow-up spec (a YAML document) of the sweep in `directory`."""
     document = yaml.safe_load((directory / "spec.yaml").read_text(encoding="utf-8"))
     records = read_results(directory)
-    from jaxtune.spec import load_spec
+    from jaxtune.resolve import read_resolved
 
-    spec = load_spec(directory / "spec.yaml")
+    spec = read_resolved(directory, data_dir)
     names = list(spec.parameters)
     found = sensitivities(records, names, spec.metric, spec.goal)
     if not found:

@@ -11,6 +11,7 @@ from typing import Any
 RESULTS_FILE = "results.jsonl"
 SWEEP_FILE = "sweep.json"  # how the sweep ran: wall seconds, configs, config-epochs
 FINAL_FILE = "final.json"  # the once-only test evaluation
+RUN_FILE = "run.json"  # how the sweep was started (sweep.RunOptions): what resume needs
 
 
 def write_json(path: Path, document: Any) -> Path:
@@ -23,6 +24,14 @@ def write_json(path: Path, document: Any) -> Path:
         os.fsync(handle.fileno())
     os.replace(temporary, path)
     return path
+
+
+def recorded_data_dir(directory: Path) -> str | None:
+    """The --data-dir a sweep was started with (`run.json`), for final, refine and report."""
+    path = Path(directory) / RUN_FILE
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8")).get("data_dir")
 
 
 def write_results(directory: Path, records: list[dict[str, Any]]) -> Path:

@@ -11,19 +11,21 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import jax
-import numpy as np
 
 from jaxtune import tpe
 from jaxtune.checkpoints import PARAMS_DIR
+from jaxtune.data.dataset import TextDataset
 from jaxtune.data.files import DataError
 from jaxtune.data.sources import TOKENIZER_FILE, DataReport, load_dataset
-from jaxtune.engine import Engine, EpochReport, balanced_class_weights
+from jaxtune.engine import Engine, EpochReport
 from jaxtune.greedy import GREEDY_FILE, GreedySearch, run_greedy
 from jaxtune.greedy import max_configs as greedy_max_configs
-from jaxtune.plan import PopulationPlan, Shapes, plan_populations
+from jaxtune.plan import PopulationPlan, plan_populations
+from jaxtune.resolve import RESOLVED_FILE, ResolvedSpec, resolve, write_facts
 from jaxtune.results import (
     FINAL_FILE,
     RESULTS_FILE,
+    RUN_FILE,
     SWEEP_FILE,
     rank,
     read_results,
@@ -36,8 +38,6 @@ from jaxtune.snapshots import SNAPSHOTS_DIR, PopulationSnapshots
 from jaxtune.spec import SpecError, SweepSpec
 from jaxtune.study import STUDY_FILE, open_study, record_trials
 from jaxtune.tracking import WandbTracker
-
-RUN_FILE = "run.json"
 
 
 class Display(Protocol):
@@ -67,8 +67,13 @@ class SweepOutcome:
     seconds: float
 
 
-def prepare_directory(directory: Path, spec: SweepSpec, overwrite: bool) -> None:
-    """Create the sweep directory; never clobber an earlier sweep unless asked."""
+def claim_directory(directory: Path, overwrite: bool) -> None:
+    """Create the sweep directory; refuse an earlier sweep's unless `overwrite`.
+
+    With `overwrite` only the cached vocabulary and encoded splits go here (a new sweep
+    builds its own); the earlier results stay until the new spec has resolved against its
+    data (`prepare_directory`), so a spec that fails there loses nothing.
+    """
     if not overwrite:
         if (directory / SWEEP_FILE).exists():
             raise SpecError(
@@ -86,9 +91,16 @@ def prepare_directory(directory: Path, spec: SweepSpec, overwrite: bool) -> None
         raise SpecError(
             f"{directory}: cannot create the sweep directory: {error.strerror}"
         ) from None
-    if overwrite:  # a new sweep builds its own vocabulary
-        names = (TOKENIZER_FILE, "tokenizer.settings.json", "encoded.npz", STUDY_FILE, RUN_FILE)
-        for name in names:
+    if overwrite:
+        for name in (TOKENIZER_FILE, "tokenizer.settings.json", "encoded.npz"):
+            (directory / name).unlink(missing_ok=True)
+
+
+def prepare_directory(directory: Path, spec: SweepSpec, overwrite: bool) -> None:
+    """Start a new sweep in a claimed directory: an earlier sweep's results go (when
+    `overwrite`), and the spec is copied in."""
+    if overwrite:
+        for name in (STUDY_FILE, RUN_FILE, RESOLVED_FILE):
             (directory / name).unlink(missing_ok=True)
         for name in (PARAMS_DIR, SNAPSHOTS_DIR, FINAL_FILE, SWEEP_FILE, GREEDY_FILE, "wandb"):
             path = directory / name
@@ -102,62 +114,32 @@ def prepare_directory(directory: Path, spec: SweepSpec, overwrite: bool) -> None
     (directory / RESULTS_FILE).unlink(missing_ok=True)
 
 
-def with_pretrained_width(spec: SweepSpec, report: DataReport) -> SweepSpec:
-    """Pretrained vectors fix embedding_dim to their width; a different value is an error."""
-    if report.embedding is None:
-        return spec
-    width = int(report.embedding.shape[1])
-    where = f"{spec.path}: data.embedding.pretrained"
-    if "embedding_dim" in spec.parameters:
+def machine_devices(spec: SweepSpec) -> int:
+    """How many devices a population may be split over: budget.devices checked against this
+    machine (a check of running, not of parsing: a sweep made on a larger machine is read,
+    reported and finalized anywhere)."""
+    available = jax.local_device_count()
+    requested = spec.budget.resolved_devices()
+    if requested is not None and requested > available:
         raise SpecError(
-            f"{where}: vectors of width {width} fix embedding_dim; remove "
-            f"parameters.embedding_dim (found {spec.parameters['embedding_dim']})"
+            f"{spec.path}: budget.devices: expected auto or an integer in [1, {available}] "
+            f"(this machine's {jax.default_backend()} devices), found {requested}"
         )
-    if spec.fixed.get("embedding_dim", width) != width:
+    return len(local_devices(requested))
+
+
+def check_greedy_budget(spec: ResolvedSpec) -> None:
+    """Refuse a greedy search that may train more than budget.max_configs."""
+    cap, most = spec.budget.max_configs, greedy_max_configs(spec.parameters)
+    if cap is not None and most > cap:
         raise SpecError(
-            f"{where}: vectors of width {width}, but embedding_dim is "
-            f"{spec.fixed['embedding_dim']}; set it to {width} or remove it"
+            f"{spec.path}: budget.max_configs: the greedy search trains up to {most} "
+            f"configs, above the cap of {cap}; raise the cap or sweep fewer values"
         )
-    return dataclasses.replace(spec, fixed={**spec.fixed, "embedding_dim": width})
-
-
-def class_weights_for(spec: SweepSpec, labels: np.ndarray, label_names) -> tuple | None:
-    weights = spec.train.class_weights
-    if weights == "none":
-        return None
-    if weights == "balanced":
-        return balanced_class_weights(labels, len(label_names))
-    if len(weights) != len(label_names):
-        raise SpecError(
-            f"{spec.path}: train.class_weights: expected {len(label_names)} weights "
-            f"(one per class: {', '.join(label_names)}), found {len(weights)}"
-        )
-    return weights
-
-
-def check_budget(spec: SweepSpec) -> None:
-    """Refuse, before any data is read, a sweep larger than budget.max_configs."""
-    if spec.method == "greedy":
-        cap, most = spec.budget.max_configs, greedy_max_configs(spec.parameters)
-        if cap is not None and most > cap:
-            raise SpecError(
-                f"{spec.path}: budget.max_configs: the greedy search trains up to {most} "
-                f"configs, above the cap of {cap}; raise the cap or sweep fewer values"
-            )
-    elif spec.method != "bayes":
-        sample(spec)
 
 
 def write_run_options(directory: Path, options: RunOptions) -> None:
     write_json(directory / RUN_FILE, dataclasses.asdict(options))
-
-
-def recorded_data_dir(directory: Path) -> str | None:
-    """The --data-dir a sweep was started with (`run.json`), for final and refine."""
-    path = Path(directory) / RUN_FILE
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text(encoding="utf-8")).get("data_dir")
 
 
 def read_run_options(directory: Path, *, finished_ok: bool = False) -> RunOptions:
@@ -175,7 +157,16 @@ def read_run_options(directory: Path, *, finished_ok: bool = False) -> RunOption
     return RunOptions(**{k: v for k, v in document.items() if k in fields})
 
 
-def extended(spec: SweepSpec, extra: int) -> SweepSpec:
+def check_extensible(spec: SweepSpec) -> None:
+    """--n-more extends method random or bayes only (a grid's configs are the spec's)."""
+    if spec.method not in ("random", "bayes"):
+        raise SpecError(
+            f"{spec.path}: method: --n-more extends method random or bayes; "
+            f"found {spec.method}, whose configs are fixed by the spec"
+        )
+
+
+def extended(spec: ResolvedSpec, extra: int) -> ResolvedSpec:
     """The spec of a sweep extended by `extra` configs (`jaxtune resume --n-more`).
 
     Random draws and bayes rounds continue where the sweep stopped: a larger run_cap
@@ -183,15 +174,19 @@ def extended(spec: SweepSpec, extra: int) -> SweepSpec:
     """
     if extra == 0:
         return spec
-    if spec.method not in ("random", "bayes"):
-        raise SpecError(
-            f"{spec.path}: method: --n-more extends method random or bayes; "
-            f"found {spec.method}, whose configs are fixed by the spec"
-        )
+    check_extensible(spec)
     count = spec.run_cap if spec.run_cap is not None else spec.budget.max_configs
     cap = spec.budget.max_configs
     budget = dataclasses.replace(spec.budget, max_configs=None if cap is None else cap + extra)
     return dataclasses.replace(spec, run_cap=count + extra, budget=budget)
+
+
+def load_resolved(
+    spec: SweepSpec, directory: Path, data_dir: str | Path | None
+) -> tuple[TextDataset, DataReport, ResolvedSpec]:
+    """The sweep's data, its report, and the spec with the data's facts applied."""
+    dataset, report = load_dataset(spec.data, cache_dir=directory, data_dir=data_dir)
+    return dataset, report, resolve(spec, report)
 
 
 def run_sweep(
@@ -208,14 +203,15 @@ def run_sweep(
 ) -> SweepOutcome:
     """Run a sweep; with `resume`, continue the unfinished sweep in `directory`.
 
-    A resumed sweep skips every population whose results are on disk and restarts the
-    one in training from its newest snapshot (`snapshots.py`), so its results equal an
-    uninterrupted run's.
+    The data is loaded and the spec resolved against it (`resolve.py`) before anything
+    samples, plans or extends. A resumed sweep skips every population whose results are
+    on disk and restarts the one in training from its newest snapshot (`snapshots.py`),
+    so its results equal an uninterrupted run's.
     """
     start = time.perf_counter()
     for message in spec.notices:
         display.notice(message)
-    check_budget(spec)  # a sample above budget.max_configs fails before any data is read
+    device_count = machine_devices(spec)  # the most a population is split over
     created = not directory.exists()
     options = RunOptions(
         data_dir=None if data_dir is None else str(Path(data_dir).resolve()),
@@ -224,7 +220,6 @@ def run_sweep(
         skip_bad_lines=spec.data.skip_bad_lines,
         extensions=list(extensions),
     )
-    base, spec = spec, extended(spec, sum(extensions))
     if resume:
         earlier = read_run_options(directory, finished_ok=True)
         options = dataclasses.replace(options, seconds=earlier.seconds)
@@ -232,27 +227,32 @@ def run_sweep(
         (directory / SWEEP_FILE).unlink(missing_ok=True)
         records = read_results(directory) if (directory / RESULTS_FILE).is_file() else []
     else:
-        prepare_directory(directory, spec, overwrite)
-        write_run_options(directory, options)
+        claim_directory(directory, overwrite)
         records = []
     try:
-        dataset, report = load_dataset(spec.data, cache_dir=directory, data_dir=data_dir)
-        spec = with_pretrained_width(spec, report)
+        dataset, report, base = load_resolved(spec, directory, data_dir)
+        spec = extended(base, sum(extensions))  # from here on the spec is the resolved one
+        if spec.method == "greedy":
+            check_greedy_budget(spec)
+        elif spec.method != "bayes":
+            trials, merged = sample(base)  # a sample above budget.max_configs fails here
     except (DataError, SpecError):
-        if created:  # bad data leaves no half-made sweep directory behind
+        if created:  # a spec or data that fails leaves no half-made sweep directory behind
             shutil.rmtree(directory, ignore_errors=True)
         raise
+    if not resume:
+        prepare_directory(directory, spec, overwrite)
+        write_run_options(directory, options)
+    write_facts(directory, spec)
     display.data(report)
     chunk = spec.budget.resolved_chunk(jax.default_backend())
-    devices = spec.budget.resolved_devices()
-    device_count = len(local_devices(devices))  # the most a population is split over
     max_memory_gb = spec.budget.max_memory_gb
 
     def plan(trials):
         return plan_populations(
             trials,
             spec.budget.max_population,
-            shapes=Shapes(dataset.vocab_size, dataset.num_classes, max(report.buckets)),
+            shapes=spec.shapes,
             memory_budget=None if max_memory_gb is None else int(max_memory_gb * 2**30),
             chunk=chunk,
             devices=device_count,
@@ -268,10 +268,10 @@ def run_sweep(
         goal=spec.goal,
         max_loss=spec.train.max_loss,
         chunk=chunk,
-        devices=devices,
-        buckets=report.buckets if len(report.buckets) > 1 else None,
+        devices=spec.budget.resolved_devices(),
+        buckets=spec.bucket_lengths,
         embedding=report.embedding,
-        class_weights=class_weights_for(spec, dataset.train.labels, dataset.label_names),
+        class_weights=spec.class_weights,
         params_dir=directory,
         eval_every=spec.train.eval_every,
         max_steps=spec.train.max_steps,
@@ -388,7 +388,6 @@ def run_sweep(
 
         run_greedy(search, train_new, by_id, on_iteration, out_of_time)
     else:
-        trials, merged = sample(base)
         plans = plan(trials)
         seen = {trial.trial_id for trial in trials}
         for stage in itertools.accumulate(extensions):  # --n-more: populations after the rest

@@ -20,8 +20,9 @@ from jaxtune.space import complete_config
 SEED = 0
 
 
-def run_python(args, *, cwd=None, timeout=300, drop=("XLA_FLAGS",), **env_vars):
-    """`python args...` in a subprocess with production compiler flags; it must exit 0.
+def run_python(args, *, cwd=None, timeout=300, drop=("XLA_FLAGS",), returncode=0, **env_vars):
+    """`python args...` in a subprocess with production compiler flags; it must exit with
+    `returncode`.
 
     The tests' own XLA_FLAGS (-O0, 4 host devices; conftest.py) and any other variables
     in `drop` are removed from its environment, and `env_vars` added.
@@ -30,7 +31,7 @@ def run_python(args, *, cwd=None, timeout=300, drop=("XLA_FLAGS",), **env_vars):
     result = subprocess.run(
         [sys.executable, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == returncode, result.stderr[-3000:]
     return result
 
 

@@ -341,16 +341,10 @@ BAD_SPECS = [
         "budget: {chunk: none}",
         "budget.chunk: expected auto, all or an integer in [1, 1048576], found 'none'",
     ),
-    # conftest starts 4 CPU devices
-    (
-        "budget: {devices: 8}",
-        "budget.devices: expected auto or an integer in [1, 4] (this machine's cpu devices), "
-        "found 8",
-    ),
+    # The machine's device count is checked when the sweep runs (test_sharding.py).
     (
         "budget: {devices: all}",
-        "budget.devices: expected auto or an integer in [1, 4] (this machine's cpu devices), "
-        "found 'all'",
+        "budget.devices: expected auto or an integer in [1, 1048576], found 'all'",
     ),
     (
         "budget: {max_memory_gb: -1}",

@@ -50,14 +50,14 @@ class Sweep:
 
 def load_sweep(directory: Path) -> Sweep:
     """Read DIR/spec.yaml (metric, goal, swept names) and DIR/results.jsonl."""
-    from jaxtune.spec import load_spec
+    from jaxtune.resolve import read_resolved
 
     if not directory.is_dir():
         raise ReportError(f"{directory}: no such directory")
     for needed in (RESULTS_FILE, "spec.yaml"):
         if not (directory / needed).is_file():
             raise ReportError(f"{directory}: not a sweep directory (no {needed})")
-    spec = load_spec(directory / "spec.yaml")
+    spec = read_resolved(directory)
     try:
         records = read_results(directory)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
