@@ -22,6 +22,7 @@ install-dev: $(VENV)/.installed-dev
 
 demo: install
 	$(BIN)/jaxtune sweep experiments/demo.yaml --out runs/demo --overwrite
+	$(BIN)/jaxtune report runs/demo
 
 test: install-dev
 	$(BIN)/python -m pytest -n auto
