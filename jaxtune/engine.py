@@ -56,8 +56,11 @@ def program_for(
     dataset: TextDataset,
     class_weights: tuple[float, ...] | None = None,
     embedding_update: str = "dense",
+    unroll: int = 1,
 ) -> Program:
-    model = build_classifier(config, dataset.vocab_size, dataset.num_classes)
+    """The program of a config's static signature; `unroll`: timesteps per iteration of the
+    recurrent scans (budget.unroll), which changes the compiled loop, never the math."""
+    model = build_classifier(config, dataset.vocab_size, dataset.num_classes, scan_unroll=unroll)
     return Program(
         model=model,
         optimizer=config["optimizer"],
@@ -144,6 +147,7 @@ class Engine:
         eval_every: int | None = None,
         max_steps: int | None = None,
         embedding_update: str = "dense",
+        unroll: int = 1,
     ):
         self.dataset = dataset
         self.params_dir = params_dir
@@ -161,6 +165,7 @@ class Engine:
         self.embedding = None if embedding is None else jax.device_put(embedding)
         self.class_weights = class_weights
         self.embedding_update = embedding_update  # "dense" or "lazy" (embedding_rows.py)
+        self.unroll = unroll  # timesteps per iteration of the recurrent scans
         self._views: dict[int, DataView] = {}
         self._trainers: dict[tuple, Trainer] = {}
 
@@ -190,7 +195,9 @@ class Engine:
     def trainer(self, config: dict[str, Any]) -> Trainer:
         signature = static_signature(config)
         if signature not in self._trainers:
-            program = program_for(config, self.dataset, self.class_weights, self.embedding_update)
+            program = program_for(
+                config, self.dataset, self.class_weights, self.embedding_update, self.unroll
+            )
             self._trainers[signature] = Trainer(
                 program,
                 self.early_stopping,

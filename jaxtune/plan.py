@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
+from typing import Any
 
 from jaxtune.memory import MemoryEstimate, estimate_memory
 from jaxtune.samplers import Trial
@@ -63,8 +65,18 @@ def physical_memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def default_memory_budget() -> int:
-    """Half the machine's RAM: room for the host copy of the data and everything else."""
+def default_memory_budget(devices: Sequence[Any] = ()) -> int:
+    """What populations may use when the spec sets no budget.max_memory_gb.
+
+    On devices that report their memory (an accelerator's `memory_stats()`), the free
+    memory of the least free one (`bytes_limit - bytes_in_use`) times their count: a
+    population's configs are split evenly over them. A CPU reports none: then half the
+    machine's RAM, room for the host copy of the data and everything else.
+    """
+    stats = [device.memory_stats() for device in devices]
+    if stats and all(s and "bytes_limit" in s for s in stats):
+        free = min(s["bytes_limit"] - s.get("bytes_in_use", 0) for s in stats)
+        return max(free, 0) * len(stats)
     return physical_memory_bytes() // 2
 
 

@@ -93,7 +93,10 @@ class TrainSpec:
 
 @dataclasses.dataclass(frozen=True)
 class Budget:
-    max_population: int = 64  # widest population trained as one program
+    # Widest population trained as one program: an integer, or "auto" (64 on a CPU, where
+    # a population runs a chunk of configs at a time and wider ones gain nothing; 1024
+    # elsewhere, to fill an accelerator). The memory budget may cut it further.
+    max_population: int | str = "auto"
     max_configs: int | None = None
     max_memory_gb: float | None = None  # population widths fit in this; default half the RAM
     # Configs computed together in each step of a population: an integer, "all" (one vmap
@@ -107,6 +110,14 @@ class Budget:
     # Wall seconds for the sweep: at the first evaluation past it, every config in
     # training stops (its best evaluation kept) and no further population starts.
     time_limit: float | None = None
+    # Timesteps per iteration of the recurrent scans (lax.scan's unroll): fewer loop
+    # iterations for larger programs. Never changes results, only speed and compile time.
+    unroll: int = 1
+
+    def resolved_max_population(self, backend: str) -> int:
+        if self.max_population == "auto":
+            return 64 if backend == "cpu" else 1024
+        return self.max_population
 
     def resolved_chunk(self, backend: str) -> int | None:
         if self.chunk == "auto":
@@ -353,6 +364,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
             "devices",
             "ask_batch",
             "time_limit",
+            "unroll",
         ),
     )
     chunk = budget_section.get("chunk", "auto")
@@ -373,8 +385,11 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
                 f"expected auto or an integer in [1, 1048576], found {devices!r}",
             ) from None
     budget = Budget(
-        max_population=read.parse(
-            integer(1, 1 << 20), budget_section.get("max_population", 64), "budget.max_population"
+        max_population=_auto_or(
+            read,
+            integer(1, 1 << 20),
+            budget_section.get("max_population", "auto"),
+            "budget.max_population",
         ),
         max_configs=None
         if budget_section.get("max_configs") is None
@@ -390,6 +405,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
             integer(1, 1 << 20), budget_section.get("ask_batch", 8), "budget.ask_batch"
         ),
         time_limit=_duration(read, budget_section.get("time_limit"), "budget.time_limit"),
+        unroll=read.parse(integer(1, 1024), budget_section.get("unroll", 1), "budget.unroll"),
     )
     optuna_section = read.mapping(top.get("optuna"), "optuna", ("sampler",))
     sampler = optuna_section.get("sampler", "TPESampler")
@@ -437,6 +453,16 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         named=named,
     )
     return spec
+
+
+def _auto_or(read: _Reader, parse, value: Any, key: str) -> int | str:
+    """ "auto", or a value `parse` accepts."""
+    if value == "auto":
+        return value
+    try:
+        return parse(value)
+    except SpaceError:
+        raise read.error(key, f"expected auto or {parse.allowed}, found {value!r}") from None
 
 
 def _metric_name(name: Any) -> Any:

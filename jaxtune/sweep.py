@@ -20,7 +20,7 @@ from jaxtune.data.sources import TOKENIZER_FILE, DataReport, load_dataset
 from jaxtune.engine import Engine, EpochReport
 from jaxtune.greedy import GREEDY_FILE, GreedySearch, run_greedy
 from jaxtune.greedy import max_configs as greedy_max_configs
-from jaxtune.plan import PopulationPlan, plan_populations
+from jaxtune.plan import PopulationPlan, default_memory_budget, plan_populations
 from jaxtune.resolve import RESOLVED_FILE, ResolvedSpec, resolve, write_facts
 from jaxtune.results import (
     FINAL_FILE,
@@ -245,15 +245,21 @@ def run_sweep(
         write_run_options(directory, options)
     write_facts(directory, spec)
     display.data(report)
-    chunk = spec.budget.resolved_chunk(jax.default_backend())
+    backend = jax.default_backend()
+    chunk = spec.budget.resolved_chunk(backend)
     max_memory_gb = spec.budget.max_memory_gb
+    memory_budget = (
+        default_memory_budget(local_devices(spec.budget.resolved_devices()))
+        if max_memory_gb is None
+        else int(max_memory_gb * 2**30)
+    )
 
     def plan(trials):
         return plan_populations(
             trials,
-            spec.budget.max_population,
+            spec.budget.resolved_max_population(backend),
             shapes=spec.shapes,
-            memory_budget=None if max_memory_gb is None else int(max_memory_gb * 2**30),
+            memory_budget=memory_budget,
             chunk=chunk,
             devices=device_count,
             embedding_update=spec.train.embedding_update,
@@ -276,6 +282,7 @@ def run_sweep(
         eval_every=spec.train.eval_every,
         max_steps=spec.train.max_steps,
         embedding_update=spec.train.embedding_update,
+        unroll=spec.budget.unroll,
     )
     study = open_study(directory, spec.name, spec.goal, storage, fresh=overwrite and not resume)
     distributions = tpe.optuna_distributions(spec)
@@ -417,8 +424,9 @@ def run_sweep(
             "populations": populations,
             "time_limit_reached": out_of_time(),
             "chunk": chunk,
+            "unroll": spec.budget.unroll,
             "devices": device_count,
-            "backend": jax.default_backend(),
+            "backend": backend,
             "wandb": wandb_mode if tracker.error is None else f"off after: {tracker.error}",
         },
     )

@@ -335,7 +335,7 @@ BAD_SPECS = [
     ),
     (
         "budget: {max_population: 0}",
-        "budget.max_population: expected an integer in [1, 1048576], found 0",
+        "budget.max_population: expected auto or an integer in [1, 1048576], found 0",
     ),
     (
         "budget: {chunk: none}",

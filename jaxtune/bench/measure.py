@@ -71,6 +71,7 @@ def _program(config, case):
         case["vocab_size"],
         case["num_classes"],
         fused_backward=case.get("fused_backward", True),
+        scan_unroll=case.get("unroll", 1),
     )
     return Program(
         model=model,

@@ -120,6 +120,7 @@ class RNNEncoder(nn.Module):
                     self.activation,
                     reverse,
                     self.fused_backward,
+                    self.unroll,
                     name=name,
                 )(xs, lengths, mask)
                 outputs.append(out)
