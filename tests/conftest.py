@@ -4,10 +4,12 @@ import os
 # Tests check program semantics, not speed: LLVM's -O0 backend compiles the small test
 # programs about 3x faster and leaves HLO semantics (and population == solo) unchanged.
 # The CLI end-to-end test runs the demo spec in a subprocess with default optimisation.
-os.environ["XLA_FLAGS"] = (
-    os.environ.get("XLA_FLAGS", "")
-    + " --xla_force_host_platform_device_count=4 --xla_backend_optimization_level=0"
-).strip()
+# The accelerator check (benchmarks/accelerator/) runs tests on a GPU with its own flags.
+if not os.environ.get("JAXTUNE_TESTS_ON_DEVICE"):
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "")
+        + " --xla_force_host_platform_device_count=4 --xla_backend_optimization_level=0"
+    ).strip()
 # Never touch the network from tests.
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("JAXTUNE_WANDB", "disabled")  # test_tracking.py turns it on

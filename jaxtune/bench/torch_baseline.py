@@ -1,4 +1,8 @@
-"""The PyTorch CPU baseline: the same classifier, one config at a time (needs the `torch` extra)."""
+"""The PyTorch baseline: the same classifier, one config at a time (needs the `torch` extra).
+
+On the CPU by default; a case with `torch_device: cuda` runs it on the GPU, where
+`nn.LSTM` / `nn.GRU` are cuDNN's fused kernels (the accelerator check).
+"""
 
 from __future__ import annotations
 
@@ -73,14 +77,16 @@ def measure_torch(
     from jaxtune.bench.measure import peak_rss_bytes, population_configs, timed_calls, workload
 
     torch.set_num_threads(os.cpu_count() or 1)
+    device = torch.device(case.get("torch_device", "cpu"))
     config, split, index, _ = workload(case, steps)
-    tokens = torch.from_numpy(split.tokens).long()
-    labels = torch.from_numpy(split.labels).long()
-    batches = [(tokens[i], labels[i]) for i in (torch.from_numpy(row).long() for row in index)]
+    tokens = torch.from_numpy(split.tokens).long().to(device)
+    labels = torch.from_numpy(split.labels).long().to(device)
+    rows = (torch.from_numpy(row).long().to(device) for row in index)
+    batches = [(tokens[i], labels[i]) for i in rows]
     per_config = []
     for k, one in enumerate(population_configs(config, configs_count)):
         torch.manual_seed(k)
-        model = build_torch_model(one, case["vocab_size"], case["num_classes"])
+        model = build_torch_model(one, case["vocab_size"], case["num_classes"]).to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=one["learning_rate"])
         epoch = functools.partial(_epoch, model, optimizer, batches)
         seconds, _ = timed_calls(epoch, repeats, target_seconds)
@@ -92,5 +98,6 @@ def measure_torch(
         "config_steps_per_s": 1.0 / seconds_per_step,
         "threads": torch.get_num_threads(),
         "torch_version": torch.__version__,
+        "torch_device": str(device),
         "peak_rss_bytes": peak_rss_bytes(),
     }
