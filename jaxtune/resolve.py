@@ -81,8 +81,9 @@ def write_facts(directory: Path, resolved: ResolvedSpec) -> None:
 def read_resolved(directory: Path, data_dir: str | Path | None = None) -> ResolvedSpec:
     """The resolved spec of the sweep in `directory`, from spec.yaml and resolved.json.
 
-    A sweep written before resolved.json existed is resolved from its data again (found
-    where the sweep found it, `run.json`, unless `data_dir` says otherwise).
+    A sweep written before resolved.json existed is resolved from its data once (found
+    where the sweep found it, `run.json`, unless `data_dir` says otherwise), and the facts
+    are recorded for the next reader.
     """
     directory = Path(directory)
     spec = load_spec(directory / "spec.yaml")
@@ -94,12 +95,21 @@ def read_resolved(directory: Path, data_dir: str | Path | None = None) -> Resolv
             if facts[name] is not None:
                 facts[name] = tuple(facts[name])
         return _with_facts(spec, **facts)
+    from jaxtune.data.files import DataError
     from jaxtune.data.sources import load_dataset
 
-    _, report = load_dataset(
-        spec.data, cache_dir=directory, data_dir=data_dir or recorded_data_dir(directory)
-    )
-    return resolve(spec, report)
+    try:
+        _, report = load_dataset(
+            spec.data, cache_dir=directory, data_dir=data_dir or recorded_data_dir(directory)
+        )
+    except DataError as error:
+        raise DataError(
+            f"{directory}: written before {RESOLVED_FILE}, so its data is read once to "
+            f"resolve its spec: {error}"
+        ) from None
+    resolved = resolve(spec, report)
+    write_facts(directory, resolved)
+    return resolved
 
 
 def _with_facts(spec: SweepSpec, **facts) -> ResolvedSpec:

@@ -20,6 +20,7 @@ def test_the_accelerator_check_runs_every_stage_on_a_cpu(tmp_path):
         + ["bash", str(script), "--quick", "--out", str(out)],
         timeout=600,
         JAX_PLATFORMS="cpu",
+        XLA_FLAGS="--xla_backend_optimization_level=0",  # tiny programs compile faster
         PYTHON=sys.executable,
     )
     report = json.loads((out / "accelerator.json").read_text())
@@ -31,7 +32,7 @@ def test_the_accelerator_check_runs_every_stage_on_a_cpu(tmp_path):
     assert name == "gru_b4_h8"
     solo = case["one_at_a_time_jax"]["config_steps_per_s"]
     assert solo > 0
-    for width in (1, 4):
+    for width in (1, 2):
         row = case[f"population_K{width}"]
         assert row["K"] == width and row["chunk"] is None  # one vmap: chunk auto off a CPU
         assert row["vs_one_at_a_time_jax"] == pytest.approx(row["config_steps_per_s"] / solo)
@@ -45,4 +46,4 @@ def test_the_accelerator_check_runs_every_stage_on_a_cpu(tmp_path):
         True,
     ]
     table = (out / "accelerator.md").read_text()
-    assert f"| gru_b4_h8 | 4 | {case['population_K4']['config_steps_per_s']:.1f} |" in table
+    assert f"| gru_b4_h8 | 2 | {case['population_K2']['config_steps_per_s']:.1f} |" in table

@@ -11,6 +11,7 @@ from support import run_python
 from typer.testing import CliRunner
 
 from jaxtune.cli import app
+from jaxtune.data.files import DataError
 from jaxtune.data.sources import load_dataset
 from jaxtune.resolve import FACTS, RESOLVED_FILE, ResolvedSpec, read_resolved, resolve
 from jaxtune.samplers import sample
@@ -132,9 +133,14 @@ def test_resume_n_more_of_a_random_sweep_on_pretrained_vectors(tmp_path):
     read_back = read_resolved(out)
     assert isinstance(read_back, ResolvedSpec) and read_back.fixed["embedding_dim"] == 3
     assert read_back.facts() == resolved_from(tmp_path, document).facts()
-    # A sweep written before resolved.json existed is resolved from its data again.
+    # A sweep written before resolved.json existed is resolved from its data once.
     (out / RESOLVED_FILE).unlink()
     assert read_resolved(out).facts() == read_back.facts()
+    assert json.loads((out / RESOLVED_FILE).read_text()) == recorded
+    (out / RESOLVED_FILE).unlink()
+    with pytest.raises(DataError) as error:  # the data is gone: say why it was needed
+        read_resolved(out, data_dir=tmp_path / "elsewhere")
+    assert str(error.value).startswith(f"{out}: written before {RESOLVED_FILE}, so its data")
 
 
 def test_a_sweep_made_on_four_devices_is_read_on_two(tmp_path):

@@ -629,5 +629,5 @@ def test_readme_spec_example_parses_and_plans():
     spec = parse_spec(document, "README.md")
     assert spec.method == "grid" and spec.parameters
     trials, _ = sample(spec)
-    assert plan_populations(trials, spec.budget.max_population)
+    assert plan_populations(trials, spec.budget.resolved_max_population("cpu"))
     assert spec.train.checkpoint_every == 1 and spec.budget.time_limit is None

@@ -49,7 +49,7 @@ GPU = Settings(
 QUICK = Settings(
     architectures=("gru",),
     sizes=((4, 8),),
-    widths=(1, 4),
+    widths=(1, 2),
     embedding_dim=8,
     seq_len=8,
     vocab_size=100,
@@ -121,9 +121,12 @@ def environment(clock: Clock) -> dict[str, Any]:
     return report
 
 
-def run_tests(tests: list[str], clock: Clock, out: Path) -> dict[str, Any]:
-    """The population-equals-solo tests on this process's default device."""
-    env = {"JAXTUNE_TESTS_ON_DEVICE": "1", "JAX_DEFAULT_MATMUL_PRECISION": "highest"}
+def run_tests(tests: list[str], clock: Clock, out: Path, quick: bool) -> dict[str, Any]:
+    """The population-equals-solo tests on this process's default device (quick: with the
+    test suite's own CPU settings, tests/conftest.py)."""
+    env = {"JAX_DEFAULT_MATMUL_PRECISION": "highest"}
+    if not quick:
+        env["JAXTUNE_TESTS_ON_DEVICE"] = "1"
     args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", *tests]
     start = time.perf_counter()
     try:
@@ -324,7 +327,7 @@ def main(argv: list[str] | None = None) -> None:
     if "error" in report["environment"]:  # jax or jaxtune does not start: nothing else can
         write()
         raise SystemExit(f"accelerator check: {report['environment']['error']}")
-    report["tests"] = run_tests(QUICK_TESTS if args.quick else TESTS, clock, args.out)
+    report["tests"] = run_tests(QUICK_TESTS if args.quick else TESTS, clock, args.out, args.quick)
     log(f"tests: {report['tests']['summary']}")
     write()
     report["gemm_peak"] = gemm_peak(args.quick, clock)
