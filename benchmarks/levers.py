@@ -13,13 +13,13 @@ the keys of a measurement case that change the compiled program, not the math: `
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from jaxtune.bench.interleaved import case_parser, parse_case_args
 from jaxtune.bench.throughput import QUICK, Settings, _run, case_of, measurement_args
 
 LEVERS = {"unroll": int, "chunk": lambda v: v if v in ("auto", "all") else int(v)}
@@ -109,20 +109,10 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("architecture", choices=("rnn", "gru", "lstm", "cnn"))
-    parser.add_argument("batch", type=int)
-    parser.add_argument("hidden", type=int)
-    parser.add_argument("--K", type=int, default=8)
+    parser = case_parser(__doc__.splitlines()[0], width=8, out=Path("benchmarks/results/levers"))
     parser.add_argument("--lever", choices=sorted(LEVERS), default="unroll")
     parser.add_argument("--values", nargs="+", required=True)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (checks the harness)")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/levers"))
-    args = parser.parse_args(argv)
-    for name in ("batch", "hidden", "K", "rounds"):
-        if getattr(args, name) < 1:
-            parser.error(f"{name} must be at least 1, got {getattr(args, name)}")
+    args = parse_case_args(parser, argv)
     try:
         values = [LEVERS[args.lever](value) for value in args.values]
     except (ValueError, KeyError):

@@ -17,6 +17,7 @@ x JAX solo = (on one core: population / one at a time) x (population's two-core 
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import os
@@ -175,26 +176,39 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> None:
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def case_parser(description: str, width: int, out: Path) -> argparse.ArgumentParser:
+    """The arguments of a script that measures one case over rounds: architecture, batch,
+    hidden, --K, --rounds, --quick, --out (`parse_case_args` checks them)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("architecture", choices=("rnn", "gru", "lstm", "cnn"))
     parser.add_argument("batch", type=int)
     parser.add_argument("hidden", type=int)
-    parser.add_argument("--K", type=int, default=64)
+    parser.add_argument("--K", type=int, default=width)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (checks the harness)")
+    parser.add_argument("--out", type=Path, default=out)
+    return parser
+
+
+def parse_case_args(parser: argparse.ArgumentParser, argv: list[str] | None):
+    """Parsed arguments; a size or count below 1 is a usage error (exit 2) naming it."""
+    args = parser.parse_args(argv)
+    for name in ("batch", "hidden", "K", "rounds"):
+        if getattr(args, name) < 1:
+            parser.error(f"{name} must be at least 1, got {getattr(args, name)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = case_parser(
+        __doc__.splitlines()[0], width=64, out=Path("benchmarks/results/interleaved")
+    )
     parser.add_argument(
         "--one-core",
         action="store_true",
         help="also measure the population and one config at a time pinned to one core",
     )
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/interleaved"))
-    args = parser.parse_args(argv)
-    for name in ("batch", "hidden", "K", "rounds"):
-        if getattr(args, name) < 1:
-            parser.error(f"{name} must be at least 1, got {getattr(args, name)}")
+    args = parse_case_args(parser, argv)
     settings = QUICK if args.quick else Settings()
     report = run_interleaved(
         settings,
