@@ -15,11 +15,12 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-PARAMS_DIR = "params"
+from jaxtune.layout import PARAMS_DIR
+from jaxtune.layout import population_path as _population_path
 
 
 def population_path(directory: Path, population: int) -> Path:
-    return Path(directory) / PARAMS_DIR / f"population_{population:03d}"
+    return _population_path(directory, PARAMS_DIR, population)
 
 
 def save_population_params(directory: Path, population: int, params) -> str:

@@ -82,11 +82,12 @@ def resume(
     extends a sweep (finished or not) by N configs in the same study.
     """
     with _errors(debug):
+        from jaxtune.layout import SPEC_FILE
         from jaxtune.spec import load_spec
         from jaxtune.sweep import check_extensible, read_run_options
 
         options = read_run_options(directory, finished_ok=n_more > 0)
-        parsed = load_spec(directory / "spec.yaml")
+        parsed = load_spec(directory / SPEC_FILE)
         if n_more:
             check_extensible(parsed)  # a method --n-more cannot extend fails here, as one line
         parsed = _skipping_bad_lines(parsed, options.skip_bad_lines)
@@ -146,6 +147,7 @@ def refine(
     with _errors(debug):
         import yaml
 
+        from jaxtune.layout import REFINE_FILE
         from jaxtune.refine import refine_spec
         from jaxtune.results import recorded_data_dir
 
@@ -155,7 +157,7 @@ def refine(
             document, found = refine_spec(directory, top, data_dir=data_dir)
         except ValueError as error:
             raise UserError(str(error)) from None
-        path = directory / "refine.yaml"
+        path = directory / REFINE_FILE
         path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
         for s in found:
             scores = ", ".join(f"{v}: {score:.4f}" for v, score in s.scores.items())
@@ -187,7 +189,8 @@ def final(
     """Evaluate the best config's best-epoch params on the test split, exactly once."""
     with _errors(debug):
         from jaxtune.final import FinalError, run_final
-        from jaxtune.results import FINAL_FILE, recorded_data_dir
+        from jaxtune.layout import FINAL_FILE
+        from jaxtune.results import recorded_data_dir
 
         _require_finished_sweep(directory)
         data_dir = data_dir or recorded_data_dir(directory)
@@ -253,9 +256,9 @@ def bench(
 
 
 def _require_finished_sweep(directory: Path) -> None:
-    from jaxtune.results import RESULTS_FILE
+    from jaxtune.layout import RESULTS_FILE, SPEC_FILE
 
-    if not (directory / RESULTS_FILE).is_file() or not (directory / "spec.yaml").is_file():
+    if not (directory / RESULTS_FILE).is_file() or not (directory / SPEC_FILE).is_file():
         raise UserError(f"{directory}: not a finished sweep (no {RESULTS_FILE} or spec.yaml)")
 
 

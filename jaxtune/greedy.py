@@ -20,11 +20,12 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from jaxtune.layout import GREEDY_FILE
 from jaxtune.results import best_value
 from jaxtune.samplers import Trial
 from jaxtune.space import complete_config
 
-GREEDY_FILE = "greedy.json"
+__all__ = ["GREEDY_FILE", "GreedySearch", "max_configs", "run_greedy"]
 
 
 def _key(config: Mapping[str, Any]) -> str:

@@ -20,7 +20,8 @@ from typing import Any
 
 import yaml
 
-from jaxtune.results import RESULTS_FILE, best_value, rank, read_results
+from jaxtune.layout import RESULTS_FILE, SPEC_FILE
+from jaxtune.results import best_value, rank, read_results
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,7 +93,7 @@ def refine_spec(
     directory: Path, top: int = 2, data_dir: str | Path | None = None
 ) -> tuple[dict[str, Any], list[Sensitivity]]:
     """The follow-up spec (a YAML document) of the sweep in `directory`."""
-    document = yaml.safe_load((directory / "spec.yaml").read_text(encoding="utf-8"))
+    document = yaml.safe_load((directory / SPEC_FILE).read_text(encoding="utf-8"))
     records = read_results(directory)
     from jaxtune.resolve import read_resolved
 

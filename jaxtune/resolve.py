@@ -20,11 +20,10 @@ from typing import Any
 import numpy as np
 
 from jaxtune.data.sources import DataReport
+from jaxtune.layout import RESOLVED_FILE, SPEC_FILE
 from jaxtune.plan import Shapes
 from jaxtune.results import recorded_data_dir, write_json
 from jaxtune.spec import SpecError, SweepSpec, load_spec
-
-RESOLVED_FILE = "resolved.json"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -86,7 +85,7 @@ def read_resolved(directory: Path, data_dir: str | Path | None = None) -> Resolv
     are recorded for the next reader.
     """
     directory = Path(directory)
-    spec = load_spec(directory / "spec.yaml")
+    spec = load_spec(directory / SPEC_FILE)
     path = directory / RESOLVED_FILE
     if path.is_file():
         facts = json.loads(path.read_text(encoding="utf-8"))

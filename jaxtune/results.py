@@ -8,10 +8,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-RESULTS_FILE = "results.jsonl"
-SWEEP_FILE = "sweep.json"  # how the sweep ran: wall seconds, configs, config-epochs
-FINAL_FILE = "final.json"  # the once-only test evaluation
-RUN_FILE = "run.json"  # how the sweep was started (sweep.RunOptions): what resume needs
+from jaxtune.layout import FINAL_FILE, RESULTS_FILE, RUN_FILE, SWEEP_FILE
+
+__all__ = ["FINAL_FILE", "RESULTS_FILE", "RUN_FILE", "SWEEP_FILE"]
 
 
 def write_json(path: Path, document: Any) -> Path:

@@ -25,12 +25,13 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-SNAPSHOTS_DIR = "snapshots"
+from jaxtune.layout import SNAPSHOTS_DIR, population_path
+
 KEEP = 2  # the newest snapshot, and one before it while the newest is being written
 
 
 def snapshot_path(directory: Path, population: int) -> Path:
-    return Path(directory) / SNAPSHOTS_DIR / f"population_{population:03d}"
+    return population_path(directory, SNAPSHOTS_DIR, population)
 
 
 def _to_host(state) -> Any:

@@ -25,7 +25,8 @@ from optuna.distributions import (
 )
 from optuna.trial import TrialState
 
-STUDY_FILE = "study.db"
+from jaxtune.layout import STUDY_FILE
+
 STATES = {
     "completed": TrialState.COMPLETE,
     "stopped": TrialState.COMPLETE,  # early stopping is a normal end: its best epoch counts

@@ -13,30 +13,30 @@ from typing import Any, Protocol
 import jax
 
 from jaxtune import tpe
-from jaxtune.checkpoints import PARAMS_DIR
 from jaxtune.data.dataset import TextDataset
 from jaxtune.data.files import DataError
-from jaxtune.data.sources import TOKENIZER_FILE, DataReport, load_dataset
+from jaxtune.data.sources import DataReport, load_dataset
 from jaxtune.engine import Engine, EpochReport
-from jaxtune.greedy import GREEDY_FILE, GreedySearch, run_greedy
+from jaxtune.greedy import GreedySearch, run_greedy
 from jaxtune.greedy import max_configs as greedy_max_configs
-from jaxtune.plan import PopulationPlan, default_memory_budget, plan_populations
-from jaxtune.resolve import RESOLVED_FILE, ResolvedSpec, resolve, write_facts
-from jaxtune.results import (
-    FINAL_FILE,
+from jaxtune.layout import (
+    DATA_CACHE,
+    EARLIER_SWEEP,
+    GREEDY_FILE,
     RESULTS_FILE,
     RUN_FILE,
+    SNAPSHOTS_DIR,
+    SPEC_FILE,
     SWEEP_FILE,
-    rank,
-    read_results,
-    write_json,
-    write_results,
 )
+from jaxtune.plan import PopulationPlan, default_memory_budget, plan_populations
+from jaxtune.resolve import ResolvedSpec, resolve, write_facts
+from jaxtune.results import rank, read_results, write_json, write_results
 from jaxtune.samplers import sample
 from jaxtune.sharding import local_devices
-from jaxtune.snapshots import SNAPSHOTS_DIR, PopulationSnapshots
+from jaxtune.snapshots import PopulationSnapshots
 from jaxtune.spec import SpecError, SweepSpec
-from jaxtune.study import STUDY_FILE, open_study, record_trials
+from jaxtune.study import open_study, record_trials
 from jaxtune.tracking import WandbTracker
 
 
@@ -92,7 +92,7 @@ def claim_directory(directory: Path, overwrite: bool) -> None:
             f"{directory}: cannot create the sweep directory: {error.strerror}"
         ) from None
     if overwrite:
-        for name in (TOKENIZER_FILE, "tokenizer.settings.json", "encoded.npz"):
+        for name in DATA_CACHE:
             (directory / name).unlink(missing_ok=True)
 
 
@@ -100,15 +100,13 @@ def prepare_directory(directory: Path, spec: SweepSpec, overwrite: bool) -> None
     """Start a new sweep in a claimed directory: an earlier sweep's results go (when
     `overwrite`), and the spec is copied in."""
     if overwrite:
-        for name in (STUDY_FILE, RUN_FILE, RESOLVED_FILE):
-            (directory / name).unlink(missing_ok=True)
-        for name in (PARAMS_DIR, SNAPSHOTS_DIR, FINAL_FILE, SWEEP_FILE, GREEDY_FILE, "wandb"):
+        for name in EARLIER_SWEEP:
             path = directory / name
             if path.is_dir():
                 shutil.rmtree(path)
             else:
                 path.unlink(missing_ok=True)
-    copy = directory / "spec.yaml"
+    copy = directory / SPEC_FILE
     if not (copy.exists() and copy.samefile(spec.path)):  # rerun of a sweep from its own copy
         shutil.copyfile(spec.path, copy)
     (directory / RESULTS_FILE).unlink(missing_ok=True)
@@ -145,7 +143,7 @@ def write_run_options(directory: Path, options: RunOptions) -> None:
 def read_run_options(directory: Path, *, finished_ok: bool = False) -> RunOptions:
     """How a sweep was started, for `jaxtune resume` (which extends a finished one)."""
     path = Path(directory) / RUN_FILE
-    if not (Path(directory) / "spec.yaml").is_file() or not path.is_file():
+    if not (Path(directory) / SPEC_FILE).is_file() or not path.is_file():
         raise SpecError(f"{directory}: not a jaxtune sweep directory (no spec.yaml or {RUN_FILE})")
     if (Path(directory) / SWEEP_FILE).is_file() and not finished_ok:
         raise SpecError(

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from jaxtune.cli import app
 from jaxtune.data.files import DataError
 from jaxtune.data.sources import load_dataset
-from jaxtune.resolve import FACTS, RESOLVED_FILE, ResolvedSpec, read_resolved, resolve
+from jaxtune.layout import RESOLVED_FILE
+from jaxtune.resolve import FACTS, ResolvedSpec, read_resolved, resolve
 from jaxtune.samplers import sample
 from jaxtune.spec import SpecError, parse_spec
 

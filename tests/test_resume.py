@@ -15,7 +15,7 @@ import optuna
 import pytest
 import yaml
 
-from jaxtune.snapshots import SNAPSHOTS_DIR
+from jaxtune.layout import SNAPSHOTS_DIR
 
 SPEC = {
     "name": "resume",

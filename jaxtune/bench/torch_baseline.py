@@ -74,7 +74,7 @@ def measure_torch(
 ) -> dict[str, Any]:
     import torch
 
-    from jaxtune.bench.measure import peak_rss_bytes, population_configs, timed_calls, workload
+    from jaxtune.bench.workload import peak_rss_bytes, population_configs, timed_calls, workload
 
     torch.set_num_threads(os.cpu_count() or 1)
     device = torch.device(case.get("torch_device", "cpu"))

@@ -34,10 +34,8 @@ from jaxtune.data.section import (
 )
 from jaxtune.data.splits import label_order, stratified_split
 from jaxtune.data.synthetic import make_synthetic
+from jaxtune.layout import ENCODED_FILE, TOKENIZER_FILE, TOKENIZER_SETTINGS_FILE
 
-TOKENIZER_FILE = "tokenizer.json"
-TOKENIZER_SETTINGS_FILE = "tokenizer.settings.json"
-ENCODED_FILE = "encoded.npz"  # token ids of every split, reused while the inputs match
 SPLITS = ("train", "val", "test")
 TFDS_SPLITS = {"train": "train", "val": "validation", "test": "test"}
 

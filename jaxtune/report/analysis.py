@@ -9,16 +9,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from jaxtune.layout import FINAL_FILE, RESULTS_FILE, SPEC_FILE, SWEEP_FILE
 from jaxtune.refine import sensitivities
-from jaxtune.results import (
-    FINAL_FILE,
-    RESULTS_FILE,
-    SWEEP_FILE,
-    best_value,
-    rank,
-    read_results,
-    varying_hparams,
-)
+from jaxtune.results import best_value, rank, read_results, varying_hparams
 from jaxtune.space import ARCHITECTURES, HPARAMS
 
 CELL_TYPE = "architecture"
@@ -54,7 +47,7 @@ def load_sweep(directory: Path) -> Sweep:
 
     if not directory.is_dir():
         raise ReportError(f"{directory}: no such directory")
-    for needed in (RESULTS_FILE, "spec.yaml"):
+    for needed in (RESULTS_FILE, SPEC_FILE):
         if not (directory / needed).is_file():
             raise ReportError(f"{directory}: not a sweep directory (no {needed})")
     spec = read_resolved(directory)

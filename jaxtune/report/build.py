@@ -6,11 +6,11 @@ import dataclasses
 import os
 from pathlib import Path
 
+from jaxtune.layout import FIGURES_DIR, REPORT_HTML, REPORT_MARKDOWN
 from jaxtune.report import conclusions, provenance, sections, tuning
 from jaxtune.report.analysis import load_sweep
 from jaxtune.report.document import Figure, to_html, to_markdown
 
-FIGURES_DIR = "figures"
 OWN_FIGURES = (
     "hparam_*.png",
     "overview.png",
@@ -46,8 +46,8 @@ def write_report(directory: Path) -> Written:
         *provenance.throughput_section(sweep),
         *provenance.final_section(sweep),
     ]
-    markdown = _write(directory / "report.md", to_markdown(blocks, directory))
-    page = _write(directory / "report.html", to_html(blocks, f"jaxtune report: {sweep.name}"))
+    markdown = _write(directory / REPORT_MARKDOWN, to_markdown(blocks, directory))
+    page = _write(directory / REPORT_HTML, to_html(blocks, f"jaxtune report: {sweep.name}"))
     return Written(markdown, page, [b.path for b in blocks if isinstance(b, Figure)])
 
 
