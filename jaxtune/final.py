@@ -20,9 +20,9 @@ from jaxtune.data.sources import load_dataset
 from jaxtune.data.widths import clip_buckets, config_width
 from jaxtune.engine import EvalPlan, program_for
 from jaxtune.population import Trainer
-from jaxtune.resolve import read_resolved
 from jaxtune.results import FINAL_FILE, best_value, rank, read_results, write_json
 from jaxtune.schedulers import EarlyStopping
+from jaxtune.spec.resolve import read_resolved
 
 
 class FinalError(ValueError):

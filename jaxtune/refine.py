@@ -95,7 +95,7 @@ def refine_spec(
     """The follow-up spec (a YAML document) of the sweep in `directory`."""
     document = yaml.safe_load((directory / SPEC_FILE).read_text(encoding="utf-8"))
     records = read_results(directory)
-    from jaxtune.resolve import read_resolved
+    from jaxtune.spec.resolve import read_resolved
 
     spec = read_resolved(directory, data_dir)
     names = list(spec.parameters)

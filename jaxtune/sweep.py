@@ -30,12 +30,12 @@ from jaxtune.layout import (
     SWEEP_FILE,
 )
 from jaxtune.plan import PopulationPlan, default_memory_budget, plan_populations
-from jaxtune.resolve import ResolvedSpec, resolve, write_facts
 from jaxtune.results import rank, read_results, write_json, write_results
 from jaxtune.samplers import sample
 from jaxtune.sharding import local_devices
 from jaxtune.snapshots import PopulationSnapshots
 from jaxtune.spec import SpecError, SweepSpec
+from jaxtune.spec.resolve import ResolvedSpec, resolve, write_facts
 from jaxtune.study import open_study, record_trials
 from jaxtune.tracking import WandbTracker
 
@@ -201,7 +201,7 @@ def run_sweep(
 ) -> SweepOutcome:
     """Run a sweep; with `resume`, continue the unfinished sweep in `directory`.
 
-    The data is loaded and the spec resolved against it (`resolve.py`) before anything
+    The data is loaded and the spec resolved against it (`spec/resolve.py`) before anything
     samples, plans or extends. A resumed sweep skips every population whose results are
     on disk and restarts the one in training from its newest snapshot (`snapshots.py`),
     so its results equal an uninterrupted run's.

@@ -8,10 +8,10 @@ import pytest
 
 from jaxtune.data.dataset import OOV_ID, PAD_ID
 from jaxtune.data.files import DataError
-from jaxtune.data.section import DataSpec, parse_data_section, preset
 from jaxtune.data.sources import load_dataset
 from jaxtune.data.synthetic import SyntheticConfig
 from jaxtune.spec import SpecError
+from jaxtune.spec.data import DataSpec, parse_data_section, preset
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared data not found at {SHARED}")

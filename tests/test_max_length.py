@@ -9,7 +9,6 @@ import pytest
 from support import configs, tiny_dataset
 
 from jaxtune.data.dataset import Split
-from jaxtune.data.section import DEFAULT_MAX_LENGTH
 from jaxtune.data.widths import clip_buckets, config_width
 from jaxtune.engine import DataView, Engine
 from jaxtune.memory import estimate_memory
@@ -18,6 +17,7 @@ from jaxtune.samplers import Trial, sample
 from jaxtune.schedulers import EarlyStopping
 from jaxtune.space import complete_config, static_signature
 from jaxtune.spec import SpecError, parse_spec
+from jaxtune.spec.data import DEFAULT_MAX_LENGTH
 
 BASE = {"architecture": "gru", "hidden_size": 8, "embedding_dim": 8, "batch_size": 16, "epochs": 2}
 

@@ -1,4 +1,4 @@
-"""resolve.py: the data's facts applied to the spec once, recorded, and read back anywhere."""
+"""spec/resolve.py: the data's facts applied to the spec once, recorded, and read back anywhere."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from jaxtune.cli import app
 from jaxtune.data.files import DataError
 from jaxtune.data.sources import load_dataset
 from jaxtune.layout import RESOLVED_FILE
-from jaxtune.resolve import FACTS, ResolvedSpec, read_resolved, resolve
 from jaxtune.samplers import sample
 from jaxtune.spec import SpecError, parse_spec
+from jaxtune.spec.resolve import FACTS, ResolvedSpec, read_resolved, resolve
 
 runner = CliRunner()
 WORDS = ("good", "bad", "plot", "acting", "great", "awful", "fine", "dull")

@@ -21,7 +21,10 @@ import numpy as np
 from jaxtune.data import bucketing, glove, tokenize
 from jaxtune.data.dataset import OOV_ID, Split, TextDataset
 from jaxtune.data.files import DataError, Examples, check_labels, read_examples
-from jaxtune.data.section import (
+from jaxtune.data.splits import label_order, stratified_split
+from jaxtune.data.synthetic import make_synthetic
+from jaxtune.layout import ENCODED_FILE, TOKENIZER_FILE, TOKENIZER_SETTINGS_FILE
+from jaxtune.spec.data import (
     DEFAULT_BUCKETS,
     DEFAULT_BUCKETS_SYNTHETIC,
     PRESETS,
@@ -32,9 +35,6 @@ from jaxtune.data.section import (
     resolve_path,
     with_preset,
 )
-from jaxtune.data.splits import label_order, stratified_split
-from jaxtune.data.synthetic import make_synthetic
-from jaxtune.layout import ENCODED_FILE, TOKENIZER_FILE, TOKENIZER_SETTINGS_FILE
 
 SPLITS = ("train", "val", "test")
 TFDS_SPLITS = {"train": "train", "val": "validation", "test": "test"}

@@ -43,7 +43,7 @@ class Sweep:
 
 def load_sweep(directory: Path) -> Sweep:
     """Read DIR/spec.yaml (metric, goal, swept names) and DIR/results.jsonl."""
-    from jaxtune.resolve import read_resolved
+    from jaxtune.spec.resolve import read_resolved
 
     if not directory.is_dir():
         raise ReportError(f"{directory}: no such directory")

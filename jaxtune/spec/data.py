@@ -23,6 +23,7 @@ from typing import Any
 from jaxtune.data.files import FORMATS, DataError, infer_format
 from jaxtune.data.synthetic import SyntheticConfig
 from jaxtune.space import SpaceError, boolean, floating, integer, optional
+from jaxtune.spec.errors import SpecError
 
 SOURCES = ("synthetic", "files", "tfds")
 DEFAULT_MAX_LENGTH = 256
@@ -159,7 +160,6 @@ def with_preset(spec: DataSpec) -> DataSpec:
 
 def parse_data_section(section: Any, path: str = "<spec>") -> DataSpec:
     """Validate the `data:` mapping of the spec file `path`; raises SpecError naming the key."""
-    from jaxtune.spec import SpecError  # spec.py imports this module
 
     def error(key: str, message: str) -> SpecError:
         return SpecError(f"{path}: data.{key}: {message}" if key else f"{path}: data: {message}")

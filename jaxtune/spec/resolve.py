@@ -23,7 +23,8 @@ from jaxtune.data.sources import DataReport
 from jaxtune.layout import RESOLVED_FILE, SPEC_FILE
 from jaxtune.plan import Shapes
 from jaxtune.results import recorded_data_dir, write_json
-from jaxtune.spec import SpecError, SweepSpec, load_spec
+from jaxtune.spec.document import SweepSpec, load_spec
+from jaxtune.spec.errors import SpecError
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

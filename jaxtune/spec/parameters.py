@@ -1,7 +1,7 @@
 """The spec's parameters section as a search space: swept values, W&B distributions, baselines.
 
-`read` is spec.py's reader: it knows the file name, so every error here is one SpecError
-line naming the key path.
+`read` is the spec's reader (errors.py): it knows the file name, so every error here is one
+SpecError line naming the key path.
 """
 
 from __future__ import annotations
