@@ -83,8 +83,9 @@ def resume(
     """
     with _errors(debug):
         from jaxtune.layout import SPEC_FILE
+        from jaxtune.search.base import check_extensible
         from jaxtune.spec import load_spec
-        from jaxtune.sweep import check_extensible, read_run_options
+        from jaxtune.sweep import read_run_options
 
         options = read_run_options(directory, finished_ok=n_more > 0)
         parsed = load_spec(directory / SPEC_FILE)

@@ -9,10 +9,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jaxtune import greedy
 from jaxtune.engine import EpochReport
 from jaxtune.plan import PopulationPlan
 from jaxtune.results import best_value, varying_hparams
+from jaxtune.search import greedy
 from jaxtune.space import HPARAMS, STATIC
 from jaxtune.spec import SweepSpec
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jaxtune.memory import MemoryEstimate, estimate_memory
-from jaxtune.samplers import Trial
+from jaxtune.search.samplers import Trial
 from jaxtune.space import static_signature
 
 RUNTIME_RESERVE_BYTES = 1 << 30  # the JAX runtime, compiled programs and the dataset on device

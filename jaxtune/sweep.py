@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 import shutil
 import time
@@ -12,13 +11,10 @@ from typing import Any, Protocol
 
 import jax
 
-from jaxtune import tpe
 from jaxtune.data.dataset import TextDataset
 from jaxtune.data.files import DataError
 from jaxtune.data.sources import DataReport, load_dataset
 from jaxtune.engine import Engine, EpochReport
-from jaxtune.greedy import GreedySearch, run_greedy
-from jaxtune.greedy import max_configs as greedy_max_configs
 from jaxtune.layout import (
     DATA_CACHE,
     EARLIER_SWEEP,
@@ -31,7 +27,12 @@ from jaxtune.layout import (
 )
 from jaxtune.plan import PopulationPlan, default_memory_budget, plan_populations
 from jaxtune.results import rank, read_results, write_json, write_results
-from jaxtune.samplers import sample
+from jaxtune.search.base import Round, extended, run_rounds
+from jaxtune.search.bayes import BayesSearch, optuna_distributions
+from jaxtune.search.fixed import FixedSearch
+from jaxtune.search.greedy import GreedyRounds, GreedySearch
+from jaxtune.search.greedy import max_configs as greedy_max_configs
+from jaxtune.search.samplers import sample
 from jaxtune.sharding import local_devices
 from jaxtune.snapshots import PopulationSnapshots
 from jaxtune.spec import SpecError, SweepSpec
@@ -126,14 +127,17 @@ def machine_devices(spec: SweepSpec) -> int:
     return len(local_devices(requested))
 
 
-def check_greedy_budget(spec: ResolvedSpec) -> None:
-    """Refuse a greedy search that may train more than budget.max_configs."""
-    cap, most = spec.budget.max_configs, greedy_max_configs(spec.parameters)
-    if cap is not None and most > cap:
-        raise SpecError(
-            f"{spec.path}: budget.max_configs: the greedy search trains up to {most} "
-            f"configs, above the cap of {cap}; raise the cap or sweep fewer values"
-        )
+def check_budget(spec: ResolvedSpec) -> None:
+    """Refuse a sweep that would train more than budget.max_configs."""
+    if spec.method == "greedy":
+        cap, most = spec.budget.max_configs, greedy_max_configs(spec.parameters)
+        if cap is not None and most > cap:
+            raise SpecError(
+                f"{spec.path}: budget.max_configs: the greedy search trains up to {most} "
+                f"configs, above the cap of {cap}; raise the cap or sweep fewer values"
+            )
+    elif spec.method != "bayes":
+        sample(spec)  # raises for a sample above the cap
 
 
 def write_run_options(directory: Path, options: RunOptions) -> None:
@@ -153,30 +157,6 @@ def read_run_options(directory: Path, *, finished_ok: bool = False) -> RunOption
     document = json.loads(path.read_text(encoding="utf-8"))
     fields = {f.name for f in dataclasses.fields(RunOptions)}
     return RunOptions(**{k: v for k, v in document.items() if k in fields})
-
-
-def check_extensible(spec: SweepSpec) -> None:
-    """--n-more extends method random or bayes only (a grid's configs are the spec's)."""
-    if spec.method not in ("random", "bayes"):
-        raise SpecError(
-            f"{spec.path}: method: --n-more extends method random or bayes; "
-            f"found {spec.method}, whose configs are fixed by the spec"
-        )
-
-
-def extended(spec: ResolvedSpec, extra: int) -> ResolvedSpec:
-    """The spec of a sweep extended by `extra` configs (`jaxtune resume --n-more`).
-
-    Random draws and bayes rounds continue where the sweep stopped: a larger run_cap
-    keeps the configs already drawn as its first ones, and the study holds the rest.
-    """
-    if extra == 0:
-        return spec
-    check_extensible(spec)
-    count = spec.run_cap if spec.run_cap is not None else spec.budget.max_configs
-    cap = spec.budget.max_configs
-    budget = dataclasses.replace(spec.budget, max_configs=None if cap is None else cap + extra)
-    return dataclasses.replace(spec, run_cap=count + extra, budget=budget)
 
 
 def load_resolved(
@@ -230,10 +210,7 @@ def run_sweep(
     try:
         dataset, report, base = load_resolved(spec, directory, data_dir)
         spec = extended(base, sum(extensions))  # from here on the spec is the resolved one
-        if spec.method == "greedy":
-            check_greedy_budget(spec)
-        elif spec.method != "bayes":
-            trials, merged = sample(base)  # a sample above budget.max_configs fails here
+        check_budget(spec)  # a sample above budget.max_configs fails before any file changes
     except (DataError, SpecError):
         if created:  # a spec or data that fails leaves no half-made sweep directory behind
             shutil.rmtree(directory, ignore_errors=True)
@@ -252,7 +229,7 @@ def run_sweep(
         else int(max_memory_gb * 2**30)
     )
 
-    def plan(trials):
+    def plan_batch(trials):
         return plan_populations(
             trials,
             spec.budget.resolved_max_population(backend),
@@ -283,7 +260,7 @@ def run_sweep(
         unroll=spec.budget.unroll,
     )
     study = open_study(directory, spec.name, spec.goal, storage, fresh=overwrite and not resume)
-    distributions = tpe.optuna_distributions(spec)
+    distributions = optuna_distributions(spec)
     tracker = WandbTracker(wandb_mode, directory, spec.name)
     done = {record["trial_id"] for record in records}
     populations = 0
@@ -294,7 +271,7 @@ def run_sweep(
     def out_of_time() -> bool:
         return deadline is not None and time.monotonic() > deadline
 
-    def train(plans, tell=None):
+    def train(plans, observe):
         """Train each population not yet on disk; population numbers count every plan."""
         nonlocal populations
         for population in plans:
@@ -333,76 +310,43 @@ def run_sweep(
             if snapshots is not None:  # its results are on disk: the snapshots are spent
                 snapshots.delete()
             tracker.log_records(finished)
-            if tell is None:
-                record_trials(study, finished, spec.metric, distributions)
-            else:
-                for record in finished:
-                    tell(record)
+            observe(finished)
             display.population_done(index)
 
+    def record(finished):
+        record_trials(study, finished, spec.metric, distributions)
+
+    def on_iteration(greedy, entry):
+        write_results(directory, records)  # reused configs joined this iteration's study
+        write_json(directory / GREEDY_FILE, greedy.path)
+        verdict = "adopted" if entry["adopted"] else "kept"
+        score = "none finite" if entry["score"] is None else f"{entry['score']:.4f}"
+        display.notice(
+            f"greedy iteration {entry['iteration']}/{len(greedy.parameters)}: "
+            f"{verdict} {entry['hparam']}={entry['value']!r}; {spec.metric} {score}"
+        )
+
     if spec.method == "bayes":
-        total = spec.run_cap or spec.budget.max_configs
-        display.plan(spec, [], 0)
-        by_id = {record["trial_id"]: record for record in records}
-        rounds = tpe.asked_rounds(study, spec, distributions) if resume else []
-
-        def train_round(asked):
-            live = {trial.trial_id: optuna_trial for optuna_trial, trial in asked}
-            for trial_id, optuna_trial in live.items():  # results on disk, never told
-                if optuna_trial is not None and trial_id in by_id:
-                    tpe.tell(study, optuna_trial, by_id[trial_id], spec.metric)
-            train(
-                plan([trial for _, trial in asked]),
-                lambda record: tpe.tell(study, live[record["trial_id"]], record, spec.metric),
-            )
-
-        for asked in rounds:  # resume: finish the round in training, number populations
-            train_round(asked)
-        while len(records) < total and not out_of_time():
-            asked = tpe.ask(
-                study,
-                spec,
-                min(spec.budget.ask_batch, total - len(records)),
-                distributions,
-                round_index=len(rounds),
-            )
-            rounds.append(asked)
-            display.notice(
-                f"{spec.optuna_sampler}: round of {len(asked)} configs "
-                f"({len(records) + len(asked)}/{total})"
-            )
-            train_round(asked)
+        search = BayesSearch(spec, study, distributions, records, resume)
     elif spec.method == "greedy":
-        search = GreedySearch.of(spec)
-        display.plan(spec, [], 0)
-        by_id = {record["trial_id"]: record for record in records}
-
-        def train_new(trials):
-            train(plan(trials))
-            by_id.update((record["trial_id"], record) for record in records)
-
-        def on_iteration(entry):
-            write_results(directory, records)  # reused configs joined this iteration's study
-            write_json(directory / GREEDY_FILE, search.path)
-            verdict = "adopted" if entry["adopted"] else "kept"
-            score = "none finite" if entry["score"] is None else f"{entry['score']:.4f}"
-            display.notice(
-                f"greedy iteration {entry['iteration']}/{len(search.parameters)}: "
-                f"{verdict} {entry['hparam']}={entry['value']!r}; {spec.metric} {score}"
-            )
-
-        run_greedy(search, train_new, by_id, on_iteration, out_of_time)
+        search = GreedyRounds(GreedySearch.of(spec), records, record, on_iteration)
     else:
-        plans = plan(trials)
-        seen = {trial.trial_id for trial in trials}
-        for stage in itertools.accumulate(extensions):  # --n-more: populations after the rest
-            more = [t for t in sample(extended(base, stage))[0] if t.trial_id not in seen]
-            plans += plan(more)
-            seen.update(t.trial_id for t in more)
-        display.plan(spec, plans, merged)
+        search = FixedSearch(base, extensions, record)
         if resume:  # results on disk that a kill kept from reaching the study
-            record_trials(study, records, spec.metric, distributions)
-        train(plans)
+            record(records)
+    planned = False
+
+    def train_round(round_: Round) -> None:
+        nonlocal planned
+        plans = [plan for batch in round_.batches for plan in plan_batch(batch)]
+        if not planned:
+            display.plan(spec, plans, search.merged)
+            planned = True
+        if round_.notice:
+            display.notice(round_.notice)
+        train(plans, search.observe)
+
+    run_rounds(search, train_round, out_of_time)
     if tracker.error is not None:
         display.notice(f"W&B tracking was turned off after an error: {tracker.error}")
     if out_of_time():

@@ -20,8 +20,8 @@ from jaxtune.engine import Engine, program_for
 from jaxtune.plan import plan_populations
 from jaxtune.population import Trainer, hparam_arrays, to_device, trial_keys
 from jaxtune.rounds import steps_per_epoch
-from jaxtune.samplers import Trial
 from jaxtune.schedulers import EarlyStopping
+from jaxtune.search.samplers import Trial
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BUCKETS = (5, 7, 10)  # tiny_dataset(): lengths 4..10

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from jaxtune.samplers import sample
+from jaxtune.search.bayes import optuna_distributions
+from jaxtune.search.samplers import sample
 from jaxtune.space import static_signature
 from jaxtune.spec import load_spec
-from jaxtune.tpe import optuna_distributions
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 

@@ -9,9 +9,11 @@ import yaml
 from typer.testing import CliRunner
 
 from jaxtune.cli import app
-from jaxtune.greedy import GREEDY_FILE, GreedySearch, max_configs, run_greedy
+from jaxtune.layout import GREEDY_FILE
 from jaxtune.report import write_report
 from jaxtune.results import RESULTS_FILE, best_value, rank, read_results
+from jaxtune.search.base import run_rounds
+from jaxtune.search.greedy import GreedyRounds, GreedySearch, max_configs
 from jaxtune.space import complete_config
 
 runner = CliRunner()
@@ -39,8 +41,17 @@ def fake_train(scores: dict[tuple, float | None], records: dict[int, dict]):
 
 
 def run(scores, goal="maximize"):
+    """The greedy search's rounds, driven as run_sweep drives them, on fake scores."""
     state, records, seen = search(goal), {}, []
-    run_greedy(state, fake_train(scores, records), records, seen.append)
+    train = fake_train(scores, records)
+    rounds = GreedyRounds(state, [], lambda _: None, lambda _, entry: seen.append(entry))
+
+    def train_round(round_):
+        for batch in round_.batches:
+            train(batch)
+            rounds.observe([records[trial.trial_id] for trial in batch])
+
+    run_rounds(rounds, train_round, out_of_time=lambda: False)
     return state, records, seen
 
 

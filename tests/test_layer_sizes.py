@@ -12,18 +12,18 @@ import optuna
 import pytest
 
 from jaxtune.bench.flops import train_flops_per_step
-from jaxtune.greedy import GreedySearch
 from jaxtune.memory import activation_floats, estimate_memory
 from jaxtune.models import build_classifier
 from jaxtune.models.cells import NUM_GATES
 from jaxtune.plan import plan_populations
 from jaxtune.refine import refine_spec
 from jaxtune.results import varying_hparams, write_results
-from jaxtune.samplers import sample
+from jaxtune.search.bayes import decode, optuna_distributions
+from jaxtune.search.greedy import GreedySearch
+from jaxtune.search.samplers import sample
 from jaxtune.space import SpaceError, complete_config, static_signature
 from jaxtune.spec import SpecError, load_spec, parse_spec
 from jaxtune.study import categorical_distributions, frozen_trial
-from jaxtune.tpe import decode, optuna_distributions
 
 VOCAB, CLASSES, EMBED = 50, 3, 16
 UNITS = "an integer in [1, 4096] or a list of 1 to 8 of them (one per layer)"

@@ -17,8 +17,8 @@ from jaxtune.memory import estimate_memory
 from jaxtune.models import build_classifier
 from jaxtune.plan import Shapes, plan_populations
 from jaxtune.population import Trainer, hparam_arrays
-from jaxtune.samplers import Trial
 from jaxtune.schedulers import EarlyStopping
+from jaxtune.search.samplers import Trial
 from jaxtune.space import complete_config
 from jaxtune.spec import SpecError, parse_spec
 from jaxtune.train import DeviceSplit, Program

@@ -7,7 +7,7 @@ import yaml
 from typer.testing import CliRunner
 
 from jaxtune.cli import app
-from jaxtune.samplers import sample
+from jaxtune.search.samplers import sample
 from jaxtune.spec import SpecError, parse_spec
 
 runner = CliRunner()

@@ -7,8 +7,8 @@ from support import configs, tiny_dataset
 
 from jaxtune.engine import Engine
 from jaxtune.plan import PopulationPlan
-from jaxtune.samplers import Trial
 from jaxtune.schedulers import EarlyStopping
+from jaxtune.search.samplers import Trial
 
 BASE = {"architecture": "gru", "hidden_size": 8, "embedding_dim": 8, "batch_size": 16, "epochs": 2}
 RATES = [3e-3, 1e-2, 3e-2, 1e-3]

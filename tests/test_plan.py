@@ -13,7 +13,7 @@ from jaxtune.plan import (
     plan_populations,
     width_limit,
 )
-from jaxtune.samplers import Trial
+from jaxtune.search.samplers import Trial
 from jaxtune.space import complete_config
 
 SHAPES = Shapes(vocab_size=500, num_classes=3, seq_len=16)

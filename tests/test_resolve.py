@@ -14,7 +14,7 @@ from jaxtune.cli import app
 from jaxtune.data.files import DataError
 from jaxtune.data.sources import load_dataset
 from jaxtune.layout import RESOLVED_FILE
-from jaxtune.samplers import sample
+from jaxtune.search.samplers import sample
 from jaxtune.spec import SpecError, parse_spec
 from jaxtune.spec.resolve import FACTS, ResolvedSpec, read_resolved, resolve
 

@@ -208,7 +208,7 @@ def test_n_more_extends_a_finished_random_sweep_in_the_same_study(tmp_path):
     from typer.testing import CliRunner
 
     from jaxtune.cli import app
-    from jaxtune.samplers import sample
+    from jaxtune.search.samplers import sample
     from jaxtune.spec import load_spec
 
     runner = CliRunner()

@@ -10,8 +10,8 @@ from jaxtune.data import bucketing
 from jaxtune.engine import Engine
 from jaxtune.plan import plan_populations
 from jaxtune.rounds import evaluation_rounds, real_steps, steps_per_epoch
-from jaxtune.samplers import Trial
 from jaxtune.schedulers import EarlyStopping
+from jaxtune.search.samplers import Trial
 
 BUCKETS = (6, 10)
 BASE = {"architecture": "gru", "hidden_size": 8, "embedding_dim": 8, "batch_size": 16}

@@ -11,7 +11,7 @@ import yaml
 from support import WANDB_DOCS_SWEEP
 
 from jaxtune.distributions import Distribution, draw_valid, quantize
-from jaxtune.samplers import grid, one_at_a_time, random_search, sample
+from jaxtune.search.samplers import grid, one_at_a_time, random_search, sample
 from jaxtune.space import HPARAMS
 from jaxtune.spec import SpecError, parse_spec
 

@@ -5,8 +5,9 @@ Each file in experiments/ and each YAML example in README.md is run with `jaxtun
 reported with `jaxtune report`. A new file or a new README block is picked up here without
 editing this module. The only test-side change to a spec makes it small: one epoch, at
 most a few configs (`run_cap`, which grid, one_at_a_time and named configs cut to their
-first ones), a small synthetic task, and two length buckets for real data (each bucket
-compiles its own programs; five made these runs three times longer).
+first ones), a small synthetic task, and for real data two length buckets where the spec
+sets buckets, one where it leaves the default (each bucket compiles its own programs;
+five made these runs three times longer).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from data_slices import make_slice
 from typer.testing import CliRunner
 
 from jaxtune.cli import app
-from jaxtune.samplers import sample
+from jaxtune.search.samplers import sample
 from jaxtune.spec import parse_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,8 +67,8 @@ def small(document: dict, tmp_path: Path) -> dict:
     data = document.setdefault("data", {}) or {}
     if data.get("name", "synthetic") == "synthetic" and not {"train", "file"} & set(data):
         data.update(SYNTHETIC)
-    elif data.get("buckets", 2) != 1:  # each bucket compiles its own programs
-        data["buckets"] = 2
+    else:  # each bucket compiles its own programs: two where the spec sets buckets, else one
+        data["buckets"] = 2 if data.get("buckets", 1) != 1 else 1
     if data.get("source") == "tfds":  # prepared datasets go to the test's folder
         data["tfds_data_dir"] = str(tmp_path / "tfds")
     document["data"] = data

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from jaxtune.data.synthetic import SyntheticConfig
 from jaxtune.distributions import DISTRIBUTIONS
-from jaxtune.samplers import sample
+from jaxtune.search.samplers import sample
 from jaxtune.space import ALIASES, HPARAMS
 from jaxtune.spec import METHODS, TOP_LEVEL, SpecError, load_spec, parse_spec
 
@@ -620,7 +620,7 @@ def test_readme_spec_example_parses_and_plans():
     from pathlib import Path
 
     from jaxtune.plan import plan_populations
-    from jaxtune.samplers import sample
+    from jaxtune.search.samplers import sample
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme[readme.index("### The spec") :]

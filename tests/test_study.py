@@ -71,10 +71,10 @@ def test_sweep_writes_an_optuna_study_plain_optuna_reads_back(tmp_path):
 
 
 def test_random_draws_optuna_cannot_sample_are_still_trial_params():
-    from jaxtune.samplers import sample
+    from jaxtune.search.bayes import optuna_distributions
+    from jaxtune.search.samplers import sample
     from jaxtune.spec import parse_spec
     from jaxtune.study import record_trials
-    from jaxtune.tpe import optuna_distributions
 
     spec = parse_spec(
         {

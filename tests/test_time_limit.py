@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from jaxtune.cli import app
 from jaxtune.engine import Engine
 from jaxtune.plan import plan_populations
-from jaxtune.samplers import Trial
 from jaxtune.schedulers import EarlyStopping
+from jaxtune.search.samplers import Trial
 from jaxtune.spec import SpecError, parse_spec
 
 BASE = {"architecture": "gru", "hidden_size": 8, "embedding_dim": 8, "batch_size": 16, "epochs": 3}

@@ -1,11 +1,11 @@
-"""The report's "Tuning iterations" section of a greedy sweep (`greedy.json`, greedy.py)."""
+"""The report's "Tuning iterations" section of a greedy sweep (`greedy.json`, search/greedy.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from jaxtune.greedy import GREEDY_FILE
+from jaxtune.layout import GREEDY_FILE
 from jaxtune.report import figures
 from jaxtune.report.analysis import ReportError, Sweep, json_document
 from jaxtune.report.document import Block, Figure, Heading, Paragraph, Strong, Table

@@ -28,7 +28,7 @@ from jaxtune.space import (
     layer_conflict,
 )
 
-# W&B distributions with an Optuna equivalent (what method bayes accepts; see tpe.py).
+# W&B distributions with an Optuna equivalent (what method bayes accepts; see search/bayes.py).
 BAYES_KINDS = ("uniform", "log_uniform_values", "log_uniform", "int_uniform", "q_uniform")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,8 @@ from optuna.distributions import (
 )
 
 from jaxtune.distributions import Distribution
-from jaxtune.samplers import Trial
+from jaxtune.search.base import Round
+from jaxtune.search.samplers import Trial
 from jaxtune.space import complete_config
 from jaxtune.study import choice, trial_attrs
 
@@ -154,3 +155,49 @@ def tell(study: optuna.Study, trial, record: Mapping[str, Any], metric: str) -> 
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
     else:
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
+
+
+class BayesSearch:
+    """method bayes as rounds: each round asks budget.ask_batch trials of the study.
+
+    A resumed sweep first proposes the rounds it had asked, in order (each trial's round
+    is a user attr), telling any whose result reached results.jsonl but not the study.
+    """
+
+    merged = 0
+
+    def __init__(self, spec, study: optuna.Study, distributions, records, resume: bool):
+        self.spec, self.study, self.distributions = spec, study, distributions
+        self.total = spec.run_cap or spec.budget.max_configs
+        self.by_id = {r["trial_id"]: r for r in records}
+        self.rounds = asked_rounds(study, spec, distributions) if resume else []
+        self._pending = list(self.rounds)
+        self._live: dict[int, Any] = {}
+
+    def propose(self) -> Round | None:
+        notice = None
+        if self._pending:
+            asked = self._pending.pop(0)
+        elif len(self.by_id) < self.total:
+            count = min(self.spec.budget.ask_batch, self.total - len(self.by_id))
+            asked = ask(self.study, self.spec, count, self.distributions, len(self.rounds))
+            self.rounds.append(asked)
+            notice = (
+                f"{self.spec.optuna_sampler}: round of {len(asked)} configs "
+                f"({len(self.by_id) + len(asked)}/{self.total})"
+            )
+        else:
+            return None
+        self._live = {trial.trial_id: optuna_trial for optuna_trial, trial in asked}
+        for trial_id, optuna_trial in self._live.items():  # results on disk, never told
+            if optuna_trial is not None and trial_id in self.by_id:
+                tell(self.study, optuna_trial, self.by_id[trial_id], self.spec.metric)
+        return Round([[trial for _, trial in asked]], notice)
+
+    def observe(self, records: Sequence[dict[str, Any]]) -> None:
+        for record in records:
+            self.by_id[record["trial_id"]] = record
+            tell(self.study, self._live[record["trial_id"]], record, self.spec.metric)
+
+    def conclude(self) -> None:
+        pass

@@ -20,12 +20,10 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from jaxtune.layout import GREEDY_FILE
 from jaxtune.results import best_value
-from jaxtune.samplers import Trial
+from jaxtune.search.base import Round
+from jaxtune.search.samplers import Trial
 from jaxtune.space import complete_config
-
-__all__ = ["GREEDY_FILE", "GreedySearch", "max_configs", "run_greedy"]
 
 
 def _key(config: Mapping[str, Any]) -> str:
@@ -121,27 +119,52 @@ class GreedySearch:
         return entry
 
 
-def run_greedy(
-    search: GreedySearch,
-    train: Callable[[list[Trial]], None],
-    records: dict[int, dict[str, Any]],
-    on_iteration: Callable[[dict[str, Any]], None],
-    out_of_time: Callable[[], bool] = lambda: False,
-) -> None:
-    """Every iteration in order. train(new trials) adds their records to `records`.
+class GreedyRounds:
+    """The greedy search as rounds: one iteration per round, concluded once it has trained."""
 
-    The search ends early when `out_of_time()` (budget.time_limit), and after an
-    iteration the time limit cut short (some of its configs never trained).
-    """
-    for name in search.parameters:
-        if out_of_time():
-            return
-        members, new = search.iteration(name)
-        train(new)
-        if any(trial.trial_id not in records for trial in members):
+    merged = 0
+
+    def __init__(
+        self,
+        search: GreedySearch,
+        records: Sequence[dict[str, Any]],
+        record: Callable[[Sequence[dict[str, Any]]], None],
+        on_iteration: Callable[[GreedySearch, dict[str, Any]], None],
+    ):
+        """records: results on disk (a resumed sweep); record(records): into the study;
+        on_iteration(search, path entry): after each concluded iteration (write, display).
+
+        The search ends early after an iteration the time limit cut short (some of its
+        configs never trained).
+        """
+        self.search = search
+        self.by_id = {r["trial_id"]: r for r in records}
+        self._names = iter(self.search.parameters)
+        self._iteration: tuple[str, list[Trial]] | None = None
+        self._record = record
+        self._on_iteration = on_iteration
+        self._done = False
+
+    def propose(self) -> Round | None:
+        name = None if self._done else next(self._names, None)
+        if name is None:
+            return None
+        members, new = self.search.iteration(name)
+        self._iteration = (name, members)
+        return Round([new])
+
+    def observe(self, records: Sequence[dict[str, Any]]) -> None:
+        self.by_id.update((r["trial_id"], r) for r in records)
+        self._record(records)
+
+    def conclude(self) -> None:
+        """Adopt the iteration's best value; one the time limit cut short ends the search."""
+        name, members = self._iteration
+        if any(trial.trial_id not in self.by_id for trial in members):
+            self._done = True
             return
         for trial in members:  # a reused config joins this iteration's study too
-            studies = records[trial.trial_id].setdefault("studies", [])
+            studies = self.by_id[trial.trial_id].setdefault("studies", [])
             if name not in studies:
                 studies.append(name)
-        on_iteration(search.conclude(name, members, records))
+        self._on_iteration(self.search, self.search.conclude(name, members, self.by_id))
