@@ -32,11 +32,10 @@ def test_the_accelerator_check_runs_every_stage_on_a_cpu(tmp_path):
     assert name == "gru_b4_h8"
     solo = case["one_at_a_time_jax"]["config_steps_per_s"]
     assert solo > 0
-    for width in (1, 2):
-        row = case[f"population_K{width}"]
-        assert row["K"] == width and row["chunk"] is None  # one vmap: chunk auto off a CPU
-        assert row["vs_one_at_a_time_jax"] == pytest.approx(row["config_steps_per_s"] / solo)
-        assert row["fraction_of_peak"] == pytest.approx(row["gflops"] / report["gemm_peak"]["peak"])
+    row = case["population_K2"]
+    assert row["K"] == 2 and row["chunk"] is None  # one vmap: chunk auto off a CPU
+    assert row["vs_one_at_a_time_jax"] == pytest.approx(row["config_steps_per_s"] / solo)
+    assert row["fraction_of_peak"] == pytest.approx(row["gflops"] / report["gemm_peak"]["peak"])
     torch = case["pytorch"]
     assert torch.get("config_steps_per_s", 0) > 0 or torch == {
         "skipped": "torch is not importable here"

@@ -163,23 +163,28 @@ def test_a_sweep_made_on_four_devices_is_read_on_two(tmp_path):
     assert runner.invoke(app, ["sweep", str(spec_path), "--out", str(out)]).exit_code == 0
     assert json.loads((out / "sweep.json").read_text())["devices"] == 4
 
-    def jaxtune_on_two_devices(*args, returncode=0):
-        main = (
-            "import sys, jaxtune, jax; assert jax.local_device_count() == 2; "
-            "from jaxtune.cli import main; main()"
-        )
-        env = {"JAX_NUM_CPU_DEVICES": "2"}
-        return run_python(["-c", main, *args], cwd=tmp_path, returncode=returncode, **env)
-
-    jaxtune_on_two_devices("report", str(out))
+    # One 2-device process runs the commands in turn, as a user would; the last, which
+    # runs the sweep again, is what needs four devices: one line, exit 2.
+    commands = [["report"], ["final"], ["refine", "--dry-run"], ["resume", "--n-more", "1"]]
+    program = (
+        "import json, sys, jaxtune, jax\n"
+        "from typer.testing import CliRunner\n"
+        "from jaxtune.cli import app\n"
+        "assert jax.local_device_count() == 2\n"
+        "for args in json.loads(sys.argv[1]):\n"
+        "    result = CliRunner().invoke(app, args)\n"
+        "    print(json.dumps([result.exit_code, result.stderr]))\n"
+    )
+    commands = [[command[0], str(out), *command[1:]] for command in commands]
+    result = run_python(
+        ["-c", program, json.dumps(commands)], cwd=tmp_path, JAX_NUM_CPU_DEVICES="2"
+    )
+    outcomes = [json.loads(line) for line in result.stdout.strip().splitlines()[-4:]]
+    assert [code for code, _ in outcomes] == [0, 0, 0, 2], result.stdout
     assert (out / "report.html").stat().st_size > 0
-    jaxtune_on_two_devices("final", str(out))
     assert json.loads((out / "final.json").read_text())["test_size"] == 32
-    jaxtune_on_two_devices("refine", str(out), "--dry-run")
     assert yaml.safe_load((out / "refine.yaml").read_text())["budget"] == {"devices": 4}
-    # Running it here is what needs four devices: one line, exit 2.
-    result = jaxtune_on_two_devices("resume", str(out), "--n-more", "1", returncode=2)
-    assert result.stderr.splitlines() == [
+    assert outcomes[3][1].splitlines() == [
         f"error: {out / 'spec.yaml'}: budget.devices: expected auto or an integer in [1, 2] "
         "(this machine's cpu devices), found 4"
     ]
