@@ -9,17 +9,11 @@ Gate order: GRU (r, z, n) as in flax `GRUCell`; LSTM (i, f, g, o) as in flax `LS
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
-from jax import lax
 
-from jaxtune.models.fused import fused_scan, projection
+from jaxtune.models.fused import forward_step, fused_scan, projection, run_forward
 
 NUM_GATES = {"rnn": 1, "gru": 3, "lstm": 4}
-
-
-def _activation(name: str):
-    return {"tanh": jnp.tanh, "relu": jax.nn.relu}[name]
 
 
 def init_carry(cell: str, batch_size: int, hidden_size: int, dtype=jnp.float32):
@@ -34,7 +28,7 @@ def hidden(cell: str, carry):
 
 
 def cell_step(cell: str, params, carry, x_proj, recurrent_mask, activation: str = "tanh"):
-    """One timestep.
+    """One timestep (`fused.forward_step`, the one copy of the cell math).
 
     Args:
       params: w_h [H, G*H], and for the GRU b_hn [H] (the bias inside the reset product).
@@ -45,21 +39,13 @@ def cell_step(cell: str, params, carry, x_proj, recurrent_mask, activation: str 
     Returns:
       the new carry.
     """
-    h = hidden(cell, carry)
-    hh = (h * recurrent_mask) @ params["w_h"]  # [B, G*H]
-    if cell == "rnn":
-        return _activation(activation)(x_proj + hh)
-    if cell == "gru":
-        xr, xz, xn = jnp.split(x_proj, 3, axis=-1)  # [B, H] each
-        hr, hz, hn = jnp.split(hh, 3, axis=-1)
-        r = jax.nn.sigmoid(xr + hr)
-        z = jax.nn.sigmoid(xz + hz)
-        n = jnp.tanh(xn + r * (hn + params["b_hn"][None, :]))
-        return (1.0 - z) * n + z * h
-    c, _ = carry
-    i, f, g, o = jnp.split(x_proj + hh, 4, axis=-1)  # [B, H] each
-    c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-    return c, jax.nn.sigmoid(o) * jnp.tanh(c)
+    hidden_size = params["w_h"].shape[0]
+    b_hn = params.get("b_hn", jnp.zeros((hidden_size,), x_proj.dtype))
+    live = jnp.ones(x_proj.shape[:1], bool)  # [B]
+    carry, _, _ = forward_step(
+        cell, activation, params["w_h"], b_hn, carry, x_proj, live, recurrent_mask
+    )
+    return carry
 
 
 def recurrent_layer(
@@ -82,7 +68,7 @@ def recurrent_layer(
 
     With `fused_backward` the scan has a hand-written backward pass (models/fused.py:
     the recurrent weight gradient is one matmul after the reverse loop); without it,
-    autodiff differentiates the scan below. Both compute the same function.
+    autodiff differentiates the same forward scan (`fused.run_forward`).
 
     Args:
       params: w_in [D, G*H], b_in [G*H], w_h [H, G*H] (+ b_hn [H] for the GRU).
@@ -115,13 +101,8 @@ def recurrent_layer(
         return jnp.swapaxes(outputs, 0, 1), final_h  # [B, T, H], [B, H]
 
     x_proj = xs_time_major @ params["w_in"] + params["b_in"][None, None, :]  # [T, B, G*H]
-
-    def body(carry, inputs):
-        x_t, mask_t = inputs  # [B, G*H], [B]
-        new = cell_step(cell, params, carry, x_t, recurrent_mask, activation)
-        carry = jax.tree.map(lambda n, o: jnp.where(mask_t[:, None], n, o), new, carry)
-        return carry, jnp.where(mask_t[:, None], hidden(cell, carry), 0.0)  # [B, H]
-
-    carry0 = init_carry(cell, batch_size, hidden_size, xs.dtype)
-    carry, outputs = lax.scan(body, carry0, (x_proj, step_mask), reverse=reverse, unroll=unroll)
-    return jnp.swapaxes(outputs, 0, 1), hidden(cell, carry)  # [B, T, H], [B, H]
+    b_hn = params.get("b_hn", jnp.zeros((hidden_size,), xs.dtype))
+    outputs, final_h, _ = run_forward(
+        cell, activation, reverse, unroll, params["w_h"], b_hn, x_proj, step_mask, recurrent_mask
+    )
+    return jnp.swapaxes(outputs, 0, 1), final_h  # [B, T, H], [B, H]

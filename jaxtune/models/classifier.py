@@ -19,7 +19,7 @@ class SequenceClassifier(nn.Module):
     """tokens -> logits, also callable in two parts: `embed` (the table lookup) and `classify`.
 
     The lazy embedding update looks tokens up in a row view of the table itself and runs
-    `classify` on the result (train.py, embedding_rows.py).
+    `classify` on the result (population/step.py, embedding_rows.py).
     """
 
     encoder: nn.Module

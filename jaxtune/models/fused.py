@@ -3,8 +3,10 @@
 Autodiff of `lax.scan` accumulates the recurrent weight gradient inside the reverse loop:
 one extra [H, B] x [B, G*H] matmul and an add per timestep. Here the reverse scan only
 carries dh (and dc) and emits each step's gate gradients; the weight gradient is then ONE
-[H, T*B] x [T*B, G*H] matmul after the loop. Forward results equal
-`cells.recurrent_layer`'s autodiff path up to float rounding, and so are gradients (tested).
+[H, T*B] x [T*B, G*H] matmul after the loop. The forward math
+(`forward_step`) is the only copy of the cell math: `cells.recurrent_layer`'s autodiff
+path runs the same `run_forward` without the custom backward, and the gradients of the
+two agree up to float rounding (tested).
 
 Written for one config; `jax.vmap` lifts it (custom_vjp functions batch like any other).
 """
@@ -31,8 +33,13 @@ def _lstm_gates(pre):
     return jnp.where(candidate, t, 0.5 * t + 0.5)
 
 
-def _forward_step(cell, activation, w_h, b_hn, carry, x_t, mask_t, recurrent_mask):
-    """One step; returns (new carry, output, residuals for the backward pass)."""
+def forward_step(cell, activation, w_h, b_hn, carry, x_t, mask_t, recurrent_mask):
+    """One step of one cell: the one place the cell math is written.
+
+    carry: h [B, H], or (c, h) for the LSTM. x_t: [B, G*H] input projection with bias.
+    mask_t: [B] bool, False past a sequence's end (the carry is kept, the output is 0).
+    Returns (new carry, output [B, H], residuals for the hand-written backward pass).
+    """
     if cell == "lstm":
         c, h = carry
     else:
@@ -65,7 +72,7 @@ def _forward_step(cell, activation, w_h, b_hn, carry, x_t, mask_t, recurrent_mas
     return carry, jnp.where(live, h_new, 0.0), residuals
 
 
-def _run_forward(cell, activation, reverse, unroll, w_h, b_hn, x_proj, step_mask, recurrent_mask):
+def run_forward(cell, activation, reverse, unroll, w_h, b_hn, x_proj, step_mask, recurrent_mask):
     batch_size = x_proj.shape[1]
     hidden_size = w_h.shape[0]
     h0 = jnp.zeros((batch_size, hidden_size), x_proj.dtype)
@@ -73,7 +80,7 @@ def _run_forward(cell, activation, reverse, unroll, w_h, b_hn, x_proj, step_mask
 
     def body(carry, inputs):
         x_t, mask_t = inputs
-        carry, out, residuals = _forward_step(
+        carry, out, residuals = forward_step(
             cell, activation, w_h, b_hn, carry, x_t, mask_t, recurrent_mask
         )
         return carry, (out, residuals)
@@ -99,7 +106,7 @@ def fused_scan(cell, activation, reverse, unroll, w_h, b_hn, x_proj, step_mask, 
     Returns:
       outputs [T, B, H] (zero at padded steps) and the final hidden state [B, H].
     """
-    outputs, final_h, _ = _run_forward(
+    outputs, final_h, _ = run_forward(
         cell, activation, reverse, unroll, w_h, b_hn, x_proj, step_mask, recurrent_mask
     )
     return outputs, final_h
@@ -108,7 +115,7 @@ def fused_scan(cell, activation, reverse, unroll, w_h, b_hn, x_proj, step_mask, 
 def _fused_scan_fwd(
     cell, activation, reverse, unroll, w_h, b_hn, x_proj, step_mask, recurrent_mask
 ):
-    outputs, final_h, residuals = _run_forward(
+    outputs, final_h, residuals = run_forward(
         cell, activation, reverse, unroll, w_h, b_hn, x_proj, step_mask, recurrent_mask
     )
     return (outputs, final_h), (w_h, step_mask, recurrent_mask, residuals)
