@@ -7,7 +7,7 @@ gathers the batch's rows of the table and of every optimizer-state leaf that mir
 into [N, E] row views, runs the step on them (the forward looks tokens up in the view, so
 no [V, E] gradient is formed) and scatters the results back, as TensorFlow's LazyAdam
 and PyTorch's SparseAdam do. A population gathers the rows of all the configs it steps
-together (one chunk, or all K) at once (population.py).
+together (one chunk, or all K) at once (population/factory.py).
 
 What it changes (opt-in because of this): a row absent from a batch keeps its value and
 its moments exactly; the dense update would still move it by its momentum and decay its

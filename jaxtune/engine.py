@@ -22,12 +22,14 @@ from jaxtune.data.dataset import Split, TextDataset, epoch_batches, sequential_b
 from jaxtune.data.widths import clip_buckets, config_width
 from jaxtune.models import build_classifier
 from jaxtune.plan import PopulationPlan
-from jaxtune.population import Trainer, hparam_arrays, to_device, trial_keys
+from jaxtune.population.factory import Population, make_population
+from jaxtune.population.hparams import hparam_arrays, trial_keys
+from jaxtune.population.lifecycle import stopping_args
+from jaxtune.population.status import EarlyStopping, Status
+from jaxtune.population.step import Program, to_device
 from jaxtune.rounds import evaluation_rounds, steps_per_epoch
-from jaxtune.schedulers import EarlyStopping, Status
 from jaxtune.snapshots import PopulationSnapshots
 from jaxtune.space import static_signature
-from jaxtune.train import Program
 
 METRICS = ("loss", "accuracy", "macro_f1")
 
@@ -47,7 +49,7 @@ class EpochReport:
 # Minibatches per jitted call of a length bucket (data/bucketing.py). Longer blocks spread a
 # call's fixed costs (each config's state sliced out of the population and written back,
 # the lazy update's row lookup) over more steps; a block's trailing fill is not computed
-# (population.py). 16 vs 4: +14-17% config-steps/s at GRU B16 H64 (benchmarks/README.md).
+# (population/factory.py). 16 vs 4: +14-17% config-steps/s at GRU B16 H64 (benchmarks/README.md).
 BLOCK_STEPS = 16
 
 
@@ -86,15 +88,15 @@ class EvalPlan:
             blocks = bucketing.eval_plan(split.lengths, batch_size, buckets)
         return cls(blocks, {b.length: to_device(split.truncate(b.length)) for b in blocks})
 
-    def evaluate(self, trainer: Trainer, params) -> dict[str, Any]:
-        """Metrics of every config ([K] each, or scalars for a one-config Trainer)."""
+    def evaluate(self, population: Population, params) -> dict[str, Any]:
+        """Metrics of every config ([K] each)."""
         totals = None
         for block in self.blocks:
-            part = trainer.evaluate_totals(
+            part = population.evaluate_totals(
                 params, self.splits[block.length], block.index, block.weight
             )
             totals = part if totals is None else jax.tree.map(jax.numpy.add, totals, part)
-        return trainer.metrics(*totals)
+        return population.metrics(*totals)
 
 
 @dataclasses.dataclass
@@ -117,9 +119,16 @@ class DataView:
             EvalPlan.of(dataset.val.truncate(width), eval_batch_size, buckets),
         )
 
+    def on(self, population: Population, width: int) -> DataView:
+        """This view with its device splits on every device a population of `width` uses
+        (`Population.share`): put there once, not copied by each call."""
+        train, val = population.share((self.train_splits, self.val_plan.splits), width)
+        val_plan = dataclasses.replace(self.val_plan, splits=val)
+        return dataclasses.replace(self, train_splits=train, val_plan=val_plan)
+
 
 class Engine:
-    """Trains planned populations on one dataset; keeps one Trainer per static signature.
+    """Trains planned populations on one dataset; keeps one Population per static signature.
 
     With `buckets` (increasing lengths, the last the dataset's width T), each epoch is a
     seeded sequence of blocks of BLOCK_STEPS minibatches padded to one bucket length
@@ -167,7 +176,7 @@ class Engine:
         self.embedding_update = embedding_update  # "dense" or "lazy" (embedding_rows.py)
         self.unroll = unroll  # timesteps per iteration of the recurrent scans
         self._views: dict[int, DataView] = {}
-        self._trainers: dict[tuple, Trainer] = {}
+        self._populations: dict[tuple, Population] = {}
 
     def view(self, config: dict[str, Any]) -> DataView:
         """The data at the config's max_length (built once per width, kept on device)."""
@@ -192,20 +201,17 @@ class Engine:
             block_steps=BLOCK_STEPS,
         )
 
-    def trainer(self, config: dict[str, Any]) -> Trainer:
+    def population(self, config: dict[str, Any]) -> Population:
+        """The jitted functions of the config's static signature (made once per signature)."""
         signature = static_signature(config)
-        if signature not in self._trainers:
+        if signature not in self._populations:
             program = program_for(
                 config, self.dataset, self.class_weights, self.embedding_update, self.unroll
             )
-            self._trainers[signature] = Trainer(
-                program,
-                self.early_stopping,
-                max_loss=self.max_loss,
-                chunk=self.chunk,
-                devices=self.devices,
+            self._populations[signature] = make_population(
+                program, self.early_stopping, chunk=self.chunk, devices=self.devices
             )
-        return self._trainers[signature]
+        return self._populations[signature]
 
     def run(
         self,
@@ -225,21 +231,21 @@ class Engine:
         the evaluation just done, with its best evaluation's params.
         """
         configs = [t.config for t in plan.trials]
-        trainer = self.trainer(configs[0])
+        population = self.population(configs[0])
         batch_size = configs[0]["batch_size"]
         view = self.view(configs[0])  # max_length is static: one per population
         per_epoch = steps_per_epoch(self.train_blocks(view, batch_size, 0))
+        view = view.on(population, plan.slots)
         # Padding slots (plan.py) copy the first config and never train.
         pad = plan.slots - plan.width
         hparams = hparam_arrays(
             configs + configs[:1] * pad, steps_per_epoch=per_epoch, max_steps=self.max_steps
         )
         ids = [t.trial_id for t in plan.trials]
-        state = trainer.init(hparams, trial_keys(self.seed, ids + ids[:1] * pad))
+        state = population.init(hparams, trial_keys(self.seed, ids + ids[:1] * pad), self.embedding)
         if pad:
-            state = state.replace(active=state.active.at[plan.width :].set(False))
-        if self.embedding is not None:
-            state = trainer.set_embedding(state, self.embedding)
+            life = state.life
+            state = state.replace(life=life.replace(active=life.active.at[plan.width :].set(False)))
         histories: list[list[dict]] = [[] for _ in configs]
         timed_out = np.zeros(plan.slots, bool)
         total_steps = int(hparams["total_steps"][: plan.width].max())
@@ -249,7 +255,7 @@ class Engine:
         if snapshots is not None and snapshots.latest_epoch() is not None:
             start = snapshots.latest_epoch()
             state, progress = snapshots.restore(state)
-            state = trainer.place(state)
+            state = population.place(state)
             histories = progress["histories"]
         rounds = evaluation_rounds(
             functools.partial(self.train_blocks, view, batch_size),
@@ -261,84 +267,94 @@ class Engine:
         for epoch, round_ in enumerate(rounds):
             if epoch < start:  # resumed: this round is in the snapshot
                 continue
-            was_active = np.asarray(state.active)
+            was_active = np.asarray(state.life.active)
             if not was_active.any():
                 break
-            train_metrics = None
-            for block in round_.blocks:
-                state, metrics = trainer.train_epoch(
-                    state, view.train_splits[block.length], block.index, block.weight
-                )
-                train_metrics = (
-                    metrics
-                    if train_metrics is None
-                    else jax.tree.map(jax.numpy.add, train_metrics, metrics)
-                )
-            val = view.val_plan.evaluate(trainer, state.params)
-            state = trainer.end_epoch(state, val, *trainer.stopping_args())
-            train_metrics, val, rates = jax.device_get(
-                (
-                    train_metrics,
-                    {k: val[k] for k in (*METRICS, "per_class_accuracy")},
-                    trainer.current_rate(state),
-                )
-            )
+            state, outcome = self.train_round(population, state, view, round_.blocks)
             for k in np.flatnonzero(was_active):
-                count = max(float(train_metrics["count"][k]), 1.0)
-                histories[k].append(
-                    {
-                        "epoch": epoch + 1,
-                        "step": round_.steps,
-                        "train_loss": float(train_metrics["loss_sum"][k]) / count,
-                        "train_accuracy": float(train_metrics["correct"][k]) / count,
-                        **{f"val_{m}": float(val[m][k]) for m in METRICS},
-                        "learning_rate": float(rates[k]),  # the rate the next step uses
-                        "val_per_class_accuracy": [
-                            None if np.isnan(a) else float(a) for a in val["per_class_accuracy"][k]
-                        ],
-                    }
-                )
+                histories[k].append({"epoch": epoch + 1, "step": round_.steps, **outcome[k]})
             if on_epoch is not None:
                 on_epoch(
                     EpochReport(
                         population=population_index,
                         epoch=epoch + 1,
                         max_epochs=max_epochs,
-                        active=int(np.asarray(state.active).sum()),
+                        active=int(np.asarray(state.life.active).sum()),
                         width=len(configs),
                         best_value=self._best_value(histories),
                     )
                 )
             if deadline is not None and time.monotonic() > deadline:
-                timed_out |= np.asarray(state.active)
-                state = trainer.stop_now(state)
+                timed_out |= np.asarray(state.life.active)
+                state = population.stop_now(state)
             if snapshots is not None:
-                done = epoch + 1 == max_epochs or not np.asarray(state.active).any()
+                done = epoch + 1 == max_epochs or not np.asarray(state.life.active).any()
                 snapshots.maybe_save(epoch + 1, state, {"histories": histories}, last=done)
-        final = jax.device_get(
-            {
-                "status": state.status,
-                "best_epoch": state.best_epoch,
-                "failed_step": state.failed_step,
-                "epoch": state.epoch,
-            }
-        )
+        life = jax.device_get(state.life)
         records = [
             self._record(
                 plan,
                 k,
                 histories[k],
-                {**{name: int(v[k]) for name, v in final.items()}, "timed_out": timed_out[k]},
+                {
+                    "status": int(life.status[k]),
+                    "best_epoch": int(life.best_epoch[k]),
+                    "failed_step": int(life.failed_step[k]),
+                    "epoch": int(life.epoch[k]),
+                    "timed_out": timed_out[k],
+                },
             )
             for k in range(len(configs))
         ]
         if self.params_dir is not None:
             checkpoint = save_population_params(
-                self.params_dir, population_index, state.best_params
+                self.params_dir, population_index, state.life.best_params
             )
             for k, record in enumerate(records):
                 record["params"] = {"checkpoint": checkpoint, "slot": k}
         return records
+
+    def train_round(
+        self, population: Population, state, view: DataView, blocks: list[bucketing.Block]
+    ) -> tuple[Any, list[dict[str, Any]]]:
+        """Every config through one round's blocks of minibatches, then the evaluation and
+        its lifecycle update (`Engine.run`'s loop body).
+
+        Returns the new state and, for every slot, what its history entry records of the
+        round: train loss and accuracy, the validation metrics, and the learning rate its
+        next step uses.
+        """
+        max_loss = jax.numpy.float32(np.inf if self.max_loss is None else self.max_loss)
+        train_metrics = None
+        for block in blocks:
+            state, metrics = population.train_round(
+                state, view.train_splits[block.length], block.index, block.weight, max_loss
+            )
+            train_metrics = (
+                metrics
+                if train_metrics is None
+                else jax.tree.map(jax.numpy.add, train_metrics, metrics)
+            )
+        val = view.val_plan.evaluate(population, state.train.params)
+        state, rates = population.after_evaluation(state, val, *stopping_args(self.early_stopping))
+        train_metrics, val, rates = jax.device_get(
+            (train_metrics, {k: val[k] for k in (*METRICS, "per_class_accuracy")}, rates)
+        )
+        outcome = []
+        for k in range(len(rates)):
+            count = max(float(train_metrics["count"][k]), 1.0)
+            outcome.append(
+                {
+                    "train_loss": float(train_metrics["loss_sum"][k]) / count,
+                    "train_accuracy": float(train_metrics["correct"][k]) / count,
+                    **{f"val_{m}": float(val[m][k]) for m in METRICS},
+                    "learning_rate": float(rates[k]),  # the rate the next step uses
+                    "val_per_class_accuracy": [
+                        None if np.isnan(a) else float(a) for a in val["per_class_accuracy"][k]
+                    ],
+                }
+            )
+        return state, outcome
 
     def _best_value(self, histories) -> float | None:
         values = [

@@ -19,9 +19,9 @@ from jaxtune.checkpoints import load_config_params
 from jaxtune.data.sources import load_dataset
 from jaxtune.data.widths import clip_buckets, config_width
 from jaxtune.engine import EvalPlan, program_for
-from jaxtune.population import Trainer
+from jaxtune.population.factory import make_population
+from jaxtune.population.status import EarlyStopping
 from jaxtune.results import FINAL_FILE, best_value, rank, read_results, write_json
-from jaxtune.schedulers import EarlyStopping
 from jaxtune.spec.resolve import read_resolved
 
 
@@ -70,9 +70,10 @@ def run_final(
             clip_buckets(spec.bucket_lengths, width),
         )
         program = program_for(record["hparams"], dataset, spec.class_weights)
-        trainer = Trainer(program, EarlyStopping(), population=False)
+        population = make_population(program, EarlyStopping(), devices=1)
         params = load_config_params(directory, record["params"])
-        metrics = jax.device_get(plan.evaluate(trainer, params))
+        batched = jax.tree.map(lambda leaf: leaf[None], params)  # a population of width 1
+        metrics = jax.tree.map(lambda v: v[0], jax.device_get(plan.evaluate(population, batched)))
         results.append(
             {
                 "trial_id": record["trial_id"],

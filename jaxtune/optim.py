@@ -55,7 +55,7 @@ def mask_frozen_embedding(tree, embedding_trainable):
     """Zero the embedding's entries of a params-shaped tree when the config freezes it.
 
     Applied to updates, so weight decay cannot move a frozen table: its rows stay
-    bit-identical. (Its gradient is already zero: train.py stops it at the lookup, so a
+    bit-identical. (Its gradient is already zero: population/step.py stops it at the lookup, so a
     frozen table does not count in the clip norm either.)
     """
     return {

@@ -7,7 +7,7 @@ Every config's rate at optimizer step s is
 where `warmup` ramps linearly from 1/warmup_steps to 1 over `warmup_steps`, `shape` is
 the config's schedule after the warmup (constant 1; cosine from 1 down to min_lr_ratio
 over the rest of the run; exponential decay_rate^(s / decay_steps)), and `lr_scale` is
-the state reduce-on-plateau multiplies by `plateau_factor` (schedulers.py). The schedule
+the state reduce-on-plateau multiplies by `plateau_factor` (population/lifecycle.py). The schedule
 kind is itself a dynamic hyperparameter: every shape is computed and one selected, so
 configs with different schedules share a population.
 """

@@ -53,6 +53,19 @@ def on_mesh(per_config, devices: Sequence[jax.Device]):
     return jax.device_put(per_config, NamedSharding(mesh, PartitionSpec(CONFIGS)))
 
 
+def replicated(shared, width: int, devices: Sequence[jax.Device]):
+    """shared (the data every config reads) on each device of a population of `width`.
+
+    Put there once per population: an input left on one device would be copied to the
+    others by every call of a sharded function (a device-to-device transfer per round,
+    which tests/test_population_factory.py's transfer guard catches).
+    """
+    mesh = config_mesh(width, devices)
+    if mesh is None:
+        return shared
+    return jax.device_put(shared, NamedSharding(mesh, PartitionSpec()))
+
+
 def init_on_mesh(init: Callable, per_config, devices: Sequence[jax.Device]):
     """init(per_config) split over the population's devices, never holding more than the
     finished population does.

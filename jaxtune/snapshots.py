@@ -2,8 +2,10 @@
 
 While a population trains, `DIR/snapshots/population_NNN` holds an orbax
 `CheckpointManager` whose step is the number of epochs done. A snapshot is the complete
-[K]-stacked `TrainState` (params, optimizer state, best params, keys, statuses, early
-stopping and plateau counters) plus, as JSON, every config's metric history so far.
+[K]-stacked `ConfigState` (params, optimizer state, best params, keys, statuses, early
+stopping and plateau counters), stored as one mapping from field name to value (the
+layout of sweeps written before the state was split, population/state.py), plus, as
+JSON, every config's metric history so far.
 Saves are asynchronous: the state is first copied to host memory (the device buffers
 are donated to the next epoch), then written in the background while training goes on.
 
@@ -26,6 +28,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from jaxtune.layout import SNAPSHOTS_DIR, population_path
+from jaxtune.population.state import ConfigState, flat, from_flat
 
 KEEP = 2  # the newest snapshot, and one before it while the newest is being written
 
@@ -34,10 +37,12 @@ def snapshot_path(directory: Path, population: int) -> Path:
     return population_path(directory, SNAPSHOTS_DIR, population)
 
 
-def _to_host(state) -> Any:
-    """A copy of the state in host memory with raw key data (orbax stores plain arrays)."""
-    state = state.replace(key=jax.random.key_data(state.key))
-    return jax.tree.map(np.array, jax.device_get(state))
+def _to_host(state: ConfigState) -> dict[str, Any]:
+    """A copy of the state's fields in host memory, keys as raw data (orbax stores plain
+    arrays)."""
+    fields = flat(state)
+    fields["key"] = jax.random.key_data(fields["key"])
+    return jax.tree.map(np.array, jax.device_get(fields))
 
 
 class PopulationSnapshots:
@@ -70,9 +75,9 @@ class PopulationSnapshots:
                 progress=ocp.args.JsonRestore(),
             ),
         )
-        state = jax.device_put(restored["state"])
-        state = state.replace(key=jax.random.wrap_key_data(state.key))
-        return state, restored["progress"]
+        fields = jax.device_put(restored["state"])
+        fields["key"] = jax.random.wrap_key_data(fields["key"])
+        return from_flat(fields), restored["progress"]
 
     def maybe_save(self, epoch: int, state, progress: dict[str, Any], *, last: bool) -> bool:
         """Snapshot after `epoch` epochs when it is due (every N, and after the last)."""

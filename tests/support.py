@@ -1,4 +1,4 @@
-"""Helpers shared by tests: a tiny dataset and population / solo training loops."""
+"""Helpers shared by tests: a tiny dataset, and training through the engine's round."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import sys
 import jax
 import numpy as np
 
-from jaxtune.data.dataset import epoch_batches, sequential_batches
 from jaxtune.data.synthetic import SyntheticConfig, make_synthetic
-from jaxtune.engine import program_for
-from jaxtune.population import Trainer, hparam_arrays, to_device, trial_keys
-from jaxtune.schedulers import EarlyStopping
+from jaxtune.engine import Engine, program_for
+from jaxtune.population.factory import make_population
+from jaxtune.population.hparams import hparam_arrays, trial_keys
+from jaxtune.population.status import EarlyStopping
 from jaxtune.space import complete_config
 
 SEED = 0
@@ -52,74 +52,64 @@ def train(
     configs_,
     *,
     epochs,
-    population=True,
     trial_ids=None,
     early_stopping=EarlyStopping(),
     dataset=None,
-    trainer=None,
+    population=None,
     chunk=None,
     devices=None,
     embedding_update="dense",
 ):
-    """Train configs (as one population, or one config alone when population=False).
+    """Train configs as one population for `epochs` rounds of one epoch each, through the
+    engine's own round (`Engine.train_round`: the steps, the evaluation, the lifecycle).
 
-    Returns (final state, history) where history[e] has [K] (or scalar) arrays
-    train_loss, val_loss, val_accuracy for epoch e.
+    Returns (final state, history) where history[e] has [K] arrays train_loss, val_loss,
+    val_accuracy and val_macro_f1 for epoch e. `population`: a Population to reuse (its
+    compiled functions), else the engine makes one.
     """
     dataset = dataset or tiny_dataset()
     trial_ids = list(range(len(configs_))) if trial_ids is None else trial_ids
-    trainer = trainer or Trainer(
-        program_for(configs_[0], dataset, embedding_update=embedding_update),
-        early_stopping,
-        population=population,
+    engine = Engine(
+        dataset,
+        seed=SEED,
+        early_stopping=early_stopping,
+        eval_batch_size=32,
         chunk=chunk,
         devices=devices,
+        embedding_update=embedding_update,
     )
-    hparams = hparam_arrays(
-        configs_, steps_per_epoch=-(-len(dataset.train) // configs_[0]["batch_size"])
-    )
-    keys = trial_keys(SEED, trial_ids)
-    if not population:
-        assert len(configs_) == 1
-        hparams = {name: value[0] for name, value in hparams.items()}
-        keys = keys[0]
-    state = trainer.init(hparams, keys)
-    train_split, val_split = to_device(dataset.train), to_device(dataset.val)
-    val_batches = sequential_batches(len(dataset.val), 32)
+    population = population or engine.population(configs_[0])
+    view = engine.view(configs_[0]).on(population, len(configs_))
+    batch_size = configs_[0]["batch_size"]
+    hparams = hparam_arrays(configs_, steps_per_epoch=-(-len(dataset.train) // batch_size))
+    state = population.init(hparams, trial_keys(SEED, trial_ids))
     history = []
     for epoch in range(epochs):
-        index, weights = epoch_batches(len(dataset.train), configs_[0]["batch_size"], SEED, epoch)
-        state, metrics = trainer.train_epoch(state, train_split, index, weights)
-        val = trainer.evaluate(state.params, val_split, *val_batches)
-        state = trainer.end_epoch(state, val, *trainer.stopping_args())
-        history.append(
-            jax.device_get(
-                {
-                    "train_loss": metrics["loss_sum"] / np.maximum(metrics["count"], 1),
-                    "val_loss": val["loss"],
-                    "val_accuracy": val["accuracy"],
-                    "val_macro_f1": val["macro_f1"],
-                }
-            )
-        )
+        blocks = engine.train_blocks(view, batch_size, epoch)
+        state, outcome = engine.train_round(population, state, view, blocks)
+        history.append({name: np.array([o[name] for o in outcome]) for name in HISTORY_NAMES})
     return state, history
 
 
+HISTORY_NAMES = ("train_loss", "val_loss", "val_accuracy", "val_macro_f1")
+
+
 def train_each_alone(configs_, *, epochs, early_stopping=EarlyStopping(), embedding_update="dense"):
-    """Each config trained by itself (unvmapped program), with its population trial id."""
+    """Each config trained by itself (a population of width 1 on one device), with its
+    population trial id; returns (state, history) of each, without the K axis."""
     program = program_for(configs_[0], tiny_dataset(), embedding_update=embedding_update)
-    trainer = Trainer(program, early_stopping, population=False)
-    return [
+    alone = make_population(program, early_stopping, devices=1)
+    runs = [
         train(
             [c],
             epochs=epochs,
-            population=False,
             trial_ids=[k],
-            trainer=trainer,
+            population=alone,
             early_stopping=early_stopping,
         )
         for k, c in enumerate(configs_)
     ]
+    return [(select(state, 0), [select(h, 0) for h in history]) for state, history in runs]
 
 
 def select(tree, k):

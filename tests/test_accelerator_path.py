@@ -23,7 +23,7 @@ from jaxtune.cli import app
 from jaxtune.engine import Engine
 from jaxtune.models import build_classifier
 from jaxtune.plan import default_memory_budget, physical_memory_bytes, plan_populations
-from jaxtune.schedulers import EarlyStopping
+from jaxtune.population.status import EarlyStopping
 from jaxtune.search.samplers import Trial
 from jaxtune.spec import Budget
 

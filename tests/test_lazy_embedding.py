@@ -1,5 +1,6 @@
 """`train.embedding_update: lazy`: only the batch's rows of the table and its moments move."""
 
+import functools
 import json
 
 import jax
@@ -16,12 +17,13 @@ from jaxtune.embedding_rows import gather_rows, under_table
 from jaxtune.memory import estimate_memory
 from jaxtune.models import build_classifier
 from jaxtune.plan import Shapes, plan_populations
-from jaxtune.population import Trainer, hparam_arrays
-from jaxtune.schedulers import EarlyStopping
+from jaxtune.population.factory import make_population
+from jaxtune.population.hparams import hparam_arrays
+from jaxtune.population.status import EarlyStopping
+from jaxtune.population.step import DeviceSplit, Program, init_state
 from jaxtune.search.samplers import Trial
 from jaxtune.space import complete_config
 from jaxtune.spec import SpecError, parse_spec
-from jaxtune.train import DeviceSplit, Program
 
 VOCAB = 20
 
@@ -34,14 +36,15 @@ def test_lazy_population_matches_solo(base, chunk):
 
 
 def _steps(update: str, batches, optimizer="adam", **hparams):
-    """One config's state (on the host) after each step on `batches` (token arrays [B, T])."""
+    """One config's training state (on the host) after each step on `batches` (token arrays
+    [B, T]), trained alone: a population of width 1."""
     config = complete_config(
         {"architecture": "gru", "hidden_size": 6, "embedding_dim": 4, "optimizer": optimizer}
     )
     program = Program(build_classifier(config, VOCAB, 3), optimizer, embedding_update=update)
-    trainer = Trainer(program, EarlyStopping(), population=False)
+    alone = make_population(program, EarlyStopping(), devices=1)
     arrays = hparam_arrays([{**config, **hparams}], steps_per_epoch=len(batches))
-    state = trainer.init({name: value[0] for name, value in arrays.items()}, jax.random.key(1))
+    state = alone.init(arrays, jax.random.key(1)[None])
     states = []
     for tokens in batches:
         rows = tokens.shape[0]
@@ -51,8 +54,10 @@ def _steps(update: str, batches, optimizer="adam", **hparams):
             labels=jnp.arange(rows, dtype=jnp.int32) % 3,
         )
         index = np.arange(rows, dtype=np.int32)[None]
-        state, _ = trainer.train_epoch(state, split, index, np.ones(index.shape, np.float32))
-        states.append(jax.device_get(state))
+        state, _ = alone.train_round(
+            state, split, index, np.ones(index.shape, np.float32), np.float32(np.inf)
+        )
+        states.append(jax.tree.map(lambda leaf: leaf[0], jax.device_get(state.train)))
     return states
 
 
@@ -100,13 +105,14 @@ def test_memory_estimate_counts_the_row_views_the_lazy_step_gathers(optimizer):
     )
     vocab, seq_len = 2000, 7
     program = Program(build_classifier(config, vocab, 3), optimizer, embedding_update="lazy")
-    trainer = Trainer(program, EarlyStopping(), population=False)
     arrays = hparam_arrays([{**config, "momentum": 0.9}], steps_per_epoch=1)
     state = jax.eval_shape(
-        trainer.init, {name: value[0] for name, value in arrays.items()}, jax.random.key(0)
+        functools.partial(init_state, program),
+        {name: value[0] for name, value in arrays.items()},
+        jax.random.key(0),
     )
     rows = jax.ShapeDtypeStruct((config["batch_size"] * seq_len,), jnp.int32)
-    view = jax.eval_shape(gather_rows, (state.params, state.opt_state), rows)
+    view = jax.eval_shape(gather_rows, (state.train.params, state.train.opt_state), rows)
     gathered = sum(
         leaf.size * leaf.dtype.itemsize
         for path, leaf in jax.tree_util.tree_leaves_with_path(view)

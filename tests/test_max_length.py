@@ -13,7 +13,7 @@ from jaxtune.data.widths import clip_buckets, config_width
 from jaxtune.engine import DataView, Engine
 from jaxtune.memory import estimate_memory
 from jaxtune.plan import Shapes, plan_populations
-from jaxtune.schedulers import EarlyStopping
+from jaxtune.population.status import EarlyStopping
 from jaxtune.search.samplers import Trial, sample
 from jaxtune.space import complete_config, static_signature
 from jaxtune.spec import SpecError, parse_spec

@@ -7,7 +7,7 @@ from support import configs, tiny_dataset
 
 from jaxtune.engine import Engine
 from jaxtune.plan import PopulationPlan
-from jaxtune.schedulers import EarlyStopping
+from jaxtune.population.status import EarlyStopping
 from jaxtune.search.samplers import Trial
 
 BASE = {"architecture": "gru", "hidden_size": 8, "embedding_dim": 8, "batch_size": 16, "epochs": 2}

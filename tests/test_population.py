@@ -9,9 +9,8 @@ from support import configs, select, tiny_dataset, train, train_each_alone
 from jaxtune.data.dataset import epoch_batches
 from jaxtune.engine import program_for
 from jaxtune.models import EMBEDDING
-from jaxtune.population import to_device
-from jaxtune.schedulers import Status
-from jaxtune.train import train_step
+from jaxtune.population.status import Status
+from jaxtune.population.step import to_device, train_step
 
 RTOL, ATOL = 1e-5, 1e-6
 EPOCHS = 2
@@ -106,8 +105,8 @@ def assert_population_matches_solo(
                 )
         jax.tree.map(
             lambda a, b: np.testing.assert_allclose(a, b, rtol=RTOL, atol=params_atol),
-            select(state.params, k),
-            solo_state.params,
+            select(state.train.params, k),
+            solo_state.train.params,
         )
     # The configs really differ, so equality above is not one curve compared with itself.
     final_losses = history[-1]["train_loss"]
@@ -185,14 +184,14 @@ def test_frozen_embedding_rows_stay_bit_identical_while_trainable_ones_move():
     )
     initial, _ = train(population, epochs=0)
     state, _ = train(population, epochs=1)
-    before = np.asarray(initial.params["embedding"]["embedding"])
-    after = np.asarray(state.params["embedding"]["embedding"])
+    before = np.asarray(initial.train.params["embedding"]["embedding"])
+    after = np.asarray(state.train.params["embedding"]["embedding"])
     np.testing.assert_array_equal(after[0], before[0])
     assert not np.array_equal(after[1], before[1])
     # The rest of the frozen config still trains.
     assert not np.array_equal(
-        np.asarray(initial.params["head"]["kernel"][0]),
-        np.asarray(state.params["head"]["kernel"][0]),
+        np.asarray(initial.train.params["head"]["kernel"][0]),
+        np.asarray(state.train.params["head"]["kernel"][0]),
     )
 
 
@@ -217,12 +216,12 @@ def test_divergent_config_fails_and_its_neighbours_match_solo(base, chunk):
         ],
     )
     state, history = train(population, epochs=EPOCHS, chunk=chunk)
-    status = np.asarray(state.status)
+    status = np.asarray(state.life.status)
     assert status[1] == Status.FAILED
-    assert int(state.failed_step[1]) >= 0
-    assert not bool(state.active[1])
+    assert int(state.life.failed_step[1]) >= 0
+    assert not bool(state.life.active[1])
     # Frozen at its last good state.
-    assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(select(state.params, 1)))
+    assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(select(state.train.params, 1)))
     alone = train_each_alone(population, epochs=EPOCHS)
     for k in (0, 2):
         assert status[k] == Status.COMPLETED
@@ -235,12 +234,12 @@ def test_divergent_config_fails_and_its_neighbours_match_solo(base, chunk):
             )
         jax.tree.map(
             lambda a, b: np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL),
-            select(state.params, k),
-            alone[k][0].params,
+            select(state.train.params, k),
+            alone[k][0].train.params,
         )
     # Alone, the divergent config fails at the same step.
-    assert int(alone[1][0].status) == Status.FAILED
-    assert int(alone[1][0].failed_step) == int(state.failed_step[1])
+    assert int(alone[1][0].life.status) == Status.FAILED
+    assert int(alone[1][0].life.failed_step) == int(state.life.failed_step[1])
 
 
 @pytest.mark.parametrize(
@@ -253,9 +252,9 @@ def test_fused_backward_trains_like_autodiff(base):
     from support import tiny_dataset
 
     from jaxtune.models import build_classifier
-    from jaxtune.population import Trainer
-    from jaxtune.schedulers import EarlyStopping
-    from jaxtune.train import Program
+    from jaxtune.population.factory import make_population
+    from jaxtune.population.status import EarlyStopping
+    from jaxtune.population.step import Program
 
     population = configs(base, VARIATIONS)
     curves = []
@@ -266,8 +265,10 @@ def test_fused_backward_trains_like_autodiff(base):
             tiny_dataset().num_classes,
             fused_backward=fused,
         )
-        trainer = Trainer(Program(model, "adam"), EarlyStopping())
-        curves.append(train(population, epochs=EPOCHS, trainer=trainer))
+        program = Program(model, "adam")
+        curves.append(
+            train(population, epochs=EPOCHS, population=make_population(program, EarlyStopping()))
+        )
     (fused_state, fused_history), (plain_state, plain_history) = curves
     for epoch in range(EPOCHS):
         for metric in ("train_loss", "val_loss"):
@@ -276,8 +277,8 @@ def test_fused_backward_trains_like_autodiff(base):
             )
     jax.tree.map(
         lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5),
-        fused_state.params,
-        plain_state.params,
+        fused_state.train.params,
+        plain_state.train.params,
     )
 
 
@@ -290,8 +291,9 @@ def test_empty_batches_in_a_block_change_nothing_wherever_they_are(chunk):
 
     from jaxtune.data.dataset import epoch_batches
     from jaxtune.engine import program_for
-    from jaxtune.population import Trainer, hparam_arrays, to_device, trial_keys
-    from jaxtune.schedulers import EarlyStopping
+    from jaxtune.population.factory import make_population
+    from jaxtune.population.hparams import hparam_arrays, trial_keys
+    from jaxtune.population.status import EarlyStopping
 
     population = configs(ARCHITECTURES[0], VARIATIONS[:2])
     dataset = tiny_dataset()
@@ -300,17 +302,19 @@ def test_empty_batches_in_a_block_change_nothing_wherever_they_are(chunk):
     # real, empty, the other real batches, then two empty ones (a bucket's fill).
     filled_index = np.concatenate([index[:1], index[:1], index[1:], index[:2]])
     filled_weights = np.concatenate([weights[:1], empty, weights[1:], empty, empty])
-    trainer = Trainer(program_for(population[0], dataset), EarlyStopping(), chunk=chunk)
+    trainer = make_population(program_for(population[0], dataset), EarlyStopping(), chunk=chunk)
     hparams = hparam_arrays(population, steps_per_epoch=len(index))
     split = to_device(dataset.train)
     ends = []
     for block in ((index, weights), (filled_index, filled_weights)):
         state = trainer.init(hparams, trial_keys(SEED, [0, 1]))
-        ends.append(trainer.train_epoch(state, split, *block))
+        ends.append(trainer.train_round(state, split, *block, np.float32(np.inf)))
     (real, real_metrics), (filled, filled_metrics) = ends
-    assert np.all(np.asarray(filled.step) == len(index))
-    jax.tree.map(np.testing.assert_array_equal, filled.params, real.params)
-    jax.tree.map(np.testing.assert_array_equal, filled.opt_state, real.opt_state)
+    assert np.all(np.asarray(filled.train.step) == len(index))
+    for part in ("params", "opt_state", "step", "hparams"):
+        jax.tree.map(
+            np.testing.assert_array_equal, getattr(filled.train, part), getattr(real.train, part)
+        )
     jax.tree.map(np.testing.assert_array_equal, filled_metrics, real_metrics)
 
 
@@ -327,7 +331,10 @@ def test_frozen_table_gets_a_zero_gradient_that_the_clip_norm_does_not_count():
     frozen, trainable = (
         train_step(
             program,
-            *(select(tree, k) for tree in (state.params, state.opt_state, state.hparams)),
+            *(
+                select(tree, k)
+                for tree in (state.train.params, state.train.opt_state, state.train.hparams)
+            ),
             jax.random.key(1),
             batch,
             1e-3,
@@ -335,7 +342,7 @@ def test_frozen_table_gets_a_zero_gradient_that_the_clip_norm_does_not_count():
         for k in range(2)
     )
     # Adam's first moment after one step is (1 - beta1) * gradient.
-    beta1 = float(state.hparams["beta1"][0])
+    beta1 = float(state.train.hparams["beta1"][0])
     frozen_mu, trainable_mu = (optax.tree.get(step[1], "mu") for step in (frozen, trainable))
     np.testing.assert_array_equal(np.asarray(frozen_mu[EMBEDDING]["embedding"]), 0.0)
     table_gradient = np.asarray(trainable_mu[EMBEDDING]["embedding"]) / (1 - beta1)

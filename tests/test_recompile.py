@@ -4,8 +4,8 @@ import pytest
 from support import configs, tiny_dataset, train
 
 from jaxtune.engine import program_for
-from jaxtune.population import Trainer
-from jaxtune.schedulers import EarlyStopping
+from jaxtune.population.factory import make_population
+from jaxtune.population.status import EarlyStopping
 from jaxtune.space import DYNAMIC_NAMES
 
 FIRST = {
@@ -78,15 +78,22 @@ def test_dynamic_hparam_values_never_recompile(architecture, optimizer, compile_
         "filter_sizes": (2,),
         "batch_size": 32,
     }
-    trainer = Trainer(program_for(configs(base, [{}])[0], tiny_dataset()), EarlyStopping())
-    train(configs(base, [FIRST, SECOND]), epochs=1, trainer=trainer)
+    population = make_population(
+        program_for(configs(base, [{}])[0], tiny_dataset()), EarlyStopping()
+    )
+    train(configs(base, [FIRST, SECOND]), epochs=1, population=population)
     compiled = len(compile_counter)
-    assert compiled >= 4  # init, train_epoch, evaluate, end_epoch: the counter works
+    assert compiled >= 4  # init, train_round, evaluate, after_evaluation: the counter works
     # Swap the values between the slots and change every one of them again.
     mixed = {name: SECOND[name] for name in list(FIRST)[::2]}
-    train(configs(base, [SECOND, {**FIRST, **mixed}]), epochs=1, trainer=trainer)
-    trainer.early_stopping = EarlyStopping(patience=2, min_delta=0.5)
-    train(configs(base, [{**FIRST, "learning_rate": 0.3}, FIRST]), epochs=1, trainer=trainer)
+    train(configs(base, [SECOND, {**FIRST, **mixed}]), epochs=1, population=population)
+    patience = EarlyStopping(patience=2, min_delta=0.5)  # traced: no recompile either
+    train(
+        configs(base, [{**FIRST, "learning_rate": 0.3}, FIRST]),
+        epochs=1,
+        population=population,
+        early_stopping=patience,
+    )
     schedules = [{**FIRST, "lr_schedule": s} for s in ("cosine", "exponential")]
-    train(configs(base, schedules), epochs=1, trainer=trainer)
+    train(configs(base, schedules), epochs=1, population=population)
     assert len(compile_counter) == compiled

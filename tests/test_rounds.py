@@ -9,8 +9,8 @@ from support import configs, tiny_dataset
 from jaxtune.data import bucketing
 from jaxtune.engine import Engine
 from jaxtune.plan import plan_populations
+from jaxtune.population.status import EarlyStopping
 from jaxtune.rounds import evaluation_rounds, real_steps, steps_per_epoch
-from jaxtune.schedulers import EarlyStopping
 from jaxtune.search.samplers import Trial
 
 BUCKETS = (6, 10)

@@ -10,15 +10,16 @@ from support import run_python
 PROGRAM = """
 import jaxtune, jax
 from jaxtune.engine import program_for
-from jaxtune.population import Trainer, hparam_arrays, trial_keys
-from jaxtune.schedulers import EarlyStopping
+from jaxtune.population.factory import make_population
+from jaxtune.population.hparams import hparam_arrays, trial_keys
+from jaxtune.population.status import EarlyStopping
 from jaxtune.space import complete_config
 from jaxtune.data.synthetic import SyntheticConfig, make_synthetic
 data = make_synthetic(SyntheticConfig(train_size=10, val_size=10, test_size=10))
 configs = [complete_config({"architecture": "lstm", "num_layers": 2, "bidirectional": True,
            "hidden_size": 16, "embedding_dim": 8, "learning_rate": 1e-3 * (k + 1)})
            for k in range(6)]
-trainer = Trainer(program_for(configs[0], data), EarlyStopping())
+trainer = make_population(program_for(configs[0], data), EarlyStopping())
 for run in range(25):
     hparams = hparam_arrays(configs, steps_per_epoch=1)
     jax.block_until_ready(trainer.init(hparams, trial_keys(run, range(6))))

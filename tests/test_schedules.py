@@ -5,7 +5,7 @@ import math
 import jax.numpy as jnp
 import pytest
 
-from jaxtune.population import hparam_arrays
+from jaxtune.population.hparams import hparam_arrays
 from jaxtune.schedules import learning_rate
 from jaxtune.space import complete_config
 

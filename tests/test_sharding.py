@@ -16,14 +16,15 @@ from jaxtune.cli import app
 from jaxtune.engine import program_for
 from jaxtune.memory import MemoryEstimate
 from jaxtune.plan import PopulationPlan
-from jaxtune.population import Trainer, hparam_arrays, trial_keys
-from jaxtune.schedulers import EarlyStopping
+from jaxtune.population.factory import make_population
+from jaxtune.population.hparams import hparam_arrays, trial_keys
+from jaxtune.population.status import EarlyStopping
 from jaxtune.sharding import config_mesh, local_devices
 
 
 def devices_holding(state) -> int:
     """How many devices hold a piece of the population's params."""
-    leaves = jax.tree.leaves(state.params)
+    leaves = jax.tree.leaves(state.train.params)
     counts = {len(leaf.sharding.device_set) for leaf in leaves}
     assert len(counts) == 1, counts
     return counts.pop()
@@ -74,8 +75,8 @@ def test_six_configs_on_four_devices_use_two_with_a_chunk_remainder_on_each():
             np.testing.assert_allclose(values, one_epoch[metric], rtol=1e-6, err_msg=metric)
     jax.tree.map(
         lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7),
-        split.params,
-        one.params,
+        split.train.params,
+        one.train.params,
     )
 
 
@@ -85,8 +86,10 @@ def test_divergent_config_on_one_device_leaves_the_other_devices_configs_alone()
     population += configs(base, [{"learning_rate": 0.1}, {"learning_rate": 0.02}])
     split, history = train(population, epochs=2, chunk=1, devices=4)
     one, one_history = train(population, epochs=2, chunk=1, devices=1)
-    np.testing.assert_array_equal(np.asarray(split.status), np.asarray(one.status))
-    assert int(np.asarray(split.status)[1]) != int(np.asarray(split.status)[0])  # it failed
+    np.testing.assert_array_equal(np.asarray(split.life.status), np.asarray(one.life.status))
+    assert int(np.asarray(split.life.status)[1]) != int(
+        np.asarray(split.life.status)[0]
+    )  # it failed
     for k in (0, 2, 3):
         np.testing.assert_allclose(
             history[-1]["val_loss"][k], one_history[-1]["val_loss"][k], rtol=1e-6
@@ -152,12 +155,12 @@ def test_a_split_population_compiles_its_programs_once(compile_counter):
     """The state is on the devices from its init on, and every function keeps it there: a
     state on one device first and split after would compile each program a second time."""
     population = configs(ARCHITECTURES[0], VARIATIONS)
-    trainer = Trainer(program_for(population[0], tiny_dataset()), EarlyStopping(), chunk=1)
-    state, _ = train(population, epochs=1, trainer=trainer)
+    trainer = make_population(program_for(population[0], tiny_dataset()), EarlyStopping(), chunk=1)
+    state, _ = train(population, epochs=1, population=trainer)
     assert devices_holding(state) == 4
     compiled = len(compile_counter)
-    assert compiled >= 4  # init, train_epoch, evaluate, end_epoch: the counter works
-    state, _ = train(population, epochs=3, trainer=trainer)  # epoch 2 sees epoch 1's output
+    assert compiled >= 4  # init, train_round, evaluate, after_evaluation: the counter works
+    state, _ = train(population, epochs=3, population=trainer)  # epoch 2 sees epoch 1's output
     assert devices_holding(state) == 4
     assert len(compile_counter) == compiled
 
@@ -179,7 +182,7 @@ def test_init_never_holds_more_than_the_finished_population(monkeypatch):
             state,
         )
 
-    alone = host(Trainer(program, EarlyStopping(), devices=1).init(hparams, keys))
+    alone = host(make_population(program, EarlyStopping(), devices=1).init(hparams, keys))
 
     def live_bytes():
         return sum(array.nbytes for array in jax.live_arrays())
@@ -193,7 +196,7 @@ def test_init_never_holds_more_than_the_finished_population(monkeypatch):
 
     before = live_bytes()
     monkeypatch.setattr(jax, "device_put", put_and_count)
-    state = Trainer(program, EarlyStopping(), devices=4).init(hparams, keys)
+    state = make_population(program, EarlyStopping(), devices=4).init(hparams, keys)
     monkeypatch.undo()
     assert devices_holding(state) == 4
     assert len(seen) >= len(jax.tree.leaves(state))  # the counter saw every leaf move

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from jaxtune.cli import app
 from jaxtune.engine import Engine
 from jaxtune.plan import plan_populations
-from jaxtune.schedulers import EarlyStopping
+from jaxtune.population.status import EarlyStopping
 from jaxtune.search.samplers import Trial
 from jaxtune.spec import SpecError, parse_spec
 

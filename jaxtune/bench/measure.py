@@ -29,7 +29,7 @@ from jaxtune.bench.workload import (
 
 def _program(config, case):
     from jaxtune.models import build_classifier
-    from jaxtune.train import Program
+    from jaxtune.population.step import Program
 
     model = build_classifier(
         config,
@@ -61,24 +61,26 @@ class PopulationEpochs:
     def __init__(self, case: dict[str, Any], width: int, steps: int):
         import jax.numpy as jnp
 
-        from jaxtune.population import Trainer, hparam_arrays, to_device, trial_keys
-        from jaxtune.schedulers import EarlyStopping
+        from jaxtune.population.factory import make_population
+        from jaxtune.population.hparams import hparam_arrays, trial_keys
+        from jaxtune.population.status import EarlyStopping
+        from jaxtune.population.step import to_device
 
         config, split, index, weights = workload(case, steps)
         configs = population_configs(config, width)
-        trainer = Trainer(
+        population = make_population(
             _program(config, case),
             EarlyStopping(),
             chunk=resolve_chunk(case),
             devices=case.get("devices"),  # None: every device, as a sweep's default
         )
-        self.state = trainer.init(
+        self.state = population.init(
             hparam_arrays(configs, steps_per_epoch=steps, max_steps=UNLIMITED),
             trial_keys(0, range(width)),
         )
         self.args = (to_device(split), index, weights, jnp.float32(np.inf))
         start = time.perf_counter()
-        self.compiled = trainer._train_epoch.lower(self.state, *self.args).compile()
+        self.compiled = population.train_round.lower(self.state, *self.args).compile()
         self.compile_seconds = time.perf_counter() - start
 
     def call(self):
@@ -94,12 +96,12 @@ def measure_population(
     epochs = PopulationEpochs(case, width, steps)
     memory = epochs.compiled.memory_analysis()
     seconds, calls = timed_calls(epochs.call, repeats, target_seconds)
-    active = int(np.asarray(jax.device_get(epochs.state.active)).sum())
+    active = int(np.asarray(jax.device_get(epochs.state.life.active)).sum())
     return {
         "K": width,
         "chunk": resolve_chunk(case),
         # devices holding the trained population's configs (sharding.config_mesh)
-        "devices": len(epochs.state.step.sharding.device_set),
+        "devices": len(epochs.state.train.step.sharding.device_set),
         "steps_per_call": steps,
         "calls_per_repeat": calls,
         "seconds_per_call": seconds,
@@ -115,25 +117,27 @@ def measure_population(
 def measure_sequential(
     case: dict[str, Any], configs_count: int, steps: int, repeats: int, target_seconds: float
 ) -> dict[str, Any]:
-    """One config at a time; each minibatch is one call of a jitted single-config step."""
+    """One config at a time, as the engine trains a lone config (a population of width 1
+    on one device); each minibatch is one call of its jitted step."""
     import jax.numpy as jnp
 
-    from jaxtune.population import Trainer, hparam_arrays, to_device, trial_keys
-    from jaxtune.schedulers import EarlyStopping
+    from jaxtune.population.factory import make_population
+    from jaxtune.population.hparams import hparam_arrays, trial_keys
+    from jaxtune.population.status import EarlyStopping
+    from jaxtune.population.step import to_device
 
     config, split, index, weights = workload(case, steps)
-    trainer = Trainer(_program(config, case), EarlyStopping(), population=False)
+    population = make_population(_program(config, case), EarlyStopping(), devices=1)
     device_split = to_device(split)
     max_loss = jnp.float32(np.inf)
     per_config = []
     compile_seconds = None
     for k, one in enumerate(population_configs(config, configs_count)):
-        arrays = hparam_arrays([one], steps_per_epoch=steps, max_steps=UNLIMITED)
-        hparams = {name: value[0] for name, value in arrays.items()}
-        state = trainer.init(hparams, trial_keys(0, [k])[0])
+        hparams = hparam_arrays([one], steps_per_epoch=steps, max_steps=UNLIMITED)
+        state = population.init(hparams, trial_keys(0, [k]))
         if compile_seconds is None:
             start = time.perf_counter()
-            compiled = trainer._train_epoch.lower(
+            compiled = population.train_round.lower(
                 state, device_split, index[:1], weights[:1], max_loss
             ).compile()
             compile_seconds = time.perf_counter() - start

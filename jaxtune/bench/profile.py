@@ -4,7 +4,7 @@
 traces a few compiled epochs of the throughput benchmark's population (the same program,
 `measure.PopulationEpochs`) and attributes every executed HLO op's self time to the
 Python function that built it, read from the op's stack-frame metadata in the compiled
-HLO: `models/cells.py:lstm_backward`, `optax <- train.py:train_step`, ... It prints the
+HLO: `models/cells.py:lstm_backward`, `optax <- population/step.py:train_step`, ... It prints the
 share of each source and the top ops, each GEMM shape's time and FLOP rate, and the rate
 the GEMMs alone would allow (every other op free), and writes the same as JSON.
 
@@ -167,7 +167,8 @@ def _short(function: str) -> str:
 
 def source_label(frames: dict[int, Frame], frame_id: int) -> str:
     """`path:function` of the innermost jaxtune frame of an op's stack, with the library it
-    went through (`optax <- train.py:train_step`); the innermost frame when none is jaxtune's."""
+    went through (`optax <- population/step.py:train_step`); the innermost frame when none
+    is jaxtune's."""
     library = None
     innermost = None
     seen = set()

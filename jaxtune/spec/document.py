@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from jaxtune.distributions import Distribution
-from jaxtune.schedulers import MONITORS
+from jaxtune.population.status import MONITORS
 from jaxtune.space import canonical_name, integer
 from jaxtune.spec.budget import Budget, parse_budget
 from jaxtune.spec.data import DataSpec, parse_data_section

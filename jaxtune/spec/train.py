@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from jaxtune.embedding_rows import MODES
-from jaxtune.schedulers import MONITORS, EarlyStopping
+from jaxtune.population.status import MONITORS, EarlyStopping
 from jaxtune.space import HPARAMS, SpaceError, boolean, floating, integer, optional
 from jaxtune.spec.errors import Reader
 

@@ -1,6 +1,6 @@
-"""The training and evaluation step for ONE config, and the state it carries.
+"""The training and evaluation step for ONE config.
 
-`population.py` lifts these with `jax.vmap` to K configs; nothing here knows about K.
+`factory.py` lifts these with `jax.vmap` to K configs; nothing here knows about K.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxtune.data.dataset import Split
 from jaxtune.losses import confusion_matrix, cross_entropy
 from jaxtune.models.classifier import EMBEDDING
 from jaxtune.optim import build_optimizer, mask_frozen_embedding
-from jaxtune.schedulers import Status
+from jaxtune.population.state import ConfigState, initial_state
+from jaxtune.population.status import Status
 from jaxtune.schedules import learning_rate
 
 
@@ -55,50 +57,13 @@ class DeviceSplit:
         return Batch(self.tokens[index], self.lengths[index], self.labels[index], weights)
 
 
-@flax.struct.dataclass
-class TrainState:
-    """One config's complete training state (a Population has a leading K axis on every leaf)."""
-
-    params: Any
-    opt_state: Any
-    hparams: dict[str, jax.Array]  # dynamic hyperparameters, scalars
-    key: jax.Array  # this config's key; step keys are fold_in(key, step)
-    step: jax.Array  # int32, optimizer steps taken
-    active: jax.Array  # bool, still training
-    status: jax.Array  # int32 Status
-    epoch: jax.Array  # int32, evaluations done while active
-    best_score: jax.Array  # float32, best monitored value (sign flipped so larger is better)
-    best_epoch: jax.Array  # int32, 0 before the first evaluation
-    bad_epochs: jax.Array  # int32, evaluations since the last improvement
-    best_params: Any
-    failed_step: jax.Array  # int32, step at which the loss or params became non-finite, -1
-    lr_scale: jax.Array  # float32, learning-rate multiplier cut by reduce-on-plateau
-    plateau_epochs: jax.Array  # int32, evaluations without improvement since the last cut
-
-
-def init_state(program: Program, hparams, key) -> TrainState:
+def init_state(program: Program, hparams, key) -> ConfigState:
     """Initialise one config. key: this trial's key, `fold_in(sweep_key, trial_id)`."""
     init_key, train_key = jax.random.split(key)
     tokens = jnp.zeros((1, 8), jnp.int32)
     params = program.model.init(init_key, tokens, jnp.ones((1,), jnp.int32))["params"]
     opt_state = program.optimizer_for(hparams).init(params)
-    return TrainState(
-        params=params,
-        opt_state=opt_state,
-        hparams=hparams,
-        key=train_key,
-        step=jnp.int32(0),
-        active=jnp.bool_(True),
-        status=jnp.int32(Status.RUNNING),
-        epoch=jnp.int32(0),
-        best_score=jnp.float32(-jnp.inf),
-        best_epoch=jnp.int32(0),
-        bad_epochs=jnp.int32(0),
-        best_params=params,
-        failed_step=jnp.int32(-1),
-        lr_scale=jnp.float32(1.0),
-        plateau_epochs=jnp.int32(0),
-    )
+    return initial_state(params, opt_state, hparams, train_key)
 
 
 def train_step(program: Program, params, opt_state, hparams, key, batch: Batch, rate, inverse=None):
@@ -150,7 +115,9 @@ def train_step(program: Program, params, opt_state, hparams, key, batch: Batch, 
     )
 
 
-def guarded_train_step(program: Program, state: TrainState, batch: Batch, max_loss, inverse=None):
+def guarded_train_step(
+    program: Program, state: ConfigState, batch: Batch, max_loss, inverse=None
+) -> tuple[ConfigState, dict]:
     """`train_step` that leaves inactive configs untouched and isolates divergence.
 
     A config whose minibatch loss is non-finite or above `max_loss` (a traced scalar; inf
@@ -160,12 +127,13 @@ def guarded_train_step(program: Program, state: TrainState, batch: Batch, max_lo
     the keep-or-update select into the optimizer update: 15% of an LSTM step on this CPU
     (benchmarks/README.md). Finite gradients under a bounded loss give finite updates.
     A batch with no real example (the fill of a length bucket's last block) changes nothing.
-    With `inverse`, state is a row view (see `train_step`; population.py makes it).
+    With `inverse`, state is a row view (see `train_step`; factory.py makes it).
     """
-    key = jax.random.fold_in(state.key, state.step)
-    rate = learning_rate(state.hparams, state.step, state.lr_scale)
+    train, life = state.train, state.life
+    key = jax.random.fold_in(train.key, train.step)
+    rate = learning_rate(train.hparams, train.step, train.lr_scale)
     params, opt_state, metrics = train_step(
-        program, state.params, state.opt_state, state.hparams, key, batch, rate, inverse
+        program, train.params, train.opt_state, train.hparams, key, batch, rate, inverse
     )
     finite = (
         jnp.isfinite(metrics["loss"])
@@ -174,23 +142,25 @@ def guarded_train_step(program: Program, state: TrainState, batch: Batch, max_lo
     )
     # A batch with no example, or a config whose step budget is spent (it completes at the
     # next evaluation), takes no step.
-    has_examples = (jnp.sum(batch.weights) > 0) & (state.step < state.hparams["total_steps"])
-    ok = state.active & finite & has_examples
-    diverged = state.active & ~finite & has_examples
+    has_examples = (jnp.sum(batch.weights) > 0) & (train.step < train.hparams["total_steps"])
+    ok = life.active & finite & has_examples
+    diverged = life.active & ~finite & has_examples
 
     def keep(new, old):
         return jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, old)
 
-    state = state.replace(
-        params=keep(params, state.params),
-        opt_state=keep(opt_state, state.opt_state),
-        step=state.step + ok.astype(jnp.int32),
-        active=state.active & ~diverged,
-        status=jnp.where(diverged, jnp.int32(Status.FAILED), state.status),
-        failed_step=jnp.where(diverged, state.step, state.failed_step),
+    train = train.replace(
+        params=keep(params, train.params),
+        opt_state=keep(opt_state, train.opt_state),
+        step=train.step + ok.astype(jnp.int32),
+    )
+    life = life.replace(
+        active=life.active & ~diverged,
+        status=jnp.where(diverged, jnp.int32(Status.FAILED), life.status),
+        failed_step=jnp.where(diverged, state.train.step, life.failed_step),
     )
     count = jnp.sum(batch.weights)
-    return state, {
+    return ConfigState(train, life), {
         "loss_sum": jnp.where(ok, metrics["loss"] * count, 0.0),
         "correct": jnp.where(ok, metrics["correct"], 0.0),
         "count": jnp.where(ok, count, 0.0),
@@ -203,3 +173,11 @@ def eval_step(program: Program, params, batch: Batch):
     losses = optax.softmax_cross_entropy_with_integer_labels(logits, batch.labels)  # [B]
     loss_sum = jnp.sum(jnp.where(batch.weights > 0, losses, 0.0))
     return loss_sum, confusion_matrix(logits, batch.labels, batch.weights)
+
+
+def to_device(split: Split) -> DeviceSplit:
+    return DeviceSplit(
+        tokens=jnp.asarray(split.tokens),
+        lengths=jnp.asarray(split.lengths),
+        labels=jnp.asarray(split.labels),
+    )

@@ -1,0 +1,16 @@
+"""A population: K configs of one static signature stacked on a leading axis and trained
+as one program.
+
+  status.py     a config's Status, the monitors, the early-stopping settings (no jax)
+  state.py      ConfigState = TrainState (what a step updates) + Lifecycle (what the
+                evaluations decide); init_state; the snapshot's flat field layout
+  step.py       Program (what a static signature fixes); the train and eval step of ONE config
+  lifecycle.py  after an evaluation: best-so-far, early stopping, plateau, completion
+  chunks.py     the K axis run `chunk` configs at a time
+  hparams.py    dynamic hyperparameters as [K] arrays; per-trial keys
+  factory.py    make_population(program, ...) -> Population, a NamedTuple of pure jitted
+                functions (init, train_round, evaluate_totals, metrics, after_evaluation,
+                stop_now); a single config is a population of width 1
+
+Importing the package imports nothing: the modules are imported by name.
+"""

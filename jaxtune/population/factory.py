@@ -1,0 +1,196 @@
+"""make_population: the pure, jitted functions that train K configs of one static signature.
+
+The single-config functions of `step.py` and `lifecycle.py` are lifted with `jax.vmap`
+(the batch is shared), split over devices and chunks, and jitted once per signature. A
+single config is a population of width 1; nothing switches on K.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from jaxtune.embedding_rows import batch_rows, gather_rows, scatter_rows
+from jaxtune.losses import classification_metrics
+from jaxtune.models.classifier import EMBEDDING
+from jaxtune.population.chunks import over_chunks
+from jaxtune.population.lifecycle import after_evaluation, stop_now
+from jaxtune.population.state import ConfigState
+from jaxtune.population.status import EarlyStopping
+from jaxtune.population.step import DeviceSplit, Program, eval_step, guarded_train_step, init_state
+from jaxtune.sharding import init_on_mesh, local_devices, on_mesh, over_devices, replicated
+
+
+class Population(NamedTuple):
+    """The functions of one static signature. Every state and metric has a leading K axis.
+
+    init(hparams, keys, embedding=None) -> ConfigState on the population's devices.
+      hparams: [K] arrays (hparams.py); keys [K]; embedding [V, E] or None: the table
+      every config starts from (pretrained vectors).
+    place(state) -> the state (e.g. restored from a snapshot) on the population's devices.
+    share(data, width) -> data (splits, minibatch indices) on every device a population of
+      `width` uses, put there once instead of copied by every call.
+    train_round(state, split, index, weights, max_loss) -> (state, metrics): every config
+      through the minibatches index, weights [S, B] of split; max_loss a traced scalar
+      (inf: no bound); metrics summed over the steps, [K] each. The state is donated.
+    evaluate_totals(params, split, index, weights) -> (loss_sum [K], confusion [K, C, C]).
+    metrics(loss_sum, confusion) -> loss, accuracy, macro_f1, per_class_accuracy, confusion.
+    after_evaluation(state, val_metrics, patience, min_delta) -> (state, rates [K]): best
+      so far, early stopping, plateau, completion (lifecycle.py); rates: each config's
+      learning rate for its next step. The state is donated.
+    stop_now(state) -> the state with every active config STOPPED (the time limit).
+    """
+
+    init: Callable
+    place: Callable
+    share: Callable
+    train_round: Callable
+    evaluate_totals: Callable
+    metrics: Callable
+    after_evaluation: Callable
+    stop_now: Callable
+
+
+def make_population(
+    program: Program,
+    early_stopping: EarlyStopping,
+    *,
+    chunk: int | None = None,
+    devices: int | None = None,
+) -> Population:
+    """The jitted functions of `program`'s populations.
+
+    `chunk` sets how many configs are vectorized together: None (all K at once, plain
+    `jax.vmap`) or a width c, in which case the jitted round loops over the population c
+    configs at a time (`chunks.over_chunks`, a `fori_loop` over chunks), and each chunk
+    runs through all of the call's minibatches before the next one starts: a config's
+    state is sliced out and written back once per call, not at every step. On a CPU the
+    per-config kernels run fastest when their tensors stay in cache, so a small c beats
+    one K-wide vmap there (benchmarks/README.md); the math does not depend on c.
+
+    `devices` (None: every local device; `budget.devices`) splits a population's K axis
+    over that many devices (`sharding.over_devices`), each training and evaluating its
+    share of the configs, c at a time; neither changes the math.
+    """
+    mesh_devices = local_devices(devices)
+    lazy = program.embedding_update == "lazy"
+    train_step_all = jax.vmap(
+        functools.partial(guarded_train_step, program), in_axes=(0, None, None, None)
+    )
+    gather_all = jax.vmap(gather_rows, in_axes=(0, None))
+    scatter_all = jax.vmap(scatter_rows, in_axes=(0, 0, None))
+
+    def step(state, batch, max_loss, rows, inverse):
+        """One step of every config in `state` (the population, or one chunk of it)."""
+        if not lazy:
+            return train_step_all(state, batch, max_loss, None)
+        # The lazy embedding update: the step sees only the batch's rows of every table
+        # and its moments ([k, N, E]), written back in place after it.
+        new, metrics = train_step_all(gather_all(state, rows), batch, max_loss, inverse)
+        return scatter_all(state, new, rows), metrics
+
+    def steps(state, split: DeviceSplit, index, weights, max_loss, rows):
+        """Every config in `state` through the batches [S, B]; metrics summed over them.
+
+        rows: None, or (the lazy update) each batch's (rows [S, N], inverse [S, B, T]).
+        """
+        # The steps after the last one with a real example (the fill of a length
+        # bucket's last block, bucketing.py) would change nothing: the loop stops
+        # before them, so a block can be long without costing its fill.
+        has_examples = jnp.any(weights > 0, axis=1)  # [S]
+        num_steps = jnp.max(jnp.where(has_examples, jnp.arange(1, len(weights) + 1), 0))
+        per_step = rows if lazy else (None, None)
+
+        def body(i, carry):
+            state, totals = carry
+            step_rows = jax.tree.map(lambda r: r[i], per_step)
+            state, metrics = step(state, split.gather(index[i], weights[i]), max_loss, *step_rows)
+            return state, jax.tree.map(jnp.add, totals, metrics)
+
+        first = jax.tree.map(lambda r: r[0], per_step)
+        zeros = jax.eval_shape(step, state, split.gather(index[0], weights[0]), max_loss, *first)
+        zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), zeros[1])
+        return lax.fori_loop(0, num_steps, body, (state, zeros))  # metrics: [k] each
+
+    # A chunked population runs each chunk through all of the round's steps (over_chunks),
+    # so a config's state is sliced out and written back once per call, not once per step.
+    def chunked_steps(state, *shared):
+        return over_chunks(
+            steps, chunk, state, *shared, updates_input=True, active=lambda s: s.life.active
+        )
+
+    def train_round(state: ConfigState, split: DeviceSplit, index, weights, max_loss):
+        # best_params is not an input of a step: keep it out of the chunk loop's carry.
+        best_params = state.life.best_params
+        light = state.replace(life=state.life.replace(best_params=None))
+        rows = None
+        if lazy:  # every batch's distinct tokens, found once for all configs
+            vocab_size = state.train.params[EMBEDDING]["embedding"].shape[-2]
+            rows = lax.map(
+                lambda ids: batch_rows(split.gather(*ids).tokens, vocab_size), (index, weights)
+            )
+        new, metrics = chunked_steps(light, split, index, weights, max_loss, rows)
+        return new.replace(life=new.life.replace(best_params=best_params)), metrics
+
+    evaluate_batch = functools.partial(
+        over_chunks, jax.vmap(functools.partial(eval_step, program), in_axes=(0, None)), chunk
+    )
+
+    def evaluate_totals(params, split: DeviceSplit, index, weights):
+        """Summed loss [K] and confusion [K, C, C] of every config over batches [S, B]."""
+
+        def body(totals, batch_ids):
+            loss_sum, confusion = evaluate_batch(params, split.gather(*batch_ids))
+            return jax.tree.map(jnp.add, totals, (loss_sum, confusion)), None
+
+        zeros = jax.eval_shape(evaluate_batch, params, split.gather(index[0], weights[0]))
+        zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), zeros)
+        (loss_sum, confusion), _ = lax.scan(body, zeros, (index, weights))
+        return loss_sum, confusion
+
+    def metrics(loss_sum, confusion):
+        """Loss, accuracy, macro-F1, per-class accuracy ([K] each) and the confusion."""
+        return {**jax.vmap(classification_metrics)(loss_sum, confusion), "confusion": confusion}
+
+    def init_share(hparams, keys, embedding):
+        state = jax.vmap(functools.partial(init_state, program))(hparams, keys)
+        if embedding is None:
+            return state
+
+        def put(params):  # every config's table (and its best-params copy) set to [V, E]
+            table = params[EMBEDDING]["embedding"]
+            value = jnp.broadcast_to(embedding.astype(table.dtype), table.shape)
+            return {**params, EMBEDDING: {**params[EMBEDDING], "embedding": value}}
+
+        return state.replace(
+            train=state.train.replace(params=put(state.train.params)),
+            life=state.life.replace(best_params=put(state.life.best_params)),
+        )
+
+    init_jit = jax.jit(init_share)
+
+    def init(hparams, keys, embedding=None) -> ConfigState:
+        return init_on_mesh(lambda part: init_jit(*part, embedding), (hparams, keys), mesh_devices)
+
+    lifecycle = {"monitor": early_stopping.monitor, "restore_best": early_stopping.restore_best}
+    return Population(
+        init=init,
+        place=lambda state: on_mesh(state, mesh_devices),
+        share=lambda data, width: replicated(data, width, mesh_devices),
+        train_round=jax.jit(over_devices(train_round, mesh_devices), donate_argnums=0),
+        evaluate_totals=jax.jit(over_devices(evaluate_totals, mesh_devices)),
+        metrics=jax.jit(metrics),
+        after_evaluation=jax.jit(
+            jax.vmap(functools.partial(after_evaluation, **lifecycle), in_axes=(0, 0, None, None)),
+            donate_argnums=0,
+        ),
+        stop_now=jax.jit(
+            jax.vmap(functools.partial(stop_now, restore_best=early_stopping.restore_best)),
+            donate_argnums=0,
+        ),
+    )

@@ -1,0 +1,52 @@
+"""A population's traced inputs: dynamic hyperparameters as [K] arrays, per-trial keys."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxtune.schedules import schedule_code
+from jaxtune.space import DYNAMIC_NAMES
+
+
+def hparam_arrays(
+    configs: Sequence[Mapping[str, Any]], *, steps_per_epoch: int, max_steps: int | None = None
+) -> dict[str, np.ndarray]:
+    """Dynamic hyperparameters of K complete configs as [K] arrays (the traced values).
+
+    Also `total_steps` [K], each config's budget of optimizer steps (it completes at the
+    first evaluation that reaches it, and a cosine schedule spans it): `epochs` *
+    steps_per_epoch, or `max_steps` when the spec sets train.max_steps.
+    """
+
+    def as_number(name, value):
+        if name == "clip_norm" and value is None:
+            return np.inf
+        if name == "lr_schedule":
+            return schedule_code(value)
+        return float(value)
+
+    arrays = {
+        name: np.array([as_number(name, c[name]) for c in configs], np.float32)
+        for name in DYNAMIC_NAMES
+    }
+    arrays["embedding_trainable"] = arrays["embedding_trainable"].astype(bool)
+    arrays["epochs"] = arrays["epochs"].astype(np.int32)
+    arrays["lr_schedule"] = arrays["lr_schedule"].astype(np.int32)
+    if max_steps is None:
+        arrays["total_steps"] = (arrays["epochs"] * steps_per_epoch).astype(np.float32)
+    else:
+        arrays["total_steps"] = np.full(len(configs), max_steps, np.float32)
+    return arrays
+
+
+def trial_keys(sweep_seed: int, trial_ids: Sequence[int]):
+    """[K] keys, `fold_in(sweep_key, trial_id)`: a config's randomness never depends on its slot."""
+    sweep_key = jax.random.key(sweep_seed)
+    return jax.vmap(jax.random.fold_in, in_axes=(None, 0))(
+        sweep_key, jnp.asarray(trial_ids, jnp.uint32)
+    )
