@@ -82,10 +82,10 @@ def resume(
     extends a sweep (finished or not) by N configs in the same study.
     """
     with _errors(debug):
+        from jaxtune.directory import read_run_options
         from jaxtune.layout import SPEC_FILE
         from jaxtune.search.base import check_extensible
         from jaxtune.spec import load_spec
-        from jaxtune.sweep import read_run_options
 
         options = read_run_options(directory, finished_ok=n_more > 0)
         parsed = load_spec(directory / SPEC_FILE)
@@ -274,8 +274,8 @@ class _errors:
 
     def __exit__(self, kind, error, traceback):
         from jaxtune.data.files import DataError
-        from jaxtune.space import SpaceError
         from jaxtune.spec import SpecError
+        from jaxtune.values import SpaceError
 
         if error is None or self.debug:
             return False

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from jaxtune.space import HParam, SpaceError
+from jaxtune.space import HParam
+from jaxtune.values import SpaceError
 
 _MIN_MAX = ("distribution", "min", "max")
 _MU_SIGMA = ("distribution", "mu", "sigma")

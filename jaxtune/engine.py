@@ -1,7 +1,8 @@
 """The sweep driver: for each planned population, run epochs until every config has finished.
 
 The host sees only [K]-sized metrics between jitted calls; everything per-step stays on
-device. Results are plain dicts (one per trial) that `results.py` writes and ranks.
+device. Results are TrialRecords (records.py), one per trial, that `results.py` writes
+and ranks; the data as each max_length sees it is views.py's.
 """
 
 from __future__ import annotations
@@ -18,18 +19,20 @@ import numpy as np
 
 from jaxtune.checkpoints import save_population_params
 from jaxtune.data import bucketing
-from jaxtune.data.dataset import Split, TextDataset, epoch_batches, sequential_batches
-from jaxtune.data.widths import clip_buckets, config_width
+from jaxtune.data.dataset import TextDataset, epoch_batches
+from jaxtune.data.widths import config_width
 from jaxtune.models import build_classifier
 from jaxtune.plan import PopulationPlan
 from jaxtune.population.factory import Population, make_population
 from jaxtune.population.hparams import hparam_arrays, trial_keys
 from jaxtune.population.lifecycle import stopping_args
 from jaxtune.population.status import EarlyStopping, Status
-from jaxtune.population.step import Program, to_device
+from jaxtune.population.step import Program
+from jaxtune.records import Outcome, Recorder, TrialRecord
 from jaxtune.rounds import evaluation_rounds, steps_per_epoch
 from jaxtune.snapshots import PopulationSnapshots
 from jaxtune.space import static_signature
+from jaxtune.views import DataView
 
 METRICS = ("loss", "accuracy", "macro_f1")
 
@@ -65,66 +68,9 @@ def program_for(
     model = build_classifier(config, dataset.vocab_size, dataset.num_classes, scan_unroll=unroll)
     return Program(
         model=model,
-        optimizer=config["optimizer"],
-        nesterov=config["nesterov"],
         class_weights=class_weights,
         embedding_update=embedding_update,
     )
-
-
-@dataclasses.dataclass
-class EvalPlan:
-    """Every example of a split once, in blocks of one width, with the split on device."""
-
-    blocks: list[bucketing.Block]
-    splits: dict[int, Any]  # width -> DeviceSplit truncated to it
-
-    @classmethod
-    def of(cls, split, batch_size: int, buckets: tuple[int, ...] | None) -> EvalPlan:
-        if buckets is None:
-            index, weights = sequential_batches(len(split), batch_size)
-            blocks = [bucketing.Block(split.max_length, index, weights)]
-        else:
-            blocks = bucketing.eval_plan(split.lengths, batch_size, buckets)
-        return cls(blocks, {b.length: to_device(split.truncate(b.length)) for b in blocks})
-
-    def evaluate(self, population: Population, params) -> dict[str, Any]:
-        """Metrics of every config ([K] each)."""
-        totals = None
-        for block in self.blocks:
-            part = population.evaluate_totals(
-                params, self.splits[block.length], block.index, block.weight
-            )
-            totals = part if totals is None else jax.tree.map(jax.numpy.add, totals, part)
-        return population.metrics(*totals)
-
-
-@dataclasses.dataclass
-class DataView:
-    """The training and validation data as configs of one `max_length` see them."""
-
-    train: Split  # truncated to the width (lengths clipped)
-    buckets: tuple[int, ...] | None
-    train_splits: dict[int, Any]  # bucket length (or the width) -> DeviceSplit
-    val_plan: EvalPlan
-
-    @classmethod
-    def of(cls, dataset: TextDataset, width: int, buckets, eval_batch_size: int) -> DataView:
-        train, buckets = dataset.train.truncate(width), clip_buckets(buckets, width)
-        lengths = (train.max_length,) if buckets is None else buckets
-        return cls(
-            train,
-            buckets,
-            {b: to_device(train.truncate(b)) for b in lengths},
-            EvalPlan.of(dataset.val.truncate(width), eval_batch_size, buckets),
-        )
-
-    def on(self, population: Population, width: int) -> DataView:
-        """This view with its device splits on every device a population of `width` uses
-        (`Population.share`): put there once, not copied by each call."""
-        train, val = population.share((self.train_splits, self.val_plan.splits), width)
-        val_plan = dataclasses.replace(self.val_plan, splits=val)
-        return dataclasses.replace(self, train_splits=train, val_plan=val_plan)
 
 
 class Engine:
@@ -175,6 +121,7 @@ class Engine:
         self.class_weights = class_weights
         self.embedding_update = embedding_update  # "dense" or "lazy" (embedding_rows.py)
         self.unroll = unroll  # timesteps per iteration of the recurrent scans
+        self.recorder = Recorder(early_stopping, eval_every, max_loss)
         self._views: dict[int, DataView] = {}
         self._populations: dict[tuple, Population] = {}
 
@@ -220,7 +167,7 @@ class Engine:
         on_epoch: Callable[[EpochReport], None] | None = None,
         snapshots: PopulationSnapshots | None = None,
         deadline: float | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[TrialRecord]:
         """Train one population to the end; one result record per trial.
 
         Evaluations come every epoch, or every `eval_every` steps (`rounds.py`); a
@@ -292,17 +239,17 @@ class Engine:
                 snapshots.maybe_save(epoch + 1, state, {"histories": histories}, last=done)
         life = jax.device_get(state.life)
         records = [
-            self._record(
+            self.recorder.record(
                 plan,
                 k,
                 histories[k],
-                {
-                    "status": int(life.status[k]),
-                    "best_epoch": int(life.best_epoch[k]),
-                    "failed_step": int(life.failed_step[k]),
-                    "epoch": int(life.epoch[k]),
-                    "timed_out": timed_out[k],
-                },
+                Outcome(
+                    status=Status(int(life.status[k])),
+                    best_epoch=int(life.best_epoch[k]),
+                    failed_step=int(life.failed_step[k]),
+                    epoch=int(life.epoch[k]),
+                    timed_out=bool(timed_out[k]),
+                ),
             )
             for k in range(len(configs))
         ]
@@ -363,56 +310,3 @@ class Engine:
         if not values:
             return None
         return max(values) if self.goal == "maximize" else min(values)
-
-    def _record(self, plan: PopulationPlan, k: int, history: list[dict], final: dict):
-        trial = plan.trials[k]
-        status = Status(final["status"])
-        best_epoch = final["best_epoch"]
-        best = next((dict(h) for h in history if h["epoch"] == best_epoch), None)
-        return {
-            "trial_id": trial.trial_id,
-            "group": plan.group,
-            "studies": list(trial.studies),
-            "name": trial.name,
-            "status": status.name.lower(),
-            "status_reason": self._reason(status, final, best_epoch),
-            "hparams": {
-                name: list(v) if isinstance(v, tuple) else v for name, v in trial.config.items()
-            },
-            "epochs_run": len(history),
-            "best_epoch": best_epoch or None,
-            "best": best,
-            "failed_step": final["failed_step"] if final["failed_step"] >= 0 else None,
-            "history": history,
-        }
-
-    def _reason(self, status: Status, final: dict, best_epoch: int) -> str:
-        monitor = self.early_stopping.monitor
-        if status == Status.COMPLETED:
-            if self.eval_every is not None:
-                return (
-                    f"ran {final['epoch']} evaluations of {self.eval_every} steps; "
-                    f"best {monitor} at evaluation {best_epoch}"
-                )
-            return f"ran {final['epoch']} epochs; best {monitor} at epoch {best_epoch}"
-        if status == Status.STOPPED and final["timed_out"]:
-            restored = (
-                f"; restored evaluation {best_epoch}" if self.early_stopping.restore_best else ""
-            )
-            return f"stopped by budget.time_limit after evaluation {final['epoch']}{restored}"
-        if status == Status.STOPPED:
-            unit = "epoch" if self.eval_every is None else "evaluation"
-            restored = f"; restored {unit} {best_epoch}" if self.early_stopping.restore_best else ""
-            return (
-                f"early stopping after {unit} {final['epoch']}: no {monitor} improvement "
-                f"for {self.early_stopping.patience} {unit}s{restored}"
-            )
-        if status == Status.FAILED:
-            if final["failed_step"] >= 0:
-                bound = "" if self.max_loss is None else f" or above max_loss {self.max_loss:g}"
-                return (
-                    f"diverged at step {final['failed_step']} (epoch {final['epoch'] + 1}): "
-                    f"loss or parameters non-finite{bound}; frozen at its last good state"
-                )
-            return f"diverged: non-finite validation loss at epoch {final['epoch']}"
-        return status.name.lower()

@@ -21,7 +21,7 @@ from jaxtune.embedding_rows import under_table
 from jaxtune.models import build_classifier
 from jaxtune.models.cells import NUM_GATES
 from jaxtune.optim import build_optimizer
-from jaxtune.space import layer_sizes
+from jaxtune.values import layer_sizes
 
 FLOAT_BYTES = 4
 
@@ -117,8 +117,8 @@ def estimate_memory(
             "weight_decay",
             "clip_norm",
         )
-    }
-    optimizer = build_optimizer(config["optimizer"], hparams, nesterov=config["nesterov"])
+    } | {"optimizer": jnp.int32(0), "nesterov": jnp.bool_(False)}
+    optimizer = build_optimizer(hparams)  # one union state, whatever the kind
     opt_state = jax.eval_shape(optimizer.init, params)
     param_bytes = _tree_bytes(params)
     width = config_width(config, seq_len)

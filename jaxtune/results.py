@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from jaxtune.layout import FINAL_FILE, RESULTS_FILE, RUN_FILE, SWEEP_FILE
+from jaxtune.records import TrialRecord
 
 __all__ = ["FINAL_FILE", "RESULTS_FILE", "RUN_FILE", "SWEEP_FILE"]
 
@@ -33,7 +34,7 @@ def recorded_data_dir(directory: Path) -> str | None:
     return json.loads(path.read_text(encoding="utf-8")).get("data_dir")
 
 
-def write_results(directory: Path, records: list[dict[str, Any]]) -> Path:
+def write_results(directory: Path, records: list[TrialRecord]) -> Path:
     """Write all records atomically: a kill mid-write leaves the previous file intact."""
     path = directory / RESULTS_FILE
     temporary = path.with_suffix(".jsonl.tmp")
@@ -46,19 +47,19 @@ def write_results(directory: Path, records: list[dict[str, Any]]) -> Path:
     return path
 
 
-def read_results(directory: Path) -> list[dict[str, Any]]:
+def read_results(directory: Path) -> list[TrialRecord]:
     with open(directory / RESULTS_FILE, encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def best_value(record: dict[str, Any], metric: str) -> float | None:
+def best_value(record: TrialRecord, metric: str) -> float | None:
     best = record.get("best")
     if not best or not math.isfinite(best.get(metric, math.nan)):
         return None
     return best[metric]
 
 
-def rank(records: list[dict[str, Any]], metric: str, goal: str) -> list[dict[str, Any]]:
+def rank(records: list[TrialRecord], metric: str, goal: str) -> list[TrialRecord]:
     """Best first by the metric at each trial's best epoch; trials without one go last."""
     sign = -1.0 if goal == "maximize" else 1.0
 
@@ -69,7 +70,7 @@ def rank(records: list[dict[str, Any]], metric: str, goal: str) -> list[dict[str
     return sorted(records, key=key)
 
 
-def varying_hparams(records: list[dict[str, Any]]) -> list[str]:
+def varying_hparams(records: list[TrialRecord]) -> list[str]:
     """Hyperparameter names whose value differs between trials, in record order.
 
     num_layers is left out when it varies only as the length of per-layer hidden_size

@@ -26,6 +26,7 @@ from optuna.distributions import (
 from optuna.trial import TrialState
 
 from jaxtune.layout import STUDY_FILE
+from jaxtune.records import TrialRecord
 
 STATES = {
     "completed": TrialState.COMPLETE,
@@ -80,7 +81,7 @@ def _finite(value: Any) -> bool:
 
 
 def frozen_trial(
-    record: Mapping[str, Any],
+    record: TrialRecord,
     metric: str,
     distributions: Mapping[str, BaseDistribution | None],
 ) -> optuna.trial.FrozenTrial:
@@ -116,7 +117,7 @@ def point(value: Any) -> BaseDistribution:
     return CategoricalDistribution([value])
 
 
-def trial_attrs(record: Mapping[str, Any]) -> dict[str, Any]:
+def trial_attrs(record: TrialRecord) -> dict[str, Any]:
     """What a trial's user attrs hold: the jaxtune id, the complete config, how it ended."""
     return {
         "jaxtune_trial_id": record["trial_id"],
@@ -133,7 +134,7 @@ def trial_attrs(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def record_trials(
     study: optuna.Study,
-    records: Iterable[Mapping[str, Any]],
+    records: Iterable[TrialRecord],
     metric: str,
     distributions: Mapping[str, BaseDistribution],
 ) -> None:

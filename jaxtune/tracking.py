@@ -13,9 +13,11 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from jaxtune.records import TrialRecord
 
 MODES = ("offline", "online", "disabled")
 INIT_TIMEOUT_SECONDS = 30.0
@@ -36,7 +38,7 @@ class WandbTracker:
     def active(self) -> bool:
         return self.mode != "disabled" and self.error is None
 
-    def log_records(self, records: Iterable[Mapping[str, Any]]) -> None:
+    def log_records(self, records: Iterable[TrialRecord]) -> None:
         """One W&B run per finished config; never raises."""
         if not self.active:
             return
@@ -50,7 +52,7 @@ class WandbTracker:
             self.error = f"{type(error).__name__}: {error}".splitlines()[0]
             log.warning("W&B tracking turned off after an error: %s", self.error)
 
-    def _log_one(self, wandb, record: Mapping[str, Any]) -> None:
+    def _log_one(self, wandb, record: TrialRecord) -> None:
         name = record.get("name") or f"trial-{record['trial_id']}"
         run = wandb.init(
             project=self.project,

@@ -17,12 +17,14 @@ def test_quick_interleaved_rounds(tmp_path, capsys):
         rows = ("population", "one_at_a_time_jax", "pytorch")
     except ImportError:
         rows = ("population", "one_at_a_time_jax")
+    # One round of real measurements (four processes and two GEMM peaks, about 40 s here);
+    # the median over several rounds is test_the_median_is_taken_over_the_rounds'.
     main(
-        ["lstm", "4", "8", "--K", "4", "--rounds", "2", "--quick", "--one-core"]
+        ["lstm", "4", "8", "--K", "4", "--rounds", "1", "--quick", "--one-core"]
         + ["--out", str(tmp_path)]
     )
     report = json.loads((tmp_path / "lstm_b4_h8_k4.json").read_text())
-    assert [entry["round"] for entry in report["rounds"]] == [0, 1]
+    assert [entry["round"] for entry in report["rounds"]] == [0]
     pinned = ("population_one_core", "one_at_a_time_jax_one_core")
     for entry in report["rounds"]:
         for row in rows + pinned:
@@ -72,3 +74,28 @@ def test_interleaved_rejects_zero_rounds_with_a_usage_error(capsys):
         main(["lstm", "4", "8", "--rounds", "0", "--quick"])
     assert stop.value.code == 2
     assert "rounds must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_the_median_is_taken_over_the_rounds_and_the_peak_is_the_best(monkeypatch):
+    """Three rounds of stand-in measurements (the real ones are in the test above)."""
+    from jaxtune.bench import interleaved
+
+    # population, then one at a time, in each of 3 rounds (no torch row: _torch_available)
+    rates = iter([30.0, 20.0, 10.0, 10.0, 50.0, 20.0])
+    peaks = iter([100.0, 120.0, 90.0, 110.0, 95.0, 105.0])
+    monkeypatch.setattr(interleaved, "_torch_available", lambda: "torch not installed")
+    monkeypatch.setattr(
+        interleaved,
+        "_run",
+        lambda mode, payload, timeout: ({"config_steps_per_s": next(rates), "process": {}}, 1.0),
+    )
+    monkeypatch.setattr(interleaved, "gemm_peak_gflops", lambda: {"peak": next(peaks)})
+    report = interleaved.run_interleaved(
+        interleaved.QUICK, "lstm", 4, 8, 4, rounds=3, log=lambda _: None
+    )
+    populations = [e["population"] for e in report["rounds"]]
+    assert populations == [30.0, 10.0, 50.0]  # the rows in turn within each round
+    assert report["median"]["population"] == 30.0
+    assert report["median"]["one_at_a_time_jax"] == 20.0
+    assert report["median"]["vs_one_at_a_time_jax"] == pytest.approx(1.5)  # of 1.5, 1.0, 2.5
+    assert report["gemm_peak_gflops"] == 120.0

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from jaxtune.cli import app
 from jaxtune.console import RichDisplay
+from jaxtune.directory import prepare_directory
 from jaxtune.results import rank
 from jaxtune.spec import SpecError, load_spec
-from jaxtune.sweep import prepare_directory
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

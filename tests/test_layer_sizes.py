@@ -21,9 +21,10 @@ from jaxtune.results import varying_hparams, write_results
 from jaxtune.search.bayes import decode, optuna_distributions
 from jaxtune.search.greedy import GreedySearch
 from jaxtune.search.samplers import sample
-from jaxtune.space import SpaceError, complete_config, static_signature
+from jaxtune.space import complete_config, static_signature
 from jaxtune.spec import SpecError, load_spec, parse_spec
 from jaxtune.study import categorical_distributions, frozen_trial
+from jaxtune.values import SpaceError
 
 VOCAB, CLASSES, EMBED = 50, 3, 16
 UNITS = "an integer in [1, 4096] or a list of 1 to 8 of them (one per layer)"

@@ -10,7 +10,7 @@ from support import configs, tiny_dataset
 
 from jaxtune.data.dataset import Split
 from jaxtune.data.widths import clip_buckets, config_width
-from jaxtune.engine import DataView, Engine
+from jaxtune.engine import Engine
 from jaxtune.memory import estimate_memory
 from jaxtune.plan import Shapes, plan_populations
 from jaxtune.population.status import EarlyStopping
@@ -18,6 +18,7 @@ from jaxtune.search.samplers import Trial, sample
 from jaxtune.space import complete_config, static_signature
 from jaxtune.spec import SpecError, parse_spec
 from jaxtune.spec.data import DEFAULT_MAX_LENGTH
+from jaxtune.views import DataView
 
 BASE = {"architecture": "gru", "hidden_size": 8, "embedding_dim": 8, "batch_size": 16, "epochs": 2}
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from jaxtune.models.cells import NUM_GATES
-from jaxtune.space import layer_sizes
+from jaxtune.values import layer_sizes
 
 TRAIN_FACTOR = 3  # backward costs about twice the forward pass
 

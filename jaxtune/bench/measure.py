@@ -40,7 +40,6 @@ def _program(config, case):
     )
     return Program(
         model=model,
-        optimizer=config["optimizer"],
         embedding_update=case.get("embedding_update", "dense"),
     )
 

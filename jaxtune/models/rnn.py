@@ -8,7 +8,7 @@ import jax.numpy as jnp
 
 from jaxtune.models.cells import NUM_GATES, recurrent_layer
 from jaxtune.models.dropout import dropout, dropout_mask
-from jaxtune.space import layer_sizes
+from jaxtune.values import layer_sizes
 
 
 def recurrent_kernel_init(num_gates: int):

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxtune.optim import optimizer_code
 from jaxtune.schedules import schedule_code
 from jaxtune.space import DYNAMIC_NAMES
 
@@ -28,6 +29,8 @@ def hparam_arrays(
             return np.inf
         if name == "lr_schedule":
             return schedule_code(value)
+        if name == "optimizer":
+            return optimizer_code(value)
         return float(value)
 
     arrays = {
@@ -35,6 +38,8 @@ def hparam_arrays(
         for name in DYNAMIC_NAMES
     }
     arrays["embedding_trainable"] = arrays["embedding_trainable"].astype(bool)
+    arrays["nesterov"] = arrays["nesterov"].astype(bool)
+    arrays["optimizer"] = arrays["optimizer"].astype(np.int32)
     arrays["epochs"] = arrays["epochs"].astype(np.int32)
     arrays["lr_schedule"] = arrays["lr_schedule"].astype(np.int32)
     if max_steps is None:

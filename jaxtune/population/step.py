@@ -24,16 +24,15 @@ from jaxtune.schedules import learning_rate
 
 @dataclasses.dataclass(frozen=True)
 class Program:
-    """What a static signature fixes: the model, the optimizer kind, the label count."""
+    """What a static signature fixes: the model and the loss's class weights. (The
+    optimizer kind is a per-config value: optim.py.)"""
 
     model: Any  # SequenceClassifier
-    optimizer: str
-    nesterov: bool = False
     class_weights: tuple[float, ...] | None = None  # per class, in the loss (None: all 1)
     embedding_update: str = "dense"  # or "lazy": only the batch's rows (embedding_rows.py)
 
     def optimizer_for(self, hparams):
-        return build_optimizer(self.optimizer, hparams, nesterov=self.nesterov)
+        return build_optimizer(hparams)
 
 
 @flax.struct.dataclass

@@ -24,6 +24,7 @@ from optuna.distributions import (
 )
 
 from jaxtune.distributions import Distribution
+from jaxtune.records import TrialRecord
 from jaxtune.search.base import Round
 from jaxtune.search.samplers import Trial
 from jaxtune.space import complete_config
@@ -140,7 +141,7 @@ def asked_rounds(study: optuna.Study, spec, distributions) -> list[list[tuple[An
     return [sorted(rounds[r], key=lambda pair: pair[1].trial_id) for r in sorted(rounds)]
 
 
-def tell(study: optuna.Study, trial, record: Mapping[str, Any], metric: str) -> None:
+def tell(study: optuna.Study, trial, record: TrialRecord, metric: str) -> None:
     """Report the record's curve and tell its outcome."""
     for entry in record["history"]:
         value = entry.get(metric)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from jaxtune.space import SpaceError, floating, integer, optional
 from jaxtune.spec.errors import Reader
+from jaxtune.values import SpaceError, floating, integer, optional
 
 KEYS = (
     "max_population",

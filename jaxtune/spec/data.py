@@ -22,8 +22,8 @@ from typing import Any
 
 from jaxtune.data.files import FORMATS, DataError, infer_format
 from jaxtune.data.synthetic import SyntheticConfig
-from jaxtune.space import SpaceError, boolean, floating, integer, optional
 from jaxtune.spec.errors import SpecError
+from jaxtune.values import SpaceError, boolean, floating, integer, optional
 
 SOURCES = ("synthetic", "files", "tfds")
 DEFAULT_MAX_LENGTH = 256

@@ -15,7 +15,7 @@ import yaml
 
 from jaxtune.distributions import Distribution
 from jaxtune.population.status import MONITORS
-from jaxtune.space import canonical_name, integer
+from jaxtune.space import canonical_name
 from jaxtune.spec.budget import Budget, parse_budget
 from jaxtune.spec.data import DataSpec, parse_data_section
 from jaxtune.spec.errors import Reader, SpecError, key_name
@@ -23,6 +23,7 @@ from jaxtune.spec.lengths import fit_data_width, requested_lengths
 from jaxtune.spec.model import parse_model, parse_named_configs
 from jaxtune.spec.parameters import check_layer_counts, parse_parameters
 from jaxtune.spec.train import TrainSpec, metric_alias, parse_train
+from jaxtune.values import integer
 
 METHODS = ("grid", "random", "one_at_a_time", "greedy", "bayes")
 GOALS = ("maximize", "minimize")

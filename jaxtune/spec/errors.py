@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from jaxtune.space import HPARAMS, SpaceError, canonical_name
+from jaxtune.space import HPARAMS, canonical_name
+from jaxtune.values import SpaceError
 
 
 class SpecError(ValueError):

@@ -19,14 +19,8 @@ from jaxtune.distributions import (
     grid_values,
     read_distribution,
 )
-from jaxtune.space import (
-    HPARAMS,
-    HParam,
-    SpaceError,
-    canonical_name,
-    floating,
-    layer_conflict,
-)
+from jaxtune.space import HPARAMS, HParam, canonical_name
+from jaxtune.values import SpaceError, floating, layer_conflict
 
 # W&B distributions with an Optuna equivalent (what method bayes accepts; see search/bayes.py).
 BAYES_KINDS = ("uniform", "log_uniform_values", "log_uniform", "int_uniform", "q_uniform")

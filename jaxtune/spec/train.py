@@ -7,8 +7,9 @@ from typing import Any
 
 from jaxtune.embedding_rows import MODES
 from jaxtune.population.status import MONITORS, EarlyStopping
-from jaxtune.space import HPARAMS, SpaceError, boolean, floating, integer, optional
+from jaxtune.space import HPARAMS
 from jaxtune.spec.errors import Reader
+from jaxtune.values import SpaceError, boolean, floating, integer, optional
 
 # Metric names W&B's docs and Keras logs use for the ones jaxtune reports.
 METRIC_ALIASES = {

@@ -1,0 +1,105 @@
+"""A trained config's result record: what results.jsonl holds, one line per trial.
+
+`TrialRecord` types the record every reader (results, study, tracking, report, refine,
+final, the searches) receives; the file format is the JSON of it, unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+
+from jaxtune.population.status import EarlyStopping, Status
+
+if TYPE_CHECKING:  # the plan imports the memory model (jax); a record reader needs neither
+    from jaxtune.plan import PopulationPlan
+
+
+class TrialRecord(TypedDict):
+    trial_id: int
+    group: int  # the static group (plan.py) its population belongs to
+    studies: list[str]  # one-at-a-time: the studies (hyperparameters) it belongs to
+    name: str | None  # named configs: its name
+    status: str  # Status name, lower case: completed, stopped, failed, pruned
+    status_reason: str  # one sentence a reader understands
+    hparams: dict[str, Any]  # the complete config (tuples as lists)
+    epochs_run: int  # evaluations it ran
+    best_epoch: int | None  # the evaluation of its best monitored value
+    best: dict[str, Any] | None  # the history entry of that evaluation
+    failed_step: int | None  # the step at which it diverged
+    history: list[dict[str, Any]]  # one entry per evaluation (epoch, step, metrics, rate)
+    params: NotRequired[dict[str, Any]]  # {"checkpoint", "slot"} of its best params
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """How a config's training ended, read from its lifecycle state."""
+
+    status: Status
+    best_epoch: int  # 0: no evaluation improved
+    failed_step: int  # -1: never diverged
+    epoch: int  # evaluations done while active
+    timed_out: bool  # stopped by budget.time_limit
+
+
+@dataclasses.dataclass(frozen=True)
+class Recorder:
+    """Builds records; knows the sweep's settings that a status reason names."""
+
+    early_stopping: EarlyStopping
+    eval_every: int | None  # steps between evaluations; None: every epoch
+    max_loss: float | None
+
+    def record(
+        self, plan: PopulationPlan, k: int, history: list[dict], outcome: Outcome
+    ) -> TrialRecord:
+        trial = plan.trials[k]
+        best = next((dict(h) for h in history if h["epoch"] == outcome.best_epoch), None)
+        return TrialRecord(
+            trial_id=trial.trial_id,
+            group=plan.group,
+            studies=list(trial.studies),
+            name=trial.name,
+            status=outcome.status.name.lower(),
+            status_reason=self.reason(outcome),
+            hparams={
+                name: list(v) if isinstance(v, tuple) else v for name, v in trial.config.items()
+            },
+            epochs_run=len(history),
+            best_epoch=outcome.best_epoch or None,
+            best=best,
+            failed_step=outcome.failed_step if outcome.failed_step >= 0 else None,
+            history=history,
+        )
+
+    def reason(self, outcome: Outcome) -> str:
+        monitor = self.early_stopping.monitor
+        status, best_epoch, epoch = outcome.status, outcome.best_epoch, outcome.epoch
+        if status == Status.COMPLETED:
+            if self.eval_every is not None:
+                return (
+                    f"ran {epoch} evaluations of {self.eval_every} steps; "
+                    f"best {monitor} at evaluation {best_epoch}"
+                )
+            return f"ran {epoch} epochs; best {monitor} at epoch {best_epoch}"
+        if status == Status.STOPPED and outcome.timed_out:
+            restored = (
+                f"; restored evaluation {best_epoch}" if self.early_stopping.restore_best else ""
+            )
+            return f"stopped by budget.time_limit after evaluation {epoch}{restored}"
+        if status == Status.STOPPED:
+            unit = "epoch" if self.eval_every is None else "evaluation"
+            restored = f"; restored {unit} {best_epoch}" if self.early_stopping.restore_best else ""
+            return (
+                f"early stopping after {unit} {epoch}: no {monitor} improvement "
+                f"for {self.early_stopping.patience} {unit}s{restored}"
+            )
+        if status == Status.FAILED:
+            if outcome.failed_step >= 0:
+                bound = "" if self.max_loss is None else f" or above max_loss {self.max_loss:g}"
+                return (
+                    f"diverged at step {outcome.failed_step} (epoch {epoch + 1}): "
+                    f"loss or parameters non-finite{bound}; frozen at its last good state"
+                )
+            return f"diverged: non-finite validation loss at epoch {epoch}"
+        return status.name.lower()
