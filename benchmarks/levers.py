@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from jaxtune.bench.harness import QUICK, Settings, case_of, measurement_args, run_measurement
 from jaxtune.bench.interleaved import case_parser, parse_case_args
-from jaxtune.bench.throughput import QUICK, Settings, _run, case_of, measurement_args
 
 LEVERS = {"unroll": int, "chunk": lambda v: v if v in ("auto", "all") else int(v)}
 LEVERS["fused_backward"] = lambda v: {"true": True, "false": False}[v.lower()]
@@ -44,7 +44,7 @@ def run_levers(
         entry = {"round": index, "rows": {}}
         for value in values:
             payload = {**common, "case": {**case, lever: value}, "K": width}
-            result, _ = _run("population", payload, settings.timeout)
+            result, _ = run_measurement("population", payload, settings.timeout)
             if "error" in result:
                 raise SystemExit(f"levers: round {index} {lever}={value}: {result['error']}")
             entry["rows"][str(value)] = {

@@ -240,7 +240,8 @@ def bench(
     with _errors(debug):
         import dataclasses
 
-        from jaxtune.bench.throughput import QUICK, Settings, run_benchmark
+        from jaxtune.bench.harness import QUICK, Settings
+        from jaxtune.bench.throughput import run_benchmark
         from jaxtune.space import ARCHITECTURES
 
         settings = QUICK if quick else Settings()

@@ -80,13 +80,13 @@ def test_the_median_is_taken_over_the_rounds_and_the_peak_is_the_best(monkeypatc
     """Three rounds of stand-in measurements (the real ones are in the test above)."""
     from jaxtune.bench import interleaved
 
-    # population, then one at a time, in each of 3 rounds (no torch row: _torch_available)
+    # population, then one at a time, in each of 3 rounds (no torch row: torch_available)
     rates = iter([30.0, 20.0, 10.0, 10.0, 50.0, 20.0])
     peaks = iter([100.0, 120.0, 90.0, 110.0, 95.0, 105.0])
-    monkeypatch.setattr(interleaved, "_torch_available", lambda: "torch not installed")
+    monkeypatch.setattr(interleaved, "torch_available", lambda: "torch not installed")
     monkeypatch.setattr(
         interleaved,
-        "_run",
+        "run_measurement",
         lambda mode, payload, timeout: ({"config_steps_per_s": next(rates), "process": {}}, 1.0),
     )
     monkeypatch.setattr(interleaved, "gemm_peak_gflops", lambda: {"peak": next(peaks)})

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from jaxtune.bench.throughput import QUICK, Settings, run_benchmark
+from jaxtune.bench.harness import QUICK, Settings
+from jaxtune.bench.throughput import run_benchmark
 
 
 def test_quick_benchmark_measures_every_row(tmp_path):
@@ -103,7 +104,8 @@ def test_a_run_stopped_after_a_case_keeps_that_case(tmp_path, monkeypatch):
     # is replaced by a failed one (a row with an error, as a crashed process gives), so
     # the test takes seconds; the test above measures every row for real.
     monkeypatch.setattr(
-        "jaxtune.bench.throughput._run", lambda mode, payload, timeout: ({"error": "exit 1"}, 0.0)
+        "jaxtune.bench.throughput.run_measurement",
+        lambda mode, payload, timeout: ({"error": "exit 1"}, 0.0),
     )
 
     def log(line):

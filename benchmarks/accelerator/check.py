@@ -34,7 +34,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from jaxtune.bench.throughput import Settings, _run, case_of, measurement_args  # noqa: E402
+from jaxtune.bench.harness import (  # noqa: E402
+    Settings,
+    case_of,
+    measurement_args,
+    run_measurement,
+)
 
 GPU = Settings(
     architectures=("gru", "lstm"),
@@ -150,7 +155,7 @@ def run_tests(tests: list[str], clock: Clock, out: Path, quick: bool) -> dict[st
 def gemm_peak(quick: bool, clock: Clock) -> dict[str, Any]:
     size = 512 if quick else 8192
     code = (
-        "import json, jaxtune; from jaxtune.bench.throughput import gemm_peak_gflops; "
+        "import json, jaxtune; from jaxtune.bench.harness import gemm_peak_gflops; "
         f"print(json.dumps(gemm_peak_gflops(size={size})))"
     )
     try:
@@ -195,7 +200,7 @@ def measure(
             entry[row] = {"skipped": "the check's time budget was spent"}
             continue
         timeout = min(settings.timeout, clock.left() - 10)
-        result, wall = _run(mode, payload, timeout)
+        result, wall = run_measurement(mode, payload, timeout)
         entry[row] = {**result, "wall_s": wall}
         rate = result.get("config_steps_per_s")
         log(f"{name} {row}: " + (f"{rate:.1f} config-steps/s" if rate else str(result)[:300]))
@@ -213,7 +218,9 @@ def measure_unroll(settings: Settings, quick: bool, clock: Clock, log) -> dict[s
             rows[str(unroll)] = {"skipped": "the check's time budget was spent"}
             continue
         payload = {**measurement_args(settings, {**case, "unroll": unroll}), "K": width}
-        result, wall = _run("population", payload, min(settings.timeout, clock.left() - 10))
+        result, wall = run_measurement(
+            "population", payload, min(settings.timeout, clock.left() - 10)
+        )
         rows[str(unroll)] = {**result, "wall_s": wall}
         log(f"unroll {unroll}: {result.get('config_steps_per_s', result)}")
     return {"case": case, "K": width, "rows": rows}

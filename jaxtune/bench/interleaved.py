@@ -26,14 +26,14 @@ from typing import Any
 
 import numpy as np
 
-from jaxtune.bench.throughput import (
+from jaxtune.bench.harness import (
     QUICK,
     Settings,
-    _run,
-    _torch_available,
     case_of,
     gemm_peak_gflops,
     measurement_args,
+    run_measurement,
+    torch_available,
 )
 
 
@@ -55,7 +55,7 @@ def run_interleaved(
         "population": ("population", population),
         "one_at_a_time_jax": ("sequential", one_at_a_time),
     }
-    missing = _torch_available()  # without torch the PyTorch row says why it is absent
+    missing = torch_available()  # without torch the PyTorch row says why it is absent
     if not missing:
         payloads["pytorch"] = ("torch", one_at_a_time)
     if one_core:
@@ -66,7 +66,7 @@ def run_interleaved(
     for index in range(rounds):
         entry = {"round": index, "gemm_peak_before": gemm_peak_gflops(), "processes": {}}
         for row, (mode, payload) in payloads.items():
-            result, _ = _run(mode, payload, settings.timeout)
+            result, _ = run_measurement(mode, payload, settings.timeout)
             if "error" in result:
                 raise SystemExit(f"interleaved: round {index} {row}: {result['error']}")
             entry[row] = result["config_steps_per_s"]

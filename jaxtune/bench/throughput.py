@@ -12,149 +12,20 @@ import datetime
 import json
 import os
 import platform
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from jaxtune.bench.flops import train_flops_per_step
-from jaxtune.memory import estimate_memory
-from jaxtune.space import complete_config
-
-MEMORY_LIMIT_BYTES = 24 * 2**30
-
-
-@dataclasses.dataclass(frozen=True)
-class Settings:
-    architectures: tuple[str, ...] = ("rnn", "gru", "lstm", "cnn")
-    sizes: tuple[tuple[int, int], ...] = ((64, 128), (16, 64))  # (batch, hidden)
-    widths: tuple[int, ...] = (1, 8, 32, 64, 128)
-    embedding_dim: int = 100
-    seq_len: int = 64
-    vocab_size: int = 20000
-    num_classes: int = 6
-    steps: int = 16  # minibatches per jitted call: the engine's BLOCK_STEPS
-    repeats: int = 3
-    target_seconds: float = 2.0  # per timed repeat
-    sequential_configs: int = 2
-    trials: int = 3
-    timeout: float = 3600.0
-
-
-QUICK = Settings(
-    sizes=((4, 8),),
-    widths=(1, 4),
-    embedding_dim=8,
-    seq_len=8,
-    vocab_size=100,
-    num_classes=3,
-    steps=2,
-    repeats=3,
-    target_seconds=0.05,
-    sequential_configs=2,
-    trials=1,
-    timeout=600.0,
+from jaxtune.bench.harness import (
+    MEMORY_LIMIT_BYTES,
+    QUICK,
+    Settings,
+    case_of,
+    gemm_peak_gflops,
+    measurement_args,
+    run_measurement,
+    torch_available,
 )
-
-
-def _run(mode: str, payload: dict[str, Any], timeout: float) -> tuple[dict[str, Any], float]:
-    """Run one measurement process; returns its JSON result and its wall seconds."""
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "jaxtune.bench.measure", mode, json.dumps(payload)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"error": f"exit {done.returncode}: {tail}"}, wall
-    return json.loads(done.stdout.strip().splitlines()[-1]), wall
-
-
-def gemm_peak_gflops(repeats: int = 10, size: int = 2048) -> dict[str, float]:
-    """The machine's float32 GEMM peak, GFLOP/s: the best of `repeats` timings of a
-    [size, size] x [size, size] matmul, in the two ways this process can use the cores.
-
-    `one_device`: one GEMM on the first device (XLA CPU's intra-op threads span every
-    core); `every_device`: one GEMM on each device at once (the population's split runs
-    this way), their summed rate. `peak` is the higher. Best rather than median: a peak is
-    what the machine can reach, and on this shared machine the median of 5 one-device
-    timings moved 25% between two runs of the same hour (269 vs 336 GFLOP/s).
-    """
-    import jax
-    import jax.numpy as jnp
-    import numpy as np
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
-
-    def best_seconds(call) -> float:
-        jax.block_until_ready(call())
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            jax.block_until_ready(call())
-            times.append(time.perf_counter() - start)
-        return float(np.min(times))
-
-    flops = 2 * size**3
-    a = jnp.ones((size, size), jnp.float32)
-    matmul = jax.jit(lambda x: x @ x)
-    rates = {"one_device": flops / best_seconds(lambda: matmul(a)) / 1e9}
-    devices = jax.devices()
-    mesh = Mesh(np.array(devices), ("device",))
-    spec = PartitionSpec("device")
-    stacked = jax.device_put(
-        jnp.ones((len(devices), size, size), jnp.float32), NamedSharding(mesh, spec)
-    )  # [devices, size, size], one matrix on each device
-    each = jax.jit(jax.shard_map(lambda x: x @ x, mesh=mesh, in_specs=spec, out_specs=spec))
-    rates["every_device"] = len(devices) * flops / best_seconds(lambda: each(stacked)) / 1e9
-    return {"peak": max(rates.values()), **rates}
-
-
-def _torch_available() -> str | None:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return "torch not installed (pip install -e '.[torch]')"
-    return None
-
-
-def case_of(
-    settings: Settings, architecture: str, batch: int, hidden: int
-) -> tuple[dict[str, Any], dict[str, Any], int]:
-    """A benchmark case: what its measurement processes get, its complete config and its
-    training FLOPs per config-step."""
-    case = {
-        "architecture": architecture,
-        "batch_size": batch,
-        "hidden_size": hidden,
-        "embedding_dim": settings.embedding_dim,
-        "seq_len": settings.seq_len,
-        "vocab_size": settings.vocab_size,
-        "num_classes": settings.num_classes,
-    }
-    config = complete_config(
-        {
-            "architecture": architecture,
-            "batch_size": batch,
-            "hidden_size": hidden,
-            "num_filters": hidden,
-            "embedding_dim": settings.embedding_dim,
-        }
-    )
-    return case, config, train_flops_per_step(config, settings.seq_len, settings.num_classes)
-
-
-def measurement_args(settings: Settings, case: dict[str, Any]) -> dict[str, Any]:
-    """What every measurement process of a case gets, besides its own K or config count."""
-    return {
-        "case": case,
-        "steps": settings.steps,
-        "repeats": settings.repeats,
-        "target_seconds": settings.target_seconds,
-    }
+from jaxtune.memory import estimate_memory
 
 
 def run_case(
@@ -177,14 +48,14 @@ def run_case(
 
     population = []
     for width in settings.widths:
-        result, _ = _run("population", {**common, "K": width}, settings.timeout)
+        result, _ = run_measurement("population", {**common, "K": width}, settings.timeout)
         population.append(rates(result))
         log(f"{architecture} B={batch} H={hidden} K={width}: {_brief(population[-1])}")
     focus = _focus(settings.widths)
 
     def variant(label: str, width: int = focus, **overrides):
         """K = width with case overrides, e.g. a chunk or the embedding update."""
-        result, _ = _run(
+        result, _ = run_measurement(
             "population", {**common, "case": {**case, **overrides}, "K": width}, settings.timeout
         )
         result = rates(result)
@@ -200,7 +71,7 @@ def run_case(
     one_device = variant("one device", devices=1)
     lazy = variant("lazy embedding", embedding_update="lazy")
     lazy_small = variant("lazy embedding", min(settings.widths), embedding_update="lazy")
-    sequential, _ = _run(
+    sequential, _ = run_measurement(
         "sequential", {**common, "configs": settings.sequential_configs}, settings.timeout
     )
     sequential = rates(sequential)
@@ -208,7 +79,9 @@ def run_case(
 
     trial_walls = []
     for _ in range(settings.trials):
-        result, wall = _run("trial", {"case": case, "steps": settings.steps}, settings.timeout)
+        result, wall = run_measurement(
+            "trial", {"case": case, "steps": settings.steps}, settings.timeout
+        )
         if "error" in result:
             trial_walls = result
             break
@@ -230,11 +103,11 @@ def run_case(
         )
     log(f"{architecture} B={batch} H={hidden} per-process trials: {_brief(per_process)}")
 
-    missing = _torch_available()
+    missing = torch_available()
     if missing:
         pytorch = {"error": missing}
     else:
-        pytorch, _ = _run(
+        pytorch, _ = run_measurement(
             "torch", {**common, "configs": settings.sequential_configs}, settings.timeout
         )
         pytorch = rates(pytorch)

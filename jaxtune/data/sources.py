@@ -12,8 +12,6 @@ error rather than a silent change of ids.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +21,7 @@ from jaxtune.data.dataset import OOV_ID, Split, TextDataset
 from jaxtune.data.files import DataError, Examples, check_labels, read_examples
 from jaxtune.data.splits import label_order, stratified_split
 from jaxtune.data.synthetic import make_synthetic
-from jaxtune.layout import ENCODED_FILE, TOKENIZER_FILE, TOKENIZER_SETTINGS_FILE
+from jaxtune.data.vocabulary import cached_encoding, cached_tokenizer
 from jaxtune.spec.data import (
     DEFAULT_BUCKETS,
     DEFAULT_BUCKETS_SYNTHETIC,
@@ -131,9 +129,9 @@ def load_dataset(
                 "expected at least one"
             )
 
-    tokenizer, tokenizer_path = _tokenizer(spec, examples["train"].texts, cache_dir)
+    tokenizer, tokenizer_path = cached_tokenizer(spec, examples["train"].texts, cache_dir)
     vocab = tokenize.vocabulary(tokenizer)
-    encoded = _encoded(tokenizer, examples, spec.max_length, cache_dir)
+    encoded = cached_encoding(tokenizer, examples, spec.max_length, cache_dir)
     width = max(e.tokens.shape[1] for e in encoded.values())  # T, shared by all splits
     label_id = {label: i for i, label in enumerate(labels)}
     splits = {}
@@ -278,79 +276,6 @@ def _carve(spec: DataSpec, examples: dict) -> tuple[dict[str, Examples], list[st
         f"{spec.holdout:g} each, stratified, seed {spec.seed}"
     )
     return examples, [note]
-
-
-def _tokenizer(spec: DataSpec, texts: list[str], cache_dir):
-    settings = {
-        "min_frequency": spec.min_frequency,
-        "max_vocab_size": spec.max_vocab_size,
-        "lowercase": spec.lowercase,
-        "replacements": [list(pair) for pair in spec.replacements or ()],
-        "train_examples": len(texts),
-        "train_sha256": _digest(texts),
-    }
-    if cache_dir is None:
-        return _train_tokenizer(spec, texts), None
-    path = Path(cache_dir) / TOKENIZER_FILE
-    settings_path = Path(cache_dir) / TOKENIZER_SETTINGS_FILE
-    if path.exists():
-        saved = json.loads(settings_path.read_text()) if settings_path.exists() else None
-        if saved != settings:
-            changed = sorted(k for k in settings if saved is None or saved.get(k) != settings[k])
-            raise DataError(
-                f"{path}: found a tokenizer built from other data or settings "
-                f"({', '.join(changed)} differ); expected the data section it was built "
-                "with, or a new sweep directory"
-            )
-        return tokenize.load_tokenizer(path), path
-    tokenizer = _train_tokenizer(spec, texts)
-    tokenize.save_tokenizer(tokenizer, path)
-    partial = settings_path.with_name(settings_path.name + ".partial")
-    partial.write_text(json.dumps(settings, indent=1) + "\n")
-    partial.replace(settings_path)
-    return tokenizer, path
-
-
-def _encoded(tokenizer, examples, max_length: int, cache_dir) -> dict[str, tokenize.Encoded]:
-    """Every split encoded, or read back from `cache_dir` if tokenizer, texts and length match."""
-    key = hashlib.sha256(tokenizer.to_str().encode("utf-8"))
-    key.update(str(max_length).encode())
-    for split in SPLITS:
-        key.update(_digest(examples[split].texts).encode())
-    key = key.hexdigest()
-    path = Path(cache_dir) / ENCODED_FILE if cache_dir is not None else None
-    if path is not None and path.exists():
-        with np.load(path) as saved:
-            if str(saved["key"]) == key:
-                fields = tokenize.Encoded._fields
-                return {
-                    split: tokenize.Encoded(*(saved[f"{split}.{f}"] for f in fields))
-                    for split in SPLITS
-                }
-    encoded = {
-        split: tokenize.encode_ids(tokenizer, examples[split].texts, max_length) for split in SPLITS
-    }
-    if path is not None:
-        arrays = {f"{s}.{f}": v for s, e in encoded.items() for f, v in e._asdict().items()}
-        partial = path.with_name(path.name + ".partial")
-        with open(partial, "wb") as handle:
-            np.savez(handle, key=np.array(key), **arrays)
-        partial.replace(path)
-    return encoded
-
-
-def _digest(texts: list[str]) -> str:
-    return hashlib.sha256("\0".join(texts).encode("utf-8")).hexdigest()
-
-
-def _train_tokenizer(spec: DataSpec, texts: list[str]):
-    return tokenize.train_tokenizer(
-        texts,
-        min_frequency=spec.min_frequency,
-        max_vocab_size=spec.max_vocab_size,
-        lowercase=spec.lowercase,
-        replacements=spec.replacements or (),
-    )
 
 
 def _buckets(spec: DataSpec, lengths: np.ndarray, width: int) -> tuple[int, ...]:
