@@ -62,12 +62,15 @@ def program_for(
     class_weights: tuple[float, ...] | None = None,
     embedding_update: str = "dense",
     unroll: int = 1,
+    merge: str = "none",
 ) -> Program:
     """The program of a config's static signature; `unroll`: timesteps per iteration of the
     recurrent scans (budget.unroll), which changes the compiled loop, never the math."""
     model = build_classifier(config, dataset.vocab_size, dataset.num_classes, scan_unroll=unroll)
     return Program(
         model=model,
+        optimizer=None if merge == "all" else config["optimizer"],
+        nesterov=config["nesterov"] and merge != "all",
         class_weights=class_weights,
         embedding_update=embedding_update,
     )
@@ -103,6 +106,7 @@ class Engine:
         max_steps: int | None = None,
         embedding_update: str = "dense",
         unroll: int = 1,
+        merge: str = "none",
     ):
         self.dataset = dataset
         self.params_dir = params_dir
@@ -121,6 +125,7 @@ class Engine:
         self.class_weights = class_weights
         self.embedding_update = embedding_update  # "dense" or "lazy" (embedding_rows.py)
         self.unroll = unroll  # timesteps per iteration of the recurrent scans
+        self.merge = merge  # budget.merge: whether optimizer kinds share a program
         self.recorder = Recorder(early_stopping, eval_every, max_loss)
         self._views: dict[int, DataView] = {}
         self._populations: dict[tuple, Population] = {}
@@ -150,10 +155,15 @@ class Engine:
 
     def population(self, config: dict[str, Any]) -> Population:
         """The jitted functions of the config's static signature (made once per signature)."""
-        signature = static_signature(config)
+        signature = static_signature(config, self.merge)
         if signature not in self._populations:
             program = program_for(
-                config, self.dataset, self.class_weights, self.embedding_update, self.unroll
+                config,
+                self.dataset,
+                self.class_weights,
+                self.embedding_update,
+                self.unroll,
+                self.merge,
             )
             self._populations[signature] = make_population(
                 program, self.early_stopping, chunk=self.chunk, devices=self.devices

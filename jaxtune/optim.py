@@ -1,16 +1,18 @@
-"""One optimizer for every config: the kind (adam, adamw, rmsprop, sgd) and every number
-are per-config arrays, so a population mixes optimizers in one compiled program.
+"""Optimizers built from per-config hyperparameter arrays.
 
-Each kind's update is optax's own transformation (`scale_by_adam`, `scale_by_rms`,
-`trace`, `scale_by_learning_rate`, `add_decayed_weights`, as `optax.adam`, `adamw`,
-`rmsprop` and `sgd` chain them), run on one union state that holds the buffers the kinds
-have in common: `mu` (Adam's first moment; the momentum trace of RMSprop and SGD), `nu`
-(Adam's second moment; RMSprop's mean square) and Adam's step `count`. The config's
-kind code selects which update it applies and which buffers it writes; the others are
-computed and discarded (elementwise work, fused into the same pass over the buffers).
-So a config's trajectory is the plain optax optimizer's (tested per kind). The union
-costs an Adam state per config: SGD with momentum carries one unused buffer more than
-optax's SGD would. Centered RMSprop would need a third buffer and is not offered.
+A group of one optimizer kind (`budget.merge: none`, the default) runs that kind's optax
+optimizer (`kind_optimizer`). With `budget.merge: all` the kind (adam, adamw, rmsprop,
+sgd) and nesterov are per-config arrays too, so a population mixes optimizers in one
+compiled program (`build_optimizer`, the union update below).
+
+One union state holds the buffers the kinds have in common: `mu` (Adam's first moment;
+the momentum trace of RMSprop and SGD), `nu` (Adam's second moment; RMSprop's mean
+square) and Adam's step `count`. Each kind's update is computed as optax's
+`adam`, `adamw`, `rmsprop` and `sgd` compute it, and the config's kind code selects the
+one it applies, so a config's trajectory is the plain optax optimizer's (tested per
+kind). The union costs an Adam state per config: SGD carries one buffer more than
+optax's SGD with momentum would. Centered RMSprop would need a third buffer and is not
+offered.
 
 Gradient clipping (global norm; `clip_norm` = inf disables it) comes first. Weight
 decay is decoupled for adamw and an L2 term added to the gradient otherwise. `hparams`
@@ -40,22 +42,36 @@ class UnionState(NamedTuple):
     nu: optax.Updates
 
 
-def _select(code, choices: dict[int, optax.Updates]):
-    """The tree of choices[code] (code a traced scalar), leaf by leaf; a code not among
-    the keys gets the first choice."""
-    (first, *rest) = choices.items()
-    tree = first[1]
-    for value, other in rest:
-        tree = jax.tree.map(lambda t, o, value=value: jnp.where(code == value, o, t), tree, other)
-    return tree
-
-
 def union_optimizer(hparams) -> optax.GradientTransformation:
     """The per-config update after clipping: hparams["optimizer"] (int32 code),
-    ["nesterov"] (bool) and the numbers each kind reads."""
+    ["nesterov"] (bool) and the numbers each kind reads.
+
+    Each kind's update is optax's (`scale_by_adam`, `scale_by_rms` with eps in the root,
+    `trace`, `scale_by_learning_rate`, `add_decayed_weights`), its divisions by scalars
+    written as products, so results agree to float32 rounding (tests/test_optim.py
+    compares every kind with the optax optimizer). They are one elementwise expression
+    per leaf with per-config coefficients, which XLA fuses into one pass over (grad,
+    param, mu, nu). Computing each kind's update with optax and selecting among them
+    cost 15% of an LSTM population's step and 45% of a small GRU's; with divisions per
+    element it still cost 20-35% of the GRU's (benchmarks/README.md).
+    """
     code, nesterov = hparams["optimizer"], hparams["nesterov"]
-    lr, weight_decay = hparams["learning_rate"], hparams["weight_decay"]
-    adamw, rmsprop, sgd = (optimizer_code(k) for k in ("adamw", "rmsprop", "sgd"))
+    lr, weight_decay, momentum = (
+        hparams["learning_rate"],
+        hparams["weight_decay"],
+        hparams["momentum"],
+    )
+    b1, b2 = hparams["beta1"], hparams["beta2"]
+    is_adamw = code == optimizer_code("adamw")
+    is_adam = (code == optimizer_code("adam")) | is_adamw
+    is_rmsprop = code == optimizer_code("rmsprop")
+    is_sgd = code == optimizer_code("sgd")
+    l2 = jnp.where(is_adamw, 0.0, weight_decay)  # adamw decays the weights after Adam
+    decoupled = jnp.where(is_adamw, weight_decay, 0.0)
+    decay2 = jnp.where(is_rmsprop, hparams["rho"], b2)  # the mean square's decay
+    # mu <- first * x + second * mu: Adam's moment, or the momentum trace.
+    first = jnp.where(is_adam, 1.0 - b1, 1.0)
+    second = jnp.where(is_adam, b1, momentum)
 
     def init(params):
         return UnionState(
@@ -65,44 +81,61 @@ def union_optimizer(hparams) -> optax.GradientTransformation:
         )
 
     def update(grads, state, params):
-        # L2 on the gradient for adam, rmsprop and sgd; adamw decays the weights after Adam.
-        l2 = jnp.where(code == adamw, 0.0, weight_decay)
-        grads = jax.tree.map(lambda g, p: g + l2 * p, grads, params)
-        adam_state = optax.ScaleByAdamState(count=state.count, mu=state.mu, nu=state.nu)
+        count = jnp.where(state.count < jnp.iinfo(jnp.int32).max, state.count + 1, state.count)
+        # Adam's bias corrections (optax.tree.bias_correction) as scalar factors: the
+        # numerator mu_hat = mu_factor * mu + g_factor * g (Nesterov's look-ahead, or mu /
+        # (1 - b1^t)), the denominator sqrt(nu * nu_factor) + eps. RMSprop's rsqrt(nu + eps)
+        # shares the one square root: per element, one sqrt and one division for any kind.
+        correction1 = (1 - b1**count).astype(jnp.float32)
+        correction1_next = (1 - b1 ** (count + 1)).astype(jnp.float32)
+        correction2 = (1 - b2**count).astype(jnp.float32)
+        mu_factor = jnp.where(nesterov, b1 / correction1_next, 1 / correction1)
+        g_factor = jnp.where(nesterov, (1 - b1) / correction1, 0.0)
+        nu_factor = jnp.where(is_rmsprop, 1.0, 1 / correction2)
+        inside = jnp.where(is_rmsprop, 1e-8, 0.0)  # RMSprop's eps, in the root
+        outside = jnp.where(is_rmsprop, 0.0, 1e-8)  # Adam's eps, after it
 
-        def adam(nesterov_: bool):
-            scale = optax.scale_by_adam(hparams["beta1"], hparams["beta2"], nesterov=nesterov_)
-            return scale.update(grads, adam_state)
+        def leaf(g, p, mu, nu):
+            g = g + l2 * p  # optax.add_decayed_weights before the optimizer
+            nu = jnp.where(is_sgd, nu, (1 - decay2) * (g**2) + decay2 * nu)
+            scale = 1 / (jnp.sqrt(nu * nu_factor + inside) + outside)
+            rms = -lr * (scale * g)  # scale_by_rms, then the rate
+            mu = first * jnp.where(is_rmsprop, rms, g) + second * mu
+            adam = -lr * ((mu_factor * mu + g_factor * g) * scale + decoupled * p)
+            traced = jnp.where(nesterov, jnp.where(is_rmsprop, rms, g) + momentum * mu, mu)
+            other = jnp.where(is_sgd, -lr * traced, traced)
+            return jnp.where(is_adam, adam, other), mu, nu
 
-        (adam_plain, adam_next), (adam_nesterov, _) = adam(False), adam(True)
-        adam_direction = _select(nesterov.astype(jnp.int32), {0: adam_plain, 1: adam_nesterov})
-        decoupled = jnp.where(code == adamw, weight_decay, 0.0)
-        adam_updates = jax.tree.map(lambda u, p: -lr * (u + decoupled * p), adam_direction, params)
-
-        def traced(updates, trace):
-            """optax.trace(momentum, nesterov) on `updates`, both variants, selected."""
-            plain, next_trace = optax.trace(hparams["momentum"], nesterov=False).update(
-                updates, optax.TraceState(trace=trace)
-            )
-            ahead, _ = optax.trace(hparams["momentum"], nesterov=True).update(
-                updates, optax.TraceState(trace=trace)
-            )
-            return _select(nesterov.astype(jnp.int32), {0: plain, 1: ahead}), next_trace.trace
-
-        scaled, rms_state = optax.scale_by_rms(decay=hparams["rho"]).update(
-            grads, optax.ScaleByRmsState(nu=state.nu)
+        out = jax.tree.map(leaf, grads, params, state.mu, state.nu)
+        updates, mu, nu = jax.tree.transpose(
+            jax.tree.structure(grads), jax.tree.structure((0, 0, 0)), out
         )
-        rms_updates, rms_trace = traced(jax.tree.map(lambda u: -lr * u, scaled), state.mu)
-        sgd_direction, sgd_trace = traced(grads, state.mu)
-        sgd_updates = jax.tree.map(lambda u: -lr * u, sgd_direction)
-
-        # adam and adamw (codes 0 and 1) both take the first choice.
-        updates = _select(code, {0: adam_updates, rmsprop: rms_updates, sgd: sgd_updates})
-        mu = _select(code, {0: adam_next.mu, rmsprop: rms_trace, sgd: sgd_trace})
-        nu = _select(code, {0: adam_next.nu, rmsprop: rms_state.nu, sgd: state.nu})
-        return updates, UnionState(count=adam_next.count, mu=mu, nu=nu)
+        return updates, UnionState(count=count, mu=mu, nu=nu)
 
     return optax.GradientTransformation(init, update)
+
+
+def kind_optimizer(kind: str, hparams, *, nesterov: bool = False):
+    """One kind's optimizer as optax ships it (a group of one kind, budget.merge none):
+    clip, then L2 weight decay and adam / rmsprop / sgd, or adamw's decoupled decay."""
+    lr, weight_decay = hparams["learning_rate"], hparams["weight_decay"]
+    clip = optax.clip_by_global_norm(hparams["clip_norm"])
+    if kind == "adamw":
+        b1, b2 = hparams["beta1"], hparams["beta2"]
+        return optax.chain(
+            clip, optax.adamw(lr, b1=b1, b2=b2, weight_decay=weight_decay, nesterov=nesterov)
+        )
+    if kind == "adam":
+        base = optax.adam(lr, b1=hparams["beta1"], b2=hparams["beta2"], nesterov=nesterov)
+    elif kind == "rmsprop":
+        # Momentum is always present (0 is plain RMSprop) so every config has one state shape.
+        momentum = hparams["momentum"]
+        base = optax.rmsprop(lr, decay=hparams["rho"], momentum=momentum, nesterov=nesterov)
+    elif kind == "sgd":
+        base = optax.sgd(lr, momentum=hparams["momentum"], nesterov=nesterov)
+    else:
+        raise ValueError(f"unknown optimizer {kind!r}")
+    return optax.chain(clip, optax.add_decayed_weights(weight_decay), base)
 
 
 def build_optimizer(hparams) -> optax.GradientTransformation:

@@ -123,6 +123,7 @@ def plan_populations(
     chunk: int | None = None,
     devices: int = 1,
     embedding_update: str = "dense",
+    merge: str = "none",
 ) -> list[PopulationPlan]:
     """One group per static signature (first-seen order), cut into populations.
 
@@ -131,10 +132,11 @@ def plan_populations(
     also limited by its estimated memory per config against `memory_budget` (default:
     half of physical memory), with `chunk` configs computed at a time on each of
     `devices` and the table updated by `embedding_update` (train.embedding_update).
+    `merge` (budget.merge) "all" lets optimizer kinds share a group.
     """
     groups: dict[tuple, list[Trial]] = {}
     for trial in trials:
-        groups.setdefault(static_signature(trial.config), []).append(trial)
+        groups.setdefault(static_signature(trial.config, merge), []).append(trial)
     budget = default_memory_budget() if memory_budget is None else memory_budget
     plans = []
     for index, members in enumerate(groups.values()):

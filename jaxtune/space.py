@@ -315,6 +315,15 @@ def complete_config(values: Mapping[str, Any]) -> dict[str, Any]:
     return config
 
 
-def static_signature(config: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
-    """Static hyperparameters of a complete config; equal signatures share one program."""
-    return tuple((name, config[name]) for name in STATIC_NAMES)
+# Dynamic values that still group configs apart unless the spec merges them
+# (`budget.merge: all`): a population mixing optimizer kinds runs the union update
+# (optim.py), which costs 0-20% of a step against one kind's optax optimizer.
+MERGEABLE = ("optimizer", "nesterov")
+MERGE_MODES = ("none", "all")
+
+
+def static_signature(config: Mapping[str, Any], merge: str = "none") -> tuple[tuple[str, Any], ...]:
+    """What a config's program depends on: its static hyperparameters, and the mergeable
+    ones unless `merge` is "all". Equal signatures share one program."""
+    names = STATIC_NAMES + (MERGEABLE if merge == "none" else ())
+    return tuple((name, config[name]) for name in names)

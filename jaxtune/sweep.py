@@ -165,6 +165,7 @@ def run_sweep(
             chunk=chunk,
             devices=device_count,
             embedding_update=spec.train.embedding_update,
+            merge=spec.budget.merge,
         )
 
     engine = Engine(
@@ -183,6 +184,7 @@ def run_sweep(
         params_dir=directory,
         eval_every=spec.train.eval_every,
         max_steps=spec.train.max_steps,
+        merge=spec.budget.merge,
         embedding_update=spec.train.embedding_update,
         unroll=spec.budget.unroll,
     )

@@ -59,13 +59,15 @@ def train(
     chunk=None,
     devices=None,
     embedding_update="dense",
+    merge="none",
 ):
     """Train configs as one population for `epochs` rounds of one epoch each, through the
     engine's own round (`Engine.train_round`: the steps, the evaluation, the lifecycle).
 
     Returns (final state, history) where history[e] has [K] arrays train_loss, val_loss,
     val_accuracy and val_macro_f1 for epoch e. `population`: a Population to reuse (its
-    compiled functions), else the engine makes one.
+    compiled functions), else the engine makes one; `merge` "all" lets the configs mix
+    optimizer kinds (budget.merge).
     """
     dataset = dataset or tiny_dataset()
     trial_ids = list(range(len(configs_))) if trial_ids is None else trial_ids
@@ -77,6 +79,7 @@ def train(
         chunk=chunk,
         devices=devices,
         embedding_update=embedding_update,
+        merge=merge,
     )
     population = population or engine.population(configs_[0])
     view = engine.view(configs_[0]).on(population, len(configs_))

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxtune.population.chunks import over_chunks
+from jaxtune.population.chunks import config_map, over_chunks
 
 K = 5
 
@@ -56,3 +56,16 @@ def test_a_chunk_with_no_active_config_keeps_its_values_and_gives_zeros():
     for k in (2, 3):  # skipped: the guarded step would have kept them as they were
         np.testing.assert_array_equal(new["x"][k], state["x"][k])
         assert float(extras["total"][k]) == 0.0
+
+
+@pytest.mark.parametrize("width", [1, 3])
+def test_config_map_is_vmap_and_runs_one_config_as_the_plain_program(width):
+    state = jax.tree.map(lambda x: x[:width], population())
+    lifted = config_map(one_config, in_axes=(0, None))
+    expected = jax.vmap(one_config, in_axes=(0, None))(state, jnp.ones(3))
+    got = jax.jit(lifted)(state, jnp.ones(3))
+    jax.tree.map(np.testing.assert_array_equal, got, expected)
+    if width == 1:  # the traced program has no batch dimension at all
+        jaxpr = jax.make_jaxpr(lifted)(state, jnp.ones(3))
+        shapes = {v.aval.shape for eqn in jaxpr.eqns for v in eqn.outvars}
+        assert (3,) in shapes and (1, 3) in shapes  # computed unbatched, then expanded

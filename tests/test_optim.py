@@ -1,8 +1,7 @@
-"""optim.py: the union optimizer takes each config's kind as a value, and every kind's
-trajectory is the plain optax optimizer's: alone on random gradients, and inside a
-population that mixes the kinds (compared with each config trained alone by optax)."""
-
-import dataclasses
+"""optim.py: the union optimizer (budget.merge: all) takes each config's kind as a value,
+and every kind's trajectory is the plain optax optimizer's: alone on random gradients,
+and inside a population that mixes the kinds (compared with each config trained alone
+by its kind's optax optimizer)."""
 
 import jax
 import jax.numpy as jnp
@@ -13,33 +12,13 @@ from support import configs, select, tiny_dataset, train
 from test_population import ARCHITECTURES
 
 from jaxtune.engine import program_for
-from jaxtune.optim import OPTIMIZERS, build_optimizer, optimizer_code
+from jaxtune.optim import OPTIMIZERS, build_optimizer, kind_optimizer, optimizer_code
 from jaxtune.population.factory import make_population
 from jaxtune.population.status import EarlyStopping
-from jaxtune.population.step import Program
 
 # The tolerance: the union runs optax's own transformations, but XLA fuses the selected
 # branches differently from a lone optax chain, so results agree to float32 rounding.
 RTOL, ATOL = 1e-5, 1e-6
-
-
-def plain_optax(kind: str, hparams, nesterov: bool):
-    """The config's optimizer as optax ships it (kind and nesterov static)."""
-    lr, weight_decay = hparams["learning_rate"], hparams["weight_decay"]
-    clip = optax.clip_by_global_norm(hparams["clip_norm"])
-    if kind == "adamw":
-        b1, b2 = hparams["beta1"], hparams["beta2"]
-        return optax.chain(
-            clip, optax.adamw(lr, b1=b1, b2=b2, weight_decay=weight_decay, nesterov=nesterov)
-        )
-    if kind == "adam":
-        base = optax.adam(lr, b1=hparams["beta1"], b2=hparams["beta2"], nesterov=nesterov)
-    elif kind == "rmsprop":
-        momentum = hparams["momentum"]
-        base = optax.rmsprop(lr, decay=hparams["rho"], momentum=momentum, nesterov=nesterov)
-    else:
-        base = optax.sgd(lr, momentum=hparams["momentum"], nesterov=nesterov)
-    return optax.chain(clip, optax.add_decayed_weights(weight_decay), base)
 
 
 CASES = [
@@ -83,21 +62,10 @@ def test_each_kind_follows_the_plain_optax_optimizer(kind, nesterov, extra):
         return out
 
     union = run(build_optimizer)
-    reference = run(lambda h: plain_optax(kind, h, nesterov))
+    reference = run(lambda h: kind_optimizer(kind, h, nesterov=nesterov))
     jax.tree.map(
         lambda a, b: np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL), union, reference
     )
-
-
-@dataclasses.dataclass(frozen=True)
-class PlainOptaxProgram(Program):
-    """A program whose configs all train with one plain optax optimizer."""
-
-    kind: str = "adam"
-    nesterov: bool = False
-
-    def optimizer_for(self, hparams):
-        return plain_optax(self.kind, hparams, self.nesterov)
 
 
 MIXED = [
@@ -113,13 +81,10 @@ MIXED = [
 def test_a_population_mixing_kinds_equals_each_config_trained_alone_by_optax(base):
     population = configs(base, MIXED)
     assert len({c["optimizer"] for c in population}) == len(OPTIMIZERS)
-    state, history = train(population, epochs=2)
+    state, history = train(population, epochs=2, merge="all")
     for k, config in enumerate(population):
-        plain = PlainOptaxProgram(
-            model=program_for(config, tiny_dataset()).model,
-            kind=config["optimizer"],
-            nesterov=config["nesterov"],
-        )
+        plain = program_for(config, tiny_dataset())  # merge none: the kind's optax optimizer
+        assert plain.optimizer == config["optimizer"]
         alone, alone_history = train(
             [config], epochs=2, trial_ids=[k], population=make_population(plain, EarlyStopping())
         )
@@ -135,3 +100,52 @@ def test_a_population_mixing_kinds_equals_each_config_trained_alone_by_optax(bas
         )
     # The kinds really trained differently.
     assert len(set(np.round(history[-1]["train_loss"], 6))) == len(population)
+
+
+def test_a_sweep_with_merge_all_trains_every_kind_in_one_program_as_merge_none_does(tmp_path):
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from jaxtune.cli import app
+
+    spec = {
+        "name": "merge",
+        "seed": 0,
+        "method": "grid",
+        "metric": {"name": "val_accuracy", "goal": "maximize"},
+        "data": {"train_size": 200, "val_size": 64, "test_size": 64, "max_length": 12},
+        "model": {"architecture": "gru", "hidden_size": 8, "embedding_dim": 8, "batch_size": 32},
+        "train": {"epochs": 2},
+        "parameters": {
+            "optimizer": {"values": ["adam", "rmsprop", "sgd"]},
+            "learning_rate": {"values": [0.003, 0.03]},
+        },
+    }
+    records = {}
+    for merge in ("none", "all"):
+        path = tmp_path / f"{merge}.yaml"
+        path.write_text(yaml.safe_dump({**spec, "budget": {"merge": merge}}))
+        out = tmp_path / merge
+        result = CliRunner().invoke(app, ["sweep", str(path), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        lines = (out / "results.jsonl").read_text().splitlines()
+        records[merge] = sorted((json.loads(line) for line in lines), key=lambda r: r["trial_id"])
+    assert len({r["group"] for r in records["none"]}) == 3  # one program per kind
+    assert len({r["group"] for r in records["all"]}) == 1  # one program for all six
+    for apart, merged in zip(records["none"], records["all"], strict=True):
+        assert apart["hparams"] == merged["hparams"]
+        for a, b in zip(apart["history"], merged["history"], strict=True):
+            np.testing.assert_allclose(a["train_loss"], b["train_loss"], rtol=RTOL, atol=ATOL)
+            np.testing.assert_allclose(a["val_loss"], b["val_loss"], rtol=RTOL, atol=ATOL)
+
+
+def test_budget_merge_takes_none_or_all():
+    from jaxtune.spec import SpecError, parse_spec
+
+    assert parse_spec({"budget": {"merge": "all"}}, "s.yaml").budget.merge == "all"
+    assert parse_spec({}, "s.yaml").budget.merge == "none"
+    with pytest.raises(SpecError) as error:
+        parse_spec({"budget": {"merge": "some"}}, "s.yaml")
+    assert str(error.value) == "s.yaml: budget.merge: expected one of none, all, found 'some'"

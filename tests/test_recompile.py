@@ -73,8 +73,9 @@ def test_dynamic_hparam_values_never_recompile(architecture, compile_counter):
         "filter_sizes": (2,),
         "batch_size": 32,
     }
+    # budget.merge all: the optimizer kind and nesterov are values of one program too.
     population = make_population(
-        program_for(configs(base, [{}])[0], tiny_dataset()), EarlyStopping()
+        program_for(configs(base, [{}])[0], tiny_dataset(), merge="all"), EarlyStopping()
     )
     train(configs(base, [FIRST, SECOND]), epochs=1, population=population)
     compiled = len(compile_counter)

@@ -1,4 +1,5 @@
-"""The config axis run `chunk` configs at a time, inside one jitted call."""
+"""The config axis: mapped over (`config_map`), and run `chunk` configs at a time inside
+one jitted call (`over_chunks`)."""
 
 from __future__ import annotations
 
@@ -58,3 +59,26 @@ def over_chunks(vmapped, chunk: int | None, per_config, *shared, updates_input=F
     if rest:
         carry = run(carry, full * chunk, rest)
     return carry if updates_input else carry[1]
+
+
+def config_map(fn, in_axes=0):
+    """`jax.vmap(fn, in_axes)` over the config axis, except that a single config (K = 1:
+    a lone config, or each chunk of a chunk-1 population) runs `fn` itself on the
+    arrays without their leading axis. XLA CPU runs the size-1 batch dimensions of a
+    vmapped program's matmuls and loops slower than the plain program (an LSTM B64 H128
+    config alone: 17.0 against 19.7 config-steps/s, benchmarks/README.md). Every output
+    of fn carries the config axis."""
+    vmapped = jax.vmap(fn, in_axes=in_axes)
+
+    def run(*args):
+        axes = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
+        mapped = [arg for arg, axis in zip(args, axes, strict=True) if axis == 0]
+        if jax.tree.leaves(mapped)[0].shape[0] != 1:
+            return vmapped(*args)
+        alone = [
+            jax.tree.map(lambda leaf: leaf[0], arg) if axis == 0 else arg
+            for arg, axis in zip(args, axes, strict=True)
+        ]
+        return jax.tree.map(lambda leaf: leaf[None], fn(*alone))
+
+    return run

@@ -2,7 +2,9 @@
 
 The single-config functions of `step.py` and `lifecycle.py` are lifted with `jax.vmap`
 (the batch is shared), split over devices and chunks, and jitted once per signature. A
-single config is a population of width 1; nothing switches on K.
+single config is a population of width 1; the one thing that depends on K is
+`chunks.config_map`, which runs a width-1 step (a lone config, or a chunk of one) as the
+plain single-config program.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from jax import lax
 from jaxtune.embedding_rows import batch_rows, gather_rows, scatter_rows
 from jaxtune.losses import classification_metrics
 from jaxtune.models.classifier import EMBEDDING
-from jaxtune.population.chunks import over_chunks
+from jaxtune.population.chunks import config_map, over_chunks
 from jaxtune.population.lifecycle import after_evaluation, stop_now
 from jaxtune.population.state import ConfigState
 from jaxtune.population.status import EarlyStopping
@@ -79,23 +81,19 @@ def make_population(
     """
     mesh_devices = local_devices(devices)
     lazy = program.embedding_update == "lazy"
-    train_step_all = jax.vmap(
-        functools.partial(guarded_train_step, program), in_axes=(0, None, None, None)
-    )
-    gather_all = jax.vmap(gather_rows, in_axes=(0, None))
-    scatter_all = jax.vmap(scatter_rows, in_axes=(0, 0, None))
+    train_step = functools.partial(guarded_train_step, program)
 
     def step(state, batch, max_loss, rows, inverse):
-        """One step of every config in `state` (the population, or one chunk of it)."""
+        """One step of one config."""
         if not lazy:
-            return train_step_all(state, batch, max_loss, None)
-        # The lazy embedding update: the step sees only the batch's rows of every table
-        # and its moments ([k, N, E]), written back in place after it.
-        new, metrics = train_step_all(gather_all(state, rows), batch, max_loss, inverse)
-        return scatter_all(state, new, rows), metrics
+            return train_step(state, batch, max_loss, None)
+        # The lazy embedding update: the step sees only the batch's rows of the table and
+        # its moments ([N, E]), written back in place after it.
+        new, metrics = train_step(gather_rows(state, rows), batch, max_loss, inverse)
+        return scatter_rows(state, new, rows), metrics
 
-    def steps(state, split: DeviceSplit, index, weights, max_loss, rows):
-        """Every config in `state` through the batches [S, B]; metrics summed over them.
+    def steps_one(state, split: DeviceSplit, index, weights, max_loss, rows):
+        """One config through the batches [S, B]; metrics summed over them.
 
         rows: None, or (the lazy update) each batch's (rows [S, N], inverse [S, B, T]).
         """
@@ -115,7 +113,11 @@ def make_population(
         first = jax.tree.map(lambda r: r[0], per_step)
         zeros = jax.eval_shape(step, state, split.gather(index[0], weights[0]), max_loss, *first)
         zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), zeros[1])
-        return lax.fori_loop(0, num_steps, body, (state, zeros))  # metrics: [k] each
+        return lax.fori_loop(0, num_steps, body, (state, zeros))
+
+    # Every config in `state` (the population, or one chunk of it) through the batches;
+    # metrics [k] each. A chunk of one config runs the plain single-config loop.
+    steps = config_map(steps_one, in_axes=(0, None, None, None, None, None))
 
     # A chunked population runs each chunk through all of the round's steps (over_chunks),
     # so a config's state is sliced out and written back once per call, not once per step.
@@ -138,7 +140,7 @@ def make_population(
         return new.replace(life=new.life.replace(best_params=best_params)), metrics
 
     evaluate_batch = functools.partial(
-        over_chunks, jax.vmap(functools.partial(eval_step, program), in_axes=(0, None)), chunk
+        over_chunks, config_map(functools.partial(eval_step, program), in_axes=(0, None)), chunk
     )
 
     def evaluate_totals(params, split: DeviceSplit, index, weights):

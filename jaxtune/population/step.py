@@ -16,7 +16,7 @@ import optax
 from jaxtune.data.dataset import Split
 from jaxtune.losses import confusion_matrix, cross_entropy
 from jaxtune.models.classifier import EMBEDDING
-from jaxtune.optim import build_optimizer, mask_frozen_embedding
+from jaxtune.optim import build_optimizer, kind_optimizer, mask_frozen_embedding
 from jaxtune.population.state import ConfigState, initial_state
 from jaxtune.population.status import Status
 from jaxtune.schedules import learning_rate
@@ -24,15 +24,19 @@ from jaxtune.schedules import learning_rate
 
 @dataclasses.dataclass(frozen=True)
 class Program:
-    """What a static signature fixes: the model and the loss's class weights. (The
-    optimizer kind is a per-config value: optim.py.)"""
+    """What a static signature fixes: the model, the optimizer kind (None: merged, each
+    config's kind a value of the union optimizer, optim.py), the loss's class weights."""
 
     model: Any  # SequenceClassifier
+    optimizer: str | None = None
+    nesterov: bool = False
     class_weights: tuple[float, ...] | None = None  # per class, in the loss (None: all 1)
     embedding_update: str = "dense"  # or "lazy": only the batch's rows (embedding_rows.py)
 
     def optimizer_for(self, hparams):
-        return build_optimizer(hparams)
+        if self.optimizer is None:
+            return build_optimizer(hparams)
+        return kind_optimizer(self.optimizer, hparams, nesterov=self.nesterov)
 
 
 @flax.struct.dataclass
