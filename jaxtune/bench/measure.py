@@ -38,8 +38,11 @@ def _program(config, case):
         fused_backward=case.get("fused_backward", True),
         scan_unroll=case.get("unroll", 1),
     )
+    merged = case.get("merge", "none") == "all"  # budget.merge: the union optimizer
     return Program(
         model=model,
+        optimizer=None if merged else config["optimizer"],
+        nesterov=config["nesterov"] and not merged,
         embedding_update=case.get("embedding_update", "dense"),
     )
 
