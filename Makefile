@@ -25,7 +25,7 @@ demo: install
 	$(BIN)/jaxtune report runs/demo
 
 test: install-dev
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 lint: install-dev
 	$(BIN)/ruff check jaxtune tests benchmarks

@@ -68,13 +68,20 @@ class PopulationSnapshots:
         """(state, progress) of the newest snapshot; template: a state of the same shapes."""
         epoch = self._manager.latest_step()
         host = _to_host(template)
+        # Hyperparameters that became per-config arrays after the snapshot was written
+        # (optimizer, nesterov) are not in it; they are the configs' own values, which
+        # the template (made from the same configs) holds.
+        saved = ocp.StandardCheckpointer().metadata(self.path / str(epoch) / "state")
+        newer = set(host["hparams"]) - set(saved.item_metadata["hparams"])
+        target = {**host, "hparams": {k: v for k, v in host["hparams"].items() if k not in newer}}
         restored = self._manager.restore(
             epoch,
             args=ocp.args.Composite(
-                state=ocp.args.StandardRestore(host),
+                state=ocp.args.StandardRestore(target),
                 progress=ocp.args.JsonRestore(),
             ),
         )
+        restored["state"]["hparams"].update({k: host["hparams"][k] for k in newer})
         fields = jax.device_put(restored["state"])
         fields["key"] = jax.random.wrap_key_data(fields["key"])
         return from_flat(fields), restored["progress"]

@@ -63,7 +63,11 @@ def test_lazy_embedding_update_split_over_devices_matches_solo():
 
 
 def test_six_configs_on_four_devices_use_two_with_a_chunk_remainder_on_each():
-    """K=6 over gcd(6, 4) = 2 devices: 3 configs each, computed 2 + 1 at a time."""
+    """K=6 over gcd(6, 4) = 2 devices: 3 configs each, computed 2 + 1 at a time.
+
+    Compared to float32 rounding (rtol 1e-5, as population equals solo): the remainder
+    chunk of one config runs the plain single-config program (chunks.config_map) where
+    one device computes that config in a vmapped chunk of two."""
     variations = [*VARIATIONS, {"learning_rate": 4e-3}, {"learning_rate": 7e-4, "dropout": 0.3}]
     population = configs(ARCHITECTURES[1], variations)
     split, split_history = train(population, epochs=2, chunk=2)
@@ -72,9 +76,9 @@ def test_six_configs_on_four_devices_use_two_with_a_chunk_remainder_on_each():
     assert devices_holding(one) == 1
     for split_epoch, one_epoch in zip(split_history, one_history, strict=True):
         for metric, values in split_epoch.items():
-            np.testing.assert_allclose(values, one_epoch[metric], rtol=1e-6, err_msg=metric)
+            np.testing.assert_allclose(values, one_epoch[metric], rtol=1e-5, err_msg=metric)
     jax.tree.map(
-        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7),
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
         split.train.params,
         one.train.params,
     )
