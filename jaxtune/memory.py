@@ -20,7 +20,7 @@ from jaxtune.data.widths import config_width
 from jaxtune.embedding_rows import under_table
 from jaxtune.models import build_classifier
 from jaxtune.models.cells import NUM_GATES
-from jaxtune.optim import build_optimizer
+from jaxtune.optim import build_optimizer, kind_optimizer
 from jaxtune.values import layer_sizes
 
 FLOAT_BYTES = 4
@@ -93,8 +93,11 @@ def estimate_memory(
     num_classes: int,
     seq_len: int,
     embedding_update: str = "dense",
+    merge: str = "none",
 ) -> MemoryEstimate:
     """Bytes one config of a population needs (complete config, float32).
+
+    Its optimizer state is its kind's (budget.merge none) or the union state (all).
 
     `seq_len` is the data's width T; the config reads min(its max_length, T) tokens.
     With the lazy `embedding_update` a step holds the batch's N = B * T rows of the table
@@ -118,7 +121,10 @@ def estimate_memory(
             "clip_norm",
         )
     } | {"optimizer": jnp.int32(0), "nesterov": jnp.bool_(False)}
-    optimizer = build_optimizer(hparams)  # one union state, whatever the kind
+    if merge == "all":
+        optimizer = build_optimizer(hparams)  # one union state, whatever the kind
+    else:
+        optimizer = kind_optimizer(config["optimizer"], hparams, nesterov=config["nesterov"])
     opt_state = jax.eval_shape(optimizer.init, params)
     param_bytes = _tree_bytes(params)
     width = config_width(config, seq_len)

@@ -51,9 +51,11 @@ def union_optimizer(hparams) -> optax.GradientTransformation:
     written as products, so results agree to float32 rounding (tests/test_optim.py
     compares every kind with the optax optimizer). They are one elementwise expression
     per leaf with per-config coefficients, which XLA fuses into one pass over (grad,
-    param, mu, nu). Computing each kind's update with optax and selecting among them
-    cost 15% of an LSTM population's step and 45% of a small GRU's; with divisions per
-    element it still cost 20-35% of the GRU's (benchmarks/README.md).
+    param, mu, nu), with one square root and one division per element. Computing each
+    kind's update with optax and selecting among them cost 15% of an LSTM population's
+    step and 45% of a small GRU's; this form costs nothing measurable on the LSTM and
+    about 20% of a GRU B16 H64 step, which is mostly the optimizer's pass over the
+    embedding table (benchmarks/README.md). Hence `budget.merge` is opt-in.
     """
     code, nesterov = hparams["optimizer"], hparams["nesterov"]
     lr, weight_decay, momentum = (

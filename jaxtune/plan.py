@@ -149,6 +149,7 @@ def plan_populations(
                 num_classes=shapes.num_classes,
                 seq_len=shapes.seq_len,  # the estimate reads the config's max_length
                 embedding_update=embedding_update,
+                merge=merge,
             )
             limit = width_limit(estimate, max_population, budget, concurrent(chunk, devices))
         start = 0

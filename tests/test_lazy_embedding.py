@@ -41,7 +41,7 @@ def _steps(update: str, batches, optimizer="adam", **hparams):
     config = complete_config(
         {"architecture": "gru", "hidden_size": 6, "embedding_dim": 4, "optimizer": optimizer}
     )
-    program = Program(build_classifier(config, VOCAB, 3), embedding_update=update)
+    program = Program(build_classifier(config, VOCAB, 3), optimizer, embedding_update=update)
     alone = make_population(program, EarlyStopping(), devices=1)
     arrays = hparam_arrays([{**config, **hparams}], steps_per_epoch=len(batches))
     state = alone.init(arrays, jax.random.key(1)[None])
@@ -81,8 +81,8 @@ def test_lazy_equals_dense_when_every_row_is_in_every_batch(optimizer, hparams):
 
 
 def _table_and_moments(state):
-    mu = state.opt_state[-1].mu["embedding"]["embedding"]  # chain(clip, union)
-    nu = state.opt_state[-1].nu["embedding"]["embedding"]
+    mu = state.opt_state[-1][0].mu["embedding"]["embedding"]  # chain(clip, decay, adam)
+    nu = state.opt_state[-1][0].nu["embedding"]["embedding"]
     return [np.asarray(x) for x in (state.params["embedding"]["embedding"], mu, nu)]
 
 
@@ -104,7 +104,7 @@ def test_memory_estimate_counts_the_row_views_the_lazy_step_gathers(optimizer):
         {"architecture": "gru", "hidden_size": 6, "embedding_dim": 4, "optimizer": optimizer}
     )
     vocab, seq_len = 2000, 7
-    program = Program(build_classifier(config, vocab, 3), embedding_update="lazy")
+    program = Program(build_classifier(config, vocab, 3), optimizer, embedding_update="lazy")
     arrays = hparam_arrays([{**config, "momentum": 0.9}], steps_per_epoch=1)
     state = jax.eval_shape(
         functools.partial(init_state, program),

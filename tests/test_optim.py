@@ -149,3 +149,16 @@ def test_budget_merge_takes_none_or_all():
     with pytest.raises(SpecError) as error:
         parse_spec({"budget": {"merge": "some"}}, "s.yaml")
     assert str(error.value) == "s.yaml: budget.merge: expected one of none, all, found 'some'"
+
+
+def test_the_memory_estimate_counts_the_union_state_only_when_merged():
+    from jaxtune.memory import estimate_memory
+    from jaxtune.space import complete_config
+
+    shapes = {"vocab_size": 1000, "num_classes": 3, "seq_len": 16}
+    sgd, adam = (complete_config({"optimizer": kind, "momentum": 0.9}) for kind in ("sgd", "adam"))
+    apart = estimate_memory(sgd, **shapes).optimizer_state  # one trace buffer
+    merged = estimate_memory(sgd, **shapes, merge="all").optimizer_state  # Adam's two
+    assert merged == estimate_memory(adam, **shapes).optimizer_state
+    # one params-sized buffer more, and Adam's int32 step count
+    assert merged - apart == estimate_memory(sgd, **shapes).params + 4

@@ -265,7 +265,7 @@ def test_fused_backward_trains_like_autodiff(base):
             tiny_dataset().num_classes,
             fused_backward=fused,
         )
-        program = Program(model)
+        program = Program(model, "adam")
         curves.append(
             train(population, epochs=EPOCHS, population=make_population(program, EarlyStopping()))
         )

@@ -67,7 +67,9 @@ def config_map(fn, in_axes=0):
     arrays without their leading axis. XLA CPU runs the size-1 batch dimensions of a
     vmapped program's matmuls and loops slower than the plain program (an LSTM B64 H128
     config alone: 17.0 against 19.7 config-steps/s, benchmarks/README.md). Every output
-    of fn carries the config axis."""
+    of fn carries the config axis. Map a whole loop (factory.py maps the epoch's loop over
+    minibatches), not a loop's body: squeezed and expanded at every step, the state was
+    copied at every step (3x slower)."""
     vmapped = jax.vmap(fn, in_axes=in_axes)
 
     def run(*args):

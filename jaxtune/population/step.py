@@ -28,7 +28,7 @@ class Program:
     config's kind a value of the union optimizer, optim.py), the loss's class weights."""
 
     model: Any  # SequenceClassifier
-    optimizer: str | None = None
+    optimizer: str | None  # None: merged (budget.merge all); always said, never defaulted
     nesterov: bool = False
     class_weights: tuple[float, ...] | None = None  # per class, in the loss (None: all 1)
     embedding_update: str = "dense"  # or "lazy": only the batch's rows (embedding_rows.py)
