@@ -274,7 +274,7 @@ class _errors:
         return self
 
     def __exit__(self, kind, error, traceback):
-        from jaxtune.data.files import DataError
+        from jaxtune.data.examples import DataError
         from jaxtune.spec import SpecError
         from jaxtune.values import SpaceError
 

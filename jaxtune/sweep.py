@@ -11,7 +11,7 @@ from typing import Protocol
 import jax
 
 from jaxtune.data.dataset import TextDataset
-from jaxtune.data.files import DataError
+from jaxtune.data.examples import DataError
 from jaxtune.data.sources import DataReport, load_dataset
 from jaxtune.directory import (
     RunOptions,

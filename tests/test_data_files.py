@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jaxtune.data.files import DataError, check_labels, infer_format, read_examples
+from jaxtune.data.examples import DataError
+from jaxtune.data.files import infer_format, read_examples
 from jaxtune.data.splits import label_order, split_counts, stratified_split
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -226,21 +227,6 @@ def test_skipped_reasons_are_capped_but_the_count_is_not(tmp_path):
     examples = read_examples(path, skip_bad_lines=True)
     assert examples.skipped == 20
     assert len(examples.skip_reasons) == 5
-
-
-def test_unknown_label_against_training_labels(tmp_path):
-    path = write(tmp_path / "val.txt", "a;joy\nb;happy\nc;fear\n")
-    examples = read_examples(path)
-    with pytest.raises(DataError) as caught:
-        check_labels(examples, {"joy", "fear", "anger"})
-    assert str(caught.value) == (
-        f"{path}:2: found label 'happy', which is not among the training labels; "
-        "expected one of anger, fear, joy"
-    )
-    kept = check_labels(examples, {"joy", "fear"}, skip_bad_lines=True)
-    assert kept.texts == ["a", "c"]
-    assert kept.lines == [1, 3]
-    assert kept.skipped == 1
 
 
 def test_label_order_is_numeric_for_numbers():

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jaxtune.data.files import DataError
+from jaxtune.data.examples import DataError
 from jaxtune.data.glove import embedding_matrix, read_vectors
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

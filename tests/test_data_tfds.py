@@ -12,7 +12,8 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 tfds = pytest.importorskip("tensorflow_datasets")
 from jaxtune.data import tfds_builders  # noqa: E402
-from jaxtune.data.files import DataError, read_examples  # noqa: E402
+from jaxtune.data.examples import DataError  # noqa: E402
+from jaxtune.data.files import read_examples  # noqa: E402
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jaxtune.data.dataset import OOV_ID, PAD_ID
-from jaxtune.data.files import DataError
+from jaxtune.data.examples import DataError
 from jaxtune.data.tokenize import (
     encode,
     encode_ids,

@@ -11,7 +11,7 @@ from support import run_python
 from typer.testing import CliRunner
 
 from jaxtune.cli import app
-from jaxtune.data.files import DataError
+from jaxtune.data.examples import DataError
 from jaxtune.data.sources import load_dataset
 from jaxtune.layout import RESOLVED_FILE
 from jaxtune.search.samplers import sample

@@ -10,48 +10,17 @@ surrounding whitespace (SST-2 ends every sentence with a space).
 from __future__ import annotations
 
 import csv
-import dataclasses
 import gzip
 import json
 import zlib
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
-from jaxtune.data.splits import label_order
+from jaxtune.data.examples import MAX_REASONS, DataError, Examples
 
 FORMATS = ("semicolon", "csv", "tsv", "jsonl")
 SUFFIXES = {".txt": "semicolon", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
-MAX_REASONS = 5  # skipped-line messages kept for the report
 GZIP_MAGIC = b"\x1f\x8b"
-
-
-class DataError(ValueError):
-    """A data problem, as one line naming the file, the line and what was expected."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Examples:
-    """The examples of one file, in file order, with what was skipped."""
-
-    path: str
-    texts: list[str]
-    labels: list[str]  # as written; JSON integers become their decimal string
-    lines: list[int]  # 1-based line where each example starts
-    skipped: int = 0
-    skip_reasons: tuple[str, ...] = ()  # the first MAX_REASONS messages
-    blank_lines: int = 0
-
-    def __len__(self) -> int:
-        return len(self.texts)
-
-    def select(self, index: Sequence[int]) -> Examples:
-        """The examples at `index` (in that order); skip counts stay with the file."""
-        return dataclasses.replace(
-            self,
-            texts=[self.texts[i] for i in index],
-            labels=[self.labels[i] for i in index],
-            lines=[self.lines[i] for i in index],
-        )
 
 
 def infer_format(path: str | Path) -> str:
@@ -325,34 +294,3 @@ def _column_index(path: str, names: list[str], column, role: str, line: int) -> 
             f"expected a {role} column named {column!r}"
         )
     return names.index(column)
-
-
-def check_labels(
-    examples: Examples,
-    known: Collection[str],
-    *,
-    skip_bad_lines: bool = False,
-    known_from: str = "the training labels",
-) -> Examples:
-    """Keep the examples whose label is in `known`; others fail or are skipped and counted."""
-    keep, skipped, reasons = [], 0, list(examples.skip_reasons)
-    known = set(known)
-    allowed = ", ".join(label_order(known))
-    for i, (label, line) in enumerate(zip(examples.labels, examples.lines, strict=True)):
-        if label in known:
-            keep.append(i)
-            continue
-        message = (
-            f"{examples.path}:{line}: found label {label!r}, which is not among "
-            f"{known_from}; expected one of {allowed}"
-        )
-        if not skip_bad_lines:
-            raise DataError(message)
-        skipped += 1
-        if len(reasons) < MAX_REASONS:
-            reasons.append(message)
-    if not skipped:
-        return examples
-    return dataclasses.replace(
-        examples.select(keep), skipped=examples.skipped + skipped, skip_reasons=tuple(reasons)
-    )

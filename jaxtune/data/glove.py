@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from jaxtune.data.dataset import OOV_ID, PAD_ID
-from jaxtune.data.files import GZIP_MAGIC, DataError
+from jaxtune.data.examples import DataError
+from jaxtune.data.files import GZIP_MAGIC
 
 
 @dataclasses.dataclass(frozen=True)

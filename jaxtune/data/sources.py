@@ -18,7 +18,8 @@ import numpy as np
 
 from jaxtune.data import bucketing, glove, tokenize
 from jaxtune.data.dataset import OOV_ID, Split, TextDataset
-from jaxtune.data.files import DataError, Examples, check_labels, read_examples
+from jaxtune.data.examples import DataError, Examples, check_labels
+from jaxtune.data.files import read_examples
 from jaxtune.data.splits import label_order, stratified_split
 from jaxtune.data.synthetic import make_synthetic
 from jaxtune.data.vocabulary import cached_encoding, cached_tokenizer
@@ -28,11 +29,11 @@ from jaxtune.spec.data import (
     PRESETS,
     DataSpec,
     dataset_name,
-    parse_data_section,
     preset,
     resolve_path,
     with_preset,
 )
+from jaxtune.spec.data_section import parse_data_section
 
 SPLITS = ("train", "val", "test")
 TFDS_SPLITS = {"train": "train", "val": "validation", "test": "test"}

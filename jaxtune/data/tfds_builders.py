@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow_datasets as tfds
 
-from jaxtune.data.files import check_labels, read_examples
+from jaxtune.data.examples import check_labels
+from jaxtune.data.files import read_examples
 
 FILE_FORMAT = "array_record"
 

@@ -24,7 +24,7 @@ import numpy as np
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from jaxtune.data.dataset import OOV_ID, PAD_ID, Split
-from jaxtune.data.files import DataError
+from jaxtune.data.examples import DataError
 
 PAD_TOKEN = "<pad>"
 UNK_TOKEN = "<unk>"

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from jaxtune.data import tokenize
-from jaxtune.data.files import DataError
+from jaxtune.data.examples import DataError
 from jaxtune.layout import ENCODED_FILE, TOKENIZER_FILE, TOKENIZER_SETTINGS_FILE
 from jaxtune.spec.data import DataSpec
 

@@ -17,7 +17,8 @@ from jaxtune.distributions import Distribution
 from jaxtune.population.status import MONITORS
 from jaxtune.space import canonical_name
 from jaxtune.spec.budget import Budget, parse_budget
-from jaxtune.spec.data import DataSpec, parse_data_section
+from jaxtune.spec.data import DataSpec
+from jaxtune.spec.data_section import parse_data_section
 from jaxtune.spec.errors import Reader, SpecError, key_name
 from jaxtune.spec.lengths import fit_data_width, requested_lengths
 from jaxtune.spec.model import parse_model, parse_named_configs

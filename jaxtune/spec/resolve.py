@@ -95,7 +95,7 @@ def read_resolved(directory: Path, data_dir: str | Path | None = None) -> Resolv
             if facts[name] is not None:
                 facts[name] = tuple(facts[name])
         return _with_facts(spec, **facts)
-    from jaxtune.data.files import DataError
+    from jaxtune.data.examples import DataError
     from jaxtune.data.sources import load_dataset
 
     try:
