@@ -246,8 +246,8 @@ def _checkpoints(dist: Distribution) -> list[tuple[str, Any, str]]:
         low, high = math.nextafter(low, high), math.nextafter(high, low)
         if dist.kind == "inv_log_uniform":  # the largest exponent gives the smallest value
             points = [
-                ("max", low, f"exp(-{dist.max!r}) = {low:g}"),
-                ("min", high, f"exp(-{dist.min!r}) = {high:g}"),
+                ("max", low, f"exp({-dist.max!r}) = {low:g}"),
+                ("min", high, f"exp({-dist.min!r}) = {high:g}"),
             ]
         elif dist.kind in _EXPONENTS:
             points = [

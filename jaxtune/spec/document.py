@@ -130,13 +130,13 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
     parameters, distributions, baselines = parse_parameters(
         read, top.get("parameters"), fixed, method
     )
+    named = parse_named_configs(read, top.get("configs"))
     if train.max_steps is not None and any(
-        "epochs" in d for d in (fixed, parameters, distributions)
+        "epochs" in d for d in (fixed, parameters, distributions, *named.values())
     ):
         raise read.error(
             "train.max_steps", "a config's budget is epochs or max_steps, not both; remove one"
         )
-    named = parse_named_configs(read, top.get("configs"))
     if named and (parameters or distributions):
         raise read.error(
             "configs",
@@ -172,6 +172,12 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         flags = list(data.embedding_trainable)
         if len(flags) == 1:
             fixed["embedding_trainable"] = flags[0]
+        elif named:
+            raise read.error(
+                "data.embedding.trainable",
+                "a list of flags sweeps embedding_trainable, and named configs run as "
+                "listed; set embedding_trainable in each named config",
+            )
         else:
             parameters["embedding_trainable"] = flags
     budget = parse_budget(read, top.get("budget"))
