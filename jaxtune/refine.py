@@ -40,24 +40,31 @@ def sensitivities(
     records: Sequence[Mapping[str, Any]], names: Sequence[str], metric: str, goal: str
 ) -> list[Sensitivity]:
     """Per swept hyperparameter, most sensitive first (hyperparameters with < 2 values skipped)."""
-    pick = max if goal == "maximize" else min
     ranked = rank(list(records), metric, goal)
     if not ranked or best_value(ranked[0], metric) is None:
         return []
     best_config = ranked[0]["hparams"]
     out = []
     for name in names:
-        scores: dict[str, float] = {}
-        for record in records:
-            value = best_value(record, metric)
-            if value is None:
-                continue
-            key = _key(record["hparams"][name])
-            scores[key] = pick(scores.get(key, value), value)
+        scores = value_scores(records, name, metric, goal)
         if len(scores) >= 2:
             spread = max(scores.values()) - min(scores.values())
             out.append(Sensitivity(name, scores, best_config[name], spread))
     return sorted(out, key=lambda s: (-s.spread, s.name))  # ties: alphabetical
+
+
+def value_scores(
+    records: Sequence[Mapping[str, Any]], name: str, metric: str, goal: str
+) -> dict[str, float]:
+    """The best metric reached with each value of `name` (JSON key), over scored records."""
+    pick = max if goal == "maximize" else min
+    scores: dict[str, float] = {}
+    for record in records:
+        value = best_value(record, metric)
+        if value is not None:
+            key = _key(record["hparams"][name])
+            scores[key] = pick(scores.get(key, value), value)
+    return scores
 
 
 def _number(value: Any) -> bool:

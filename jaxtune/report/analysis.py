@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from jaxtune.layout import FINAL_FILE, RESULTS_FILE, SPEC_FILE, SWEEP_FILE
-from jaxtune.refine import sensitivities
+from jaxtune.refine import sensitivities, value_scores
 from jaxtune.results import best_value, rank, read_results, varying_hparams
 from jaxtune.space import ARCHITECTURES, HPARAMS
 
@@ -173,7 +173,8 @@ def effects(sweep: Sweep) -> list[Effect]:
         records, study = study_records(sweep, name)
         values = distinct_values(records, name)
         found = sensitivities(records, [name], sweep.metric, sweep.goal)
-        scores = found[0].scores if found else {}
+        # Every scored value, also when fewer than two are (no sensitivity then).
+        scores = value_scores(records, name, sweep.metric, sweep.goal)
         out.append(
             Effect(
                 name=name,
