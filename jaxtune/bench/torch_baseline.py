@@ -66,7 +66,7 @@ def _epoch(model, optimizer, batches) -> float:
         loss = loss_fn(model(tokens), labels)
         loss.backward()
         optimizer.step()
-    return float(loss)
+    return float(loss.detach())
 
 
 def measure_torch(
