@@ -25,6 +25,11 @@ class CNNEncoder(nn.Module):
     def __call__(self, xs, lengths, *, dropout_rate, recurrent_dropout_rate, key, train):
         """xs: [B, T, E], lengths: [B] int32 -> [B, len(filter_sizes) * F]."""
         del dropout_rate, recurrent_dropout_rate, key, train  # dropout is on the output
+        # Positions past a sequence's length read as zeros, whatever the batch pads them
+        # with: a sequence shorter than a window pools a window that reaches past it, and
+        # its features must not depend on the batch width (a length bucket's).
+        inside = jnp.arange(xs.shape[1])[None, :] < lengths[:, None]  # [B, T]
+        xs = jnp.where(inside[..., None], xs, 0.0)  # [B, T, E]
         pad = max(self.filter_sizes) - xs.shape[1]
         if pad > 0:  # sequences shorter than the widest window: pad time with zeros
             xs = jnp.pad(xs, ((0, 0), (0, pad), (0, 0)))
