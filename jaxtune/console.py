@@ -10,7 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from jaxtune.engine import EpochReport
-from jaxtune.plan import PopulationPlan
+from jaxtune.merge import MergePolicy
+from jaxtune.plan import PopulationPlan, static_groups
 from jaxtune.results import best_value, varying_hparams
 from jaxtune.search import greedy
 from jaxtune.space import HPARAMS, STATIC
@@ -19,12 +20,22 @@ from jaxtune.spec import SweepSpec
 
 def _describe(plan: PopulationPlan) -> str:
     config = plan.trials[0].config
+    sizes = sorted({v.batch_size for v in plan.variants})
     static = [
-        f"{n}={_fmt(config[n])}"
+        f"{n}={'/'.join(map(str, sizes)) if n == 'batch_size' and sizes else _fmt(config[n])}"
         for n, p in HPARAMS.items()
         if p.kind == STATIC and config["architecture"] in p.applies_to and n != "architecture"
     ]
-    return f"{config['architecture']} " + " ".join(static)
+    kinds = sorted({_kind(v.optimizer, v.nesterov) for v in plan.variants if v.optimizer})
+    if any(v.optimizer is None for v in plan.variants):
+        kinds = ["union update"]
+    elif not kinds:
+        kinds = [_kind(config["optimizer"], config["nesterov"])]
+    return f"{config['architecture']} " + " ".join(static) + f" {'/'.join(kinds)}"
+
+
+def _kind(optimizer: str, nesterov: bool) -> str:
+    return f"{optimizer}+nesterov" if nesterov else optimizer
 
 
 def _fmt(value: Any) -> str:
@@ -62,7 +73,13 @@ class RichDisplay:
         for line in report.lines():
             self.console.print(line, markup=False, highlight=False)
 
-    def plan(self, spec: SweepSpec, plans: list[PopulationPlan], merged: int) -> None:
+    def plan(
+        self,
+        spec: SweepSpec,
+        plans: list[PopulationPlan],
+        merged: int,
+        merge: MergePolicy | None = None,
+    ) -> None:
         self.metric = spec.metric
         if spec.method == "bayes":
             total = spec.run_cap or spec.budget.max_configs
@@ -89,6 +106,12 @@ class RichDisplay:
             f"[bold]{spec.name}[/]: {trials} configs{merged_note} in {groups} static "
             f"group(s), {len(plans)} population(s); metric {spec.metric} ({spec.goal})"
         )
+        if merge is not None:
+            before = static_groups([t for p in plans for t in p.trials])
+            self.console.print(
+                f"  budget.merge {merge.mode}: {before} static group(s) -> {groups} "
+                f"program(s); {merge.reason}"
+            )
         compiles = len({(p.group, p.slots) for p in plans})
         peak = max((p.estimated_bytes for p in plans), default=0)
         chunk = plans[0].chunk if plans else None

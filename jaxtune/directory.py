@@ -32,6 +32,9 @@ class RunOptions:
     skip_bad_lines: bool = False
     seconds: float = 0.0  # wall time of earlier runs of this sweep (a resume adds its own)
     extensions: list[int] = dataclasses.field(default_factory=list)  # each --n-more N
+    # budget.merge the sweep was planned with: a resume plans the same populations (a
+    # sweep from before merging existed planned with none)
+    merge: str = "none"
 
 
 def claim_directory(directory: Path, overwrite: bool) -> None:

@@ -27,11 +27,11 @@ from jaxtune.population.factory import Population, make_population
 from jaxtune.population.hparams import hparam_arrays, trial_keys
 from jaxtune.population.lifecycle import stopping_args
 from jaxtune.population.status import EarlyStopping, Status
-from jaxtune.population.step import Program
+from jaxtune.population.step import Program, Variant
 from jaxtune.records import Outcome, Recorder, TrialRecord
-from jaxtune.rounds import evaluation_rounds, steps_per_epoch
+from jaxtune.rounds import evaluation_rounds, real_steps, steps_per_epoch
 from jaxtune.snapshots import PopulationSnapshots
-from jaxtune.space import static_signature
+from jaxtune.space import KIND_NAMES, static_signature
 from jaxtune.views import DataView
 
 METRICS = ("loss", "accuracy", "macro_f1")
@@ -62,18 +62,44 @@ def program_for(
     class_weights: tuple[float, ...] | None = None,
     embedding_update: str = "dense",
     unroll: int = 1,
-    merge: str = "none",
+    variants: tuple[Variant, ...] = (),
 ) -> Program:
     """The program of a config's static signature; `unroll`: timesteps per iteration of the
-    recurrent scans (budget.unroll), which changes the compiled loop, never the math."""
+    recurrent scans (budget.unroll), which changes the compiled loop, never the math;
+    `variants`: a merged program's (merge.py), each config running its own."""
     model = build_classifier(config, dataset.vocab_size, dataset.num_classes, scan_unroll=unroll)
     return Program(
         model=model,
-        optimizer=None if merge == "all" else config["optimizer"],
-        nesterov=config["nesterov"] and merge != "all",
+        optimizer=config["optimizer"],
+        nesterov=config["nesterov"],
         class_weights=class_weights,
         embedding_update=embedding_update,
+        variants=variants,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class Stream:
+    """A population's minibatch stream: cut at `micro` examples per step; a config of batch
+    size b takes b / micro consecutive minibatches per step (its `ratio`)."""
+
+    micro: int
+    ratios: tuple[int, ...]
+
+    @classmethod
+    def of(cls, configs: list[dict[str, Any]], variants: tuple[Variant, ...]) -> Stream:
+        if not variants:
+            return cls(configs[0]["batch_size"], (1,))
+        micro = min(v.batch_size for v in variants)
+        return cls(micro, tuple(sorted({v.batch_size // micro for v in variants})))
+
+    def ratio(self, config: dict[str, Any]) -> int:
+        return config["batch_size"] // self.micro
+
+    def whole(self, steps: int) -> int:
+        """`steps` rounded up to whole steps of every ratio."""
+        largest = max(self.ratios)
+        return -(-steps // largest) * largest
 
 
 class Engine:
@@ -106,7 +132,6 @@ class Engine:
         max_steps: int | None = None,
         embedding_update: str = "dense",
         unroll: int = 1,
-        merge: str = "none",
     ):
         self.dataset = dataset
         self.params_dir = params_dir
@@ -125,7 +150,6 @@ class Engine:
         self.class_weights = class_weights
         self.embedding_update = embedding_update  # "dense" or "lazy" (embedding_rows.py)
         self.unroll = unroll  # timesteps per iteration of the recurrent scans
-        self.merge = merge  # budget.merge: whether optimizer kinds share a program
         self.recorder = Recorder(early_stopping, eval_every, max_loss)
         self._views: dict[int, DataView] = {}
         self._populations: dict[tuple, Population] = {}
@@ -139,10 +163,16 @@ class Engine:
             )
         return self._views[width]
 
-    def train_blocks(self, view: DataView, batch_size: int, epoch: int) -> list[bucketing.Block]:
-        """The epoch's minibatches, the same for every config of one max_length."""
+    def train_blocks(
+        self, view: DataView, batch_size: int, epoch: int, multiple: int = 1
+    ) -> list[bucketing.Block]:
+        """The epoch's minibatches, the same for every config of one max_length; without
+        buckets, one block whose rows are filled with empty steps to a `multiple`."""
         if view.buckets is None:
             index, weights = epoch_batches(len(view.train), batch_size, self.seed, epoch)
+            fill = -len(index) % multiple
+            index = np.concatenate([index, np.zeros((fill, batch_size), index.dtype)])
+            weights = np.concatenate([weights, np.zeros((fill, batch_size), weights.dtype)])
             return [bucketing.Block(view.train.max_length, index, weights)]
         return bucketing.train_plan(
             view.train.lengths,
@@ -153,9 +183,11 @@ class Engine:
             block_steps=BLOCK_STEPS,
         )
 
-    def population(self, config: dict[str, Any]) -> Population:
-        """The jitted functions of the config's static signature (made once per signature)."""
-        signature = static_signature(config, self.merge)
+    def population(self, config: dict[str, Any], variants: tuple[Variant, ...] = ()) -> Population:
+        """The jitted functions of the config's static signature (made once per signature);
+        with `variants`, of the merged program whose configs run them (merge.py)."""
+        signature = (static_signature(config, KIND_NAMES + ("batch_size",) if variants else ()),)
+        signature += (variants,)
         if signature not in self._populations:
             program = program_for(
                 config,
@@ -163,7 +195,7 @@ class Engine:
                 self.class_weights,
                 self.embedding_update,
                 self.unroll,
-                self.merge,
+                variants,
             )
             self._populations[signature] = make_population(
                 program, self.early_stopping, chunk=self.chunk, devices=self.devices
@@ -188,15 +220,25 @@ class Engine:
         the evaluation just done, with its best evaluation's params.
         """
         configs = [t.config for t in plan.trials]
-        population = self.population(configs[0])
-        batch_size = configs[0]["batch_size"]
+        population = self.population(configs[0], plan.variants)
+        # A merged program's stream is cut at its smallest batch size; a config of batch
+        # size b steps on b / micro of its minibatches at a time (step.Variant).
+        stream = Stream.of(configs, plan.variants)
         view = self.view(configs[0])  # max_length is static: one per population
-        per_epoch = steps_per_epoch(self.train_blocks(view, batch_size, 0))
+        epoch_blocks = functools.partial(
+            self.train_blocks, view, stream.micro, multiple=max(stream.ratios)
+        )
+        first = epoch_blocks(0)
+        per_epoch = steps_per_epoch(first)
         view = view.on(population, plan.slots)
         # Padding slots (plan.py) copy the first config and never train.
         pad = plan.slots - plan.width
+        configs_and_pad = configs + configs[:1] * pad
         hparams = hparam_arrays(
-            configs + configs[:1] * pad, steps_per_epoch=per_epoch, max_steps=self.max_steps
+            configs_and_pad,
+            steps_per_epoch=[steps_per_epoch(first, stream.ratio(c)) for c in configs_and_pad],
+            max_steps=self.max_steps,
+            variants=plan.variants,
         )
         ids = [t.trial_id for t in plan.trials]
         state = population.init(hparams, trial_keys(self.seed, ids + ids[:1] * pad), self.embedding)
@@ -205,7 +247,10 @@ class Engine:
             state = state.replace(life=life.replace(active=life.active.at[plan.width :].set(False)))
         histories: list[list[dict]] = [[] for _ in configs]
         timed_out = np.zeros(plan.slots, bool)
-        total_steps = int(hparams["total_steps"][: plan.width].max())
+        if self.max_steps is None:  # the stream's steps: the longest config's epochs
+            total_steps = int(hparams["epochs"][: plan.width].max()) * per_epoch
+        else:
+            total_steps = self.max_steps
         every = self.eval_every or per_epoch
         max_epochs = -(-total_steps // every)  # evaluations
         start = 0
@@ -215,13 +260,18 @@ class Engine:
             state = population.place(state)
             histories = progress["histories"]
         rounds = evaluation_rounds(
-            functools.partial(self.train_blocks, view, batch_size),
+            epoch_blocks,
             every=every,
             total_steps=total_steps,
             per_epoch=per_epoch,
-            piece=None if view.buckets is None else BLOCK_STEPS,
+            # Without buckets an epoch is cut into pieces of this many steps, whole
+            # minibatches of every variant.
+            piece=BLOCK_STEPS if view.buckets is not None else stream.whole(min(every, per_epoch)),
         )
+        steps = {ratio: 0 for ratio in stream.ratios}  # each variant's own steps so far
         for epoch, round_ in enumerate(rounds):
+            for ratio in steps:
+                steps[ratio] += sum(real_steps(block, ratio) for block in round_.blocks)
             if epoch < start:  # resumed: this round is in the snapshot
                 continue
             was_active = np.asarray(state.life.active)
@@ -229,7 +279,8 @@ class Engine:
                 break
             state, outcome = self.train_round(population, state, view, round_.blocks)
             for k in np.flatnonzero(was_active):
-                histories[k].append({"epoch": epoch + 1, "step": round_.steps, **outcome[k]})
+                step = steps[stream.ratio(configs[k])]
+                histories[k].append({"epoch": epoch + 1, "step": step, **outcome[k]})
             if on_epoch is not None:
                 on_epoch(
                     EpochReport(

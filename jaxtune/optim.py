@@ -140,6 +140,49 @@ def kind_optimizer(kind: str, hparams, *, nesterov: bool = False):
     return optax.chain(clip, optax.add_decayed_weights(weight_decay), base)
 
 
+# The union state's buffers each kind's optax state keeps, by the kind's field name.
+KIND_FIELDS = {
+    "adam": {"count": "count", "mu": "mu", "nu": "nu"},
+    "adamw": {"count": "count", "mu": "mu", "nu": "nu"},
+    "rmsprop": {"nu": "nu", "trace": "mu"},  # the momentum trace lives in mu
+    "sgd": {"trace": "mu"},
+}
+
+
+def on_union_state(kind: str, hparams, *, nesterov: bool = False) -> optax.GradientTransformation:
+    """`kind_optimizer` run on the union state of `build_optimizer`.
+
+    A population whose configs branch on their kind (`population/step.py`'s variants)
+    keeps one optimizer state structure for all of them, the union; each branch reads
+    its kind's buffers out of it into optax's own state (`optax.tree_utils.tree_set`),
+    runs optax's update, and writes them back. The update is optax's exactly; buffers
+    the kind does not use pass through unchanged.
+    """
+    plain = kind_optimizer(kind, hparams, nesterov=nesterov)
+    fields = KIND_FIELDS[kind]
+
+    def update(grads, state, params):
+        union = state.union
+        own = optax.tree_utils.tree_set(
+            plain.init(params), **{name: getattr(union, field) for name, field in fields.items()}
+        )
+        updates, own = plain.update(grads, own, params)
+        written = {field: optax.tree_utils.tree_get(own, name) for name, field in fields.items()}
+        return updates, MergedState(union=union._replace(**written))
+
+    def init(params):
+        zeros = optax.tree.zeros_like(params)
+        return MergedState(union=UnionState(count=jnp.zeros([], jnp.int32), mu=zeros, nu=zeros))
+
+    return optax.GradientTransformation(init, update)
+
+
+class MergedState(NamedTuple):
+    """The optimizer state of a population that mixes kinds by branching: the union."""
+
+    union: UnionState
+
+
 def build_optimizer(hparams) -> optax.GradientTransformation:
     """The gradient transformation of one config: clip, then its kind's update."""
     return optax.chain(optax.clip_by_global_norm(hparams["clip_norm"]), union_optimizer(hparams))

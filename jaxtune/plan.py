@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from jaxtune.memory import MemoryEstimate, estimate_memory
+from jaxtune.merge import MergePolicy, holds_union, merged_names, split_group
+from jaxtune.population.step import Variant
 from jaxtune.search.samplers import Trial
 from jaxtune.space import static_signature
 
@@ -33,6 +35,7 @@ class PopulationPlan:
     chunk: int | None = None  # configs computed together in each step (None: all)
     padded_width: int | None = None  # slots of the compiled program (None: width)
     devices: int = 1  # devices the config axis is split over, each computing `chunk`
+    variants: tuple[Variant, ...] = ()  # a merged program's (merge.py); () the plain one
 
     @property
     def width(self) -> int:
@@ -123,7 +126,7 @@ def plan_populations(
     chunk: int | None = None,
     devices: int = 1,
     embedding_update: str = "dense",
-    merge: str = "none",
+    merge: MergePolicy | None = None,
 ) -> list[PopulationPlan]:
     """One group per static signature (first-seen order), cut into populations.
 
@@ -132,30 +135,45 @@ def plan_populations(
     also limited by its estimated memory per config against `memory_budget` (default:
     half of physical memory), with `chunk` configs computed at a time on each of
     `devices` and the table updated by `embedding_update` (train.embedding_update).
-    `merge` (budget.merge) "all" lets optimizer kinds share a group.
+    `merge` (merge.py) lets batch sizes and optimizer kinds share a group, each config
+    running its variant of the group's program.
     """
     groups: dict[tuple, list[Trial]] = {}
     for trial in trials:
-        groups.setdefault(static_signature(trial.config, merge), []).append(trial)
+        groups.setdefault(static_signature(trial.config, merged_names(merge)), []).append(trial)
+    programs = [
+        ([members[i] for i in index], variants)
+        for members in groups.values()
+        for index, variants in split_group([t.config for t in members], merge)
+    ]
     budget = default_memory_budget() if memory_budget is None else memory_budget
     plans = []
-    for index, members in enumerate(groups.values()):
+    for index, (members, variants) in enumerate(programs):
         estimate = None
         limit = max_population
         if shapes is not None:
+            # The largest batch's step, and the union state where the kinds are mixed.
+            widest = max(members, key=lambda t: t.config["batch_size"]).config
             estimate = estimate_memory(
-                members[0].config,
+                widest,
                 vocab_size=shapes.vocab_size,
                 num_classes=shapes.num_classes,
                 seq_len=shapes.seq_len,  # the estimate reads the config's max_length
                 embedding_update=embedding_update,
-                merge=merge,
+                merge="all" if holds_union(variants) else "none",
             )
             limit = width_limit(estimate, max_population, budget, concurrent(chunk, devices))
         start = 0
         for width in balanced_chunks(len(members), limit):
             population = tuple(members[start : start + width])
             slots = None if chunk is None else padded_width(width, limit)
-            plans.append(PopulationPlan(index, population, estimate, chunk, slots, devices))
+            plans.append(
+                PopulationPlan(index, population, estimate, chunk, slots, devices, variants)
+            )
             start += width
     return plans
+
+
+def static_groups(trials: list[Trial]) -> int:
+    """The static groups the trials form unmerged (budget.merge none): what a plan merges."""
+    return len({static_signature(t.config) for t in trials})

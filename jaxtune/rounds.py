@@ -28,13 +28,15 @@ class Round:
     epochs: float  # steps / steps_per_epoch
 
 
-def real_steps(block: Block) -> int:
-    """Steps of the block whose batch holds at least one example."""
-    return int(np.count_nonzero(block.weight.sum(axis=1) > 0))
+def real_steps(block: Block, ratio: int = 1) -> int:
+    """Steps of the block whose batch holds at least one example; with `ratio`, steps of
+    `ratio` consecutive rows each (a merged program's larger batch size, step.Variant)."""
+    rows = block.weight.sum(axis=1).reshape(-1, ratio)  # [S / ratio, ratio]
+    return int(np.count_nonzero(rows.sum(axis=1) > 0))
 
 
-def steps_per_epoch(blocks: list[Block]) -> int:
-    return sum(real_steps(b) for b in blocks)
+def steps_per_epoch(blocks: list[Block], ratio: int = 1) -> int:
+    return sum(real_steps(b, ratio) for b in blocks)
 
 
 def _padded(block: Block, rows: slice, piece: int) -> Block:

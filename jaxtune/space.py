@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from jaxtune.values import (
@@ -315,15 +315,17 @@ def complete_config(values: Mapping[str, Any]) -> dict[str, Any]:
     return config
 
 
-# Dynamic values that still group configs apart unless the spec merges them
-# (`budget.merge: all`): a population mixing optimizer kinds runs the union update
-# (optim.py), which costs 0-20% of a step against one kind's optax optimizer.
-MERGEABLE = ("optimizer", "nesterov")
-MERGE_MODES = ("none", "all")
+# Dynamic values that still group configs apart unless the planner merges them
+# (`budget.merge`, merge.py): the optimizer kind decides the optimizer state's structure.
+KIND_NAMES = ("optimizer", "nesterov")
+MERGE_MODES = ("auto", "none", "all")  # budget.merge
 
 
-def static_signature(config: Mapping[str, Any], merge: str = "none") -> tuple[tuple[str, Any], ...]:
-    """What a config's program depends on: its static hyperparameters, and the mergeable
-    ones unless `merge` is "all". Equal signatures share one program."""
-    names = STATIC_NAMES + (MERGEABLE if merge == "none" else ())
-    return tuple((name, config[name]) for name in names)
+def static_signature(
+    config: Mapping[str, Any], merged: Collection[str] = ()
+) -> tuple[tuple[str, Any], ...]:
+    """What a config's program depends on: its static hyperparameters and optimizer kind,
+    less the `merged` ones (merge.py), which its program branches on instead. Equal
+    signatures share one program."""
+    names = (*STATIC_NAMES, *KIND_NAMES)
+    return tuple((name, config[name]) for name in names if name not in merged)

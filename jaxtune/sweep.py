@@ -20,13 +20,14 @@ from jaxtune.directory import (
     read_run_options,
     write_run_options,
 )
-from jaxtune.engine import Engine, EpochReport
+from jaxtune.engine import BLOCK_STEPS, Engine, EpochReport
 from jaxtune.layout import (
     GREEDY_FILE,
     RESULTS_FILE,
     SNAPSHOTS_DIR,
     SWEEP_FILE,
 )
+from jaxtune.merge import MergePolicy, merge_policy
 from jaxtune.plan import PopulationPlan, default_memory_budget, plan_populations
 from jaxtune.records import TrialRecord
 from jaxtune.results import rank, read_results, write_json, write_results
@@ -47,7 +48,13 @@ from jaxtune.tracking import WandbTracker
 class Display(Protocol):
     def notice(self, message: str) -> None: ...
     def data(self, report: DataReport) -> None: ...
-    def plan(self, spec: SweepSpec, plans: list[PopulationPlan], merged: int) -> None: ...
+    def plan(
+        self,
+        spec: SweepSpec,
+        plans: list[PopulationPlan],
+        merged: int,
+        merge: MergePolicy | None = None,
+    ) -> None: ...
     def epoch(self, report: EpochReport) -> None: ...
     def population_done(self, index: int) -> None: ...
 
@@ -124,10 +131,11 @@ def run_sweep(
         wandb=wandb_mode,
         skip_bad_lines=spec.data.skip_bad_lines,
         extensions=list(extensions),
+        merge=spec.budget.merge,
     )
     if resume:
         earlier = read_run_options(directory, finished_ok=True)
-        options = dataclasses.replace(options, seconds=earlier.seconds)
+        options = dataclasses.replace(options, seconds=earlier.seconds, merge=earlier.merge)
         write_run_options(directory, options)  # an extension survives a kill
         (directory / SWEEP_FILE).unlink(missing_ok=True)
         records = read_results(directory) if (directory / RESULTS_FILE).is_file() else []
@@ -156,6 +164,15 @@ def run_sweep(
         else int(max_memory_gb * 2**30)
     )
 
+    merge = merge_policy(
+        options.merge,
+        chunk,
+        eval_every=spec.train.eval_every,
+        max_steps=spec.train.max_steps,
+        embedding_update=spec.train.embedding_update,
+        block_steps=BLOCK_STEPS,
+    )
+
     def plan_batch(trials):
         return plan_populations(
             trials,
@@ -165,7 +182,7 @@ def run_sweep(
             chunk=chunk,
             devices=device_count,
             embedding_update=spec.train.embedding_update,
-            merge=spec.budget.merge,
+            merge=merge,
         )
 
     engine = Engine(
@@ -184,7 +201,6 @@ def run_sweep(
         params_dir=directory,
         eval_every=spec.train.eval_every,
         max_steps=spec.train.max_steps,
-        merge=spec.budget.merge,
         embedding_update=spec.train.embedding_update,
         unroll=spec.budget.unroll,
     )
@@ -269,7 +285,7 @@ def run_sweep(
         nonlocal planned
         plans = [plan for batch in round_.batches for plan in plan_batch(batch)]
         if not planned:
-            display.plan(spec, plans, search.merged)
+            display.plan(spec, plans, search.merged, merge)
             planned = True
         if round_.notice:
             display.notice(round_.notice)

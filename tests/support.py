@@ -10,11 +10,13 @@ import sys
 import jax
 import numpy as np
 
+from jaxtune.data.bucketing import Block
 from jaxtune.data.synthetic import SyntheticConfig, make_synthetic
-from jaxtune.engine import Engine, program_for
+from jaxtune.engine import Engine, Stream, program_for
 from jaxtune.population.factory import make_population
 from jaxtune.population.hparams import hparam_arrays, trial_keys
 from jaxtune.population.status import EarlyStopping
+from jaxtune.rounds import steps_per_epoch
 from jaxtune.space import complete_config
 
 SEED = 0
@@ -59,15 +61,18 @@ def train(
     chunk=None,
     devices=None,
     embedding_update="dense",
-    merge="none",
+    variants=(),
+    regroup=1,
 ):
     """Train configs as one population for `epochs` rounds of one epoch each, through the
     engine's own round (`Engine.train_round`: the steps, the evaluation, the lifecycle).
 
     Returns (final state, history) where history[e] has [K] arrays train_loss, val_loss,
     val_accuracy and val_macro_f1 for epoch e. `population`: a Population to reuse (its
-    compiled functions), else the engine makes one; `merge` "all" lets the configs mix
-    optimizer kinds (budget.merge).
+    compiled functions), else the engine makes one; `variants`: the merged program's
+    (merge.py), its stream cut at the smallest batch size. `regroup` r trains on the
+    stream of a population whose smallest batch size is 1/r of the configs' (`r`
+    consecutive minibatches per step): a config alone, on a merged population's stream.
     """
     dataset = dataset or tiny_dataset()
     trial_ids = list(range(len(configs_))) if trial_ids is None else trial_ids
@@ -79,22 +84,34 @@ def train(
         chunk=chunk,
         devices=devices,
         embedding_update=embedding_update,
-        merge=merge,
     )
-    population = population or engine.population(configs_[0])
+    population = population or engine.population(configs_[0], variants)
     view = engine.view(configs_[0]).on(population, len(configs_))
-    batch_size = configs_[0]["batch_size"]
-    hparams = hparam_arrays(configs_, steps_per_epoch=-(-len(dataset.train) // batch_size))
+    stream = Stream.of(configs_, variants)
+    multiple = max(stream.ratios) * regroup
+    micro = stream.micro // regroup
+
+    def blocks_of(epoch):
+        blocks = engine.train_blocks(view, micro, epoch, multiple=multiple)
+        return [regrouped(block, regroup) for block in blocks]
+
+    per_epoch = [steps_per_epoch(blocks_of(0), stream.ratio(c)) for c in configs_]
+    hparams = hparam_arrays(configs_, steps_per_epoch=per_epoch, variants=variants)
     state = population.init(hparams, trial_keys(SEED, trial_ids))
     history = []
     for epoch in range(epochs):
-        blocks = engine.train_blocks(view, batch_size, epoch)
-        state, outcome = engine.train_round(population, state, view, blocks)
+        state, outcome = engine.train_round(population, state, view, blocks_of(epoch))
         history.append({name: np.array([o[name] for o in outcome]) for name in HISTORY_NAMES})
     return state, history
 
 
 HISTORY_NAMES = ("train_loss", "val_loss", "val_accuracy", "val_macro_f1")
+
+
+def regrouped(block, ratio):
+    """A block's minibatches joined `ratio` at a time: [S, B] -> [S / ratio, ratio * B]."""
+    rows = block.index.shape[0] // ratio
+    return Block(block.length, block.index.reshape(rows, -1), block.weight.reshape(rows, -1))
 
 
 def train_each_alone(configs_, *, epochs, early_stopping=EarlyStopping(), embedding_update="dense"):

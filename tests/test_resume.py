@@ -23,12 +23,14 @@ SPEC = {
     "method": "grid",
     "metric": {"name": "val_accuracy", "goal": "maximize"},
     "data": {"train_size": 600, "val_size": 128, "test_size": 64, "max_length": 16},
-    "model": {"embedding_dim": 16, "hidden_size": 16, "batch_size": 32},
+    "model": {"embedding_dim": 16, "hidden_size": 16},
     "train": {"epochs": 6, "early_stopping": {"monitor": "val_loss", "patience": 2}},
     "parameters": {
         "architecture": {"values": ["gru", "lstm"]},  # two populations
-        "learning_rate": {"values": [0.003, 0.03]},
-        "dropout": {"values": [0.0, 0.3]},
+        # Merged (budget.merge auto): each population mixes both batch sizes and kinds,
+        # its optimizer state the union of the kinds' (merge.py).
+        "batch_size": {"values": [16, 32]},
+        "optimizer": {"values": ["adam", "sgd"]},
     },
 }
 
@@ -38,7 +40,7 @@ BAYES = {
     "method": "bayes",
     "run_cap": 6,
     "budget": {"ask_batch": 2},  # three rounds, each one population of 2
-    "model": {**SPEC["model"], "architecture": "gru"},
+    "model": {**SPEC["model"], "architecture": "gru", "batch_size": 32},
     "train": {"epochs": 4},
     "parameters": {
         "learning_rate": {"distribution": "log_uniform_values", "min": 1e-3, "max": 1e-1},

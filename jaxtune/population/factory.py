@@ -83,20 +83,29 @@ def make_population(
     lazy = program.embedding_update == "lazy"
     train_step = functools.partial(guarded_train_step, program)
 
-    def step(state, batch, max_loss, rows, inverse):
+    if lazy and program.variants:
+        raise ValueError("the lazy embedding update runs one batch size and optimizer per program")
+
+    def step(state, batch, max_loss, rows, inverse, variant=None):
         """One step of one config."""
         if not lazy:
-            return train_step(state, batch, max_loss, None)
+            return train_step(state, batch, max_loss, None, variant)
         # The lazy embedding update: the step sees only the batch's rows of the table and
         # its moments ([N, E]), written back in place after it.
         new, metrics = train_step(gather_rows(state, rows), batch, max_loss, inverse)
         return scatter_rows(state, new, rows), metrics
 
-    def steps_one(state, split: DeviceSplit, index, weights, max_loss, rows):
+    def variant_steps(variant, state, split: DeviceSplit, index, weights, max_loss, rows):
         """One config through the batches [S, B]; metrics summed over them.
 
         rows: None, or (the lazy update) each batch's (rows [S, N], inverse [S, B, T]).
+        variant: None, or the config's Variant of a merged program, whose batches are
+        `ratio` consecutive micro-batches of the stream: [S, B] -> [S / ratio, ratio * B].
         """
+        if variant is not None:
+            ratio = variant.batch_size // program.micro_batch
+            index = index.reshape(index.shape[0] // ratio, -1)  # [S / r, r * B]
+            weights = weights.reshape(weights.shape[0] // ratio, -1)  # [S / r, r * B]
         # The steps after the last one with a real example (the fill of a length
         # bucket's last block, bucketing.py) would change nothing: the loop stops
         # before them, so a block can be long without costing its fill.
@@ -107,13 +116,26 @@ def make_population(
         def body(i, carry):
             state, totals = carry
             step_rows = jax.tree.map(lambda r: r[i], per_step)
-            state, metrics = step(state, split.gather(index[i], weights[i]), max_loss, *step_rows)
+            batch = split.gather(index[i], weights[i])
+            state, metrics = step(state, batch, max_loss, *step_rows, variant)
             return state, jax.tree.map(jnp.add, totals, metrics)
 
         first = jax.tree.map(lambda r: r[0], per_step)
-        zeros = jax.eval_shape(step, state, split.gather(index[0], weights[0]), max_loss, *first)
+        batch = split.gather(index[0], weights[0])
+        zeros = jax.eval_shape(
+            functools.partial(step, variant=variant), state, batch, max_loss, *first
+        )
         zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), zeros[1])
         return lax.fori_loop(0, num_steps, body, (state, zeros))
+
+    def steps_one(state, *shared):
+        """One config's loop; in a merged program, the loop of its variant. Computed one
+        config at a time (chunk 1, a CPU's default) only the config's own branch runs;
+        vmapped, every variant's loop runs and each config keeps its own."""
+        if len(program.variants) < 2:
+            return variant_steps(program.variants[0] if program.variants else None, state, *shared)
+        branches = [functools.partial(variant_steps, v) for v in program.variants]
+        return lax.switch(state.train.hparams["variant"], branches, state, *shared)
 
     # Every config in `state` (the population, or one chunk of it) through the batches;
     # metrics [k] each. A chunk of one config runs the plain single-config loop.

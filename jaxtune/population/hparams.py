@@ -10,18 +10,25 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxtune.optim import optimizer_code
+from jaxtune.population.step import Variant
 from jaxtune.schedules import schedule_code
 from jaxtune.space import DYNAMIC_NAMES
 
 
 def hparam_arrays(
-    configs: Sequence[Mapping[str, Any]], *, steps_per_epoch: int, max_steps: int | None = None
+    configs: Sequence[Mapping[str, Any]],
+    *,
+    steps_per_epoch: int | Sequence[int],
+    max_steps: int | None = None,
+    variants: Sequence[Variant] = (),
 ) -> dict[str, np.ndarray]:
     """Dynamic hyperparameters of K complete configs as [K] arrays (the traced values).
 
     Also `total_steps` [K], each config's budget of optimizer steps (it completes at the
     first evaluation that reaches it, and a cosine schedule spans it): `epochs` *
-    steps_per_epoch, or `max_steps` when the spec sets train.max_steps.
+    steps_per_epoch (one count, or each config's own), or `max_steps` when the spec sets
+    train.max_steps. With the `variants` of a merged program, `variant` [K] int32 is
+    each config's index among them.
     """
 
     def as_number(name, value):
@@ -43,10 +50,23 @@ def hparam_arrays(
     arrays["epochs"] = arrays["epochs"].astype(np.int32)
     arrays["lr_schedule"] = arrays["lr_schedule"].astype(np.int32)
     if max_steps is None:
-        arrays["total_steps"] = (arrays["epochs"] * steps_per_epoch).astype(np.float32)
+        per_epoch = np.asarray(steps_per_epoch)
+        arrays["total_steps"] = (arrays["epochs"] * per_epoch).astype(np.float32)
     else:
         arrays["total_steps"] = np.full(len(configs), max_steps, np.float32)
+    if variants:
+        arrays["variant"] = np.array(
+            [variants.index(variant_of(c, variants)) for c in configs], np.int32
+        )
     return arrays
+
+
+def variant_of(config: Mapping[str, Any], variants: Sequence[Variant]) -> Variant:
+    """The config's variant in a merged program with `variants` (step.Variant): its batch
+    size, and its optimizer where the variants branch on it."""
+    if any(v.optimizer is not None for v in variants):
+        return Variant(config["batch_size"], config["optimizer"], bool(config["nesterov"]))
+    return Variant(config["batch_size"], None)
 
 
 def trial_keys(sweep_seed: int, trial_ids: Sequence[int]):

@@ -16,27 +16,68 @@ import optax
 from jaxtune.data.dataset import Split
 from jaxtune.losses import confusion_matrix, cross_entropy
 from jaxtune.models.classifier import EMBEDDING
-from jaxtune.optim import build_optimizer, kind_optimizer, mask_frozen_embedding
+from jaxtune.optim import build_optimizer, kind_optimizer, mask_frozen_embedding, on_union_state
 from jaxtune.population.state import ConfigState, initial_state
 from jaxtune.population.status import Status
 from jaxtune.schedules import learning_rate
 
 
+@dataclasses.dataclass(frozen=True, order=True)
+class Variant:
+    """One static choice inside a merged program: a config's batch size and optimizer.
+
+    A config runs the loop of its variant (`factory.py` branches on hparams["variant"]):
+    its minibatches are `batch_size / micro` consecutive micro-batches of the
+    population's shared stream, and its update is its kind's optax optimizer (None:
+    the union update selected by hparams["optimizer"], optim.py).
+    """
+
+    batch_size: int
+    optimizer: str | None
+    nesterov: bool = False
+
+
 @dataclasses.dataclass(frozen=True)
 class Program:
     """What a static signature fixes: the model, the optimizer kind (None: merged, each
-    config's kind a value of the union optimizer, optim.py), the loss's class weights."""
+    config's kind a value of the union optimizer, optim.py), the loss's class weights.
+
+    With `variants` (a merged group, budget.merge), each config runs one of them and
+    `optimizer` / `nesterov` are unused; the data stream is cut into micro-batches of
+    the smallest variant batch size.
+    """
 
     model: Any  # SequenceClassifier
     optimizer: str | None  # None: merged (budget.merge all); always said, never defaulted
     nesterov: bool = False
     class_weights: tuple[float, ...] | None = None  # per class, in the loss (None: all 1)
     embedding_update: str = "dense"  # or "lazy": only the batch's rows (embedding_rows.py)
+    variants: tuple[Variant, ...] = ()
 
-    def optimizer_for(self, hparams):
-        if self.optimizer is None:
+    @property
+    def micro_batch(self) -> int | None:
+        """The stream's batch size when variants share it (None: no variants)."""
+        return min(v.batch_size for v in self.variants) if self.variants else None
+
+    @property
+    def mixes_kinds(self) -> bool:
+        """Whether the variants hold more than one optimizer, so their state is the union."""
+        return len({(v.optimizer, v.nesterov) for v in self.variants}) > 1
+
+    def optimizer_for(self, hparams, variant: Variant | None = None):
+        """The optimizer of a config of `variant` (None: the program's own)."""
+        if variant is None:
+            if self.variants:
+                variant = self.variants[0]  # every variant's init gives the same state
+            elif self.optimizer is None:
+                return build_optimizer(hparams)
+            else:
+                return kind_optimizer(self.optimizer, hparams, nesterov=self.nesterov)
+        if variant.optimizer is None:
             return build_optimizer(hparams)
-        return kind_optimizer(self.optimizer, hparams, nesterov=self.nesterov)
+        if self.mixes_kinds:
+            return on_union_state(variant.optimizer, hparams, nesterov=variant.nesterov)
+        return kind_optimizer(variant.optimizer, hparams, nesterov=variant.nesterov)
 
 
 @flax.struct.dataclass
@@ -69,7 +110,17 @@ def init_state(program: Program, hparams, key) -> ConfigState:
     return initial_state(params, opt_state, hparams, train_key)
 
 
-def train_step(program: Program, params, opt_state, hparams, key, batch: Batch, rate, inverse=None):
+def train_step(
+    program: Program,
+    params,
+    opt_state,
+    hparams,
+    key,
+    batch: Batch,
+    rate,
+    inverse=None,
+    variant=None,
+):
     """One update of one config on a shared batch -> (params, opt_state, metrics).
 
     rate: this step's learning rate (the schedule's value, schedules.py). With `inverse`
@@ -107,7 +158,7 @@ def train_step(program: Program, params, opt_state, hparams, key, batch: Batch, 
         return loss, logits
 
     (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
-    optimizer = program.optimizer_for({**hparams, "learning_rate": rate})
+    optimizer = program.optimizer_for({**hparams, "learning_rate": rate}, variant)
     updates, opt_state = optimizer.update(grads, opt_state, params)
     params = optax.apply_updates(params, mask_frozen_embedding(updates, trainable))
     correct = jnp.sum((jnp.argmax(logits, axis=-1) == batch.labels) * batch.weights)
@@ -119,7 +170,7 @@ def train_step(program: Program, params, opt_state, hparams, key, batch: Batch, 
 
 
 def guarded_train_step(
-    program: Program, state: ConfigState, batch: Batch, max_loss, inverse=None
+    program: Program, state: ConfigState, batch: Batch, max_loss, inverse=None, variant=None
 ) -> tuple[ConfigState, dict]:
     """`train_step` that leaves inactive configs untouched and isolates divergence.
 
@@ -130,13 +181,14 @@ def guarded_train_step(
     the keep-or-update select into the optimizer update: 15% of an LSTM step on this CPU
     (benchmarks/README.md). Finite gradients under a bounded loss give finite updates.
     A batch with no real example (the fill of a length bucket's last block) changes nothing.
-    With `inverse`, state is a row view (see `train_step`; factory.py makes it).
+    With `inverse`, state is a row view (see `train_step`; factory.py makes it); `variant`:
+    the config's variant in a merged program (its optimizer).
     """
     train, life = state.train, state.life
     key = jax.random.fold_in(train.key, train.step)
     rate = learning_rate(train.hparams, train.step, train.lr_scale)
     params, opt_state, metrics = train_step(
-        program, train.params, train.opt_state, train.hparams, key, batch, rate, inverse
+        program, train.params, train.opt_state, train.hparams, key, batch, rate, inverse, variant
     )
     finite = (
         jnp.isfinite(metrics["loss"])

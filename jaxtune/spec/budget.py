@@ -44,10 +44,10 @@ class Budget:
     # Timesteps per iteration of the recurrent scans (lax.scan's unroll): fewer loop
     # iterations for larger programs. Never changes results, only speed and compile time.
     unroll: int = 1
-    # Whether configs of different optimizer kinds share one program: "none" (one program
-    # per kind, the kind's own optax optimizer) or "all" (one union optimizer state and
-    # update, optim.py; fewer, wider populations for 0-20% more time per step).
-    merge: str = "none"
+    # Whether configs of different batch sizes and optimizer kinds share one program
+    # (merge.py): "auto" (where it costs nothing per step: configs computed one at a
+    # time, the CPU default), "none" (one program per batch size and kind) or "all".
+    merge: str = "auto"
 
     def resolved_max_population(self, backend: str) -> int:
         if self.max_population == "auto":
@@ -96,7 +96,7 @@ def parse_budget(read: Reader, section: Any) -> Budget:
         ask_batch=read.parse(integer(1, 1 << 20), section.get("ask_batch", 8), "budget.ask_batch"),
         time_limit=_duration(read, section.get("time_limit"), "budget.time_limit"),
         unroll=read.parse(integer(1, 1024), section.get("unroll", 1), "budget.unroll"),
-        merge=read.parse(choice(*MERGE_MODES), section.get("merge", "none"), "budget.merge"),
+        merge=read.parse(choice(*MERGE_MODES), section.get("merge", "auto"), "budget.merge"),
     )
 
 

@@ -1,0 +1,147 @@
+"""Which static groups share one program (`budget.merge`), and the variants they run.
+
+Without merging, every distinct batch size and optimizer kind (with nesterov) is its own
+static group: its own compiled program, trained on its own. A merged group runs all of
+them in one program: each config runs its `step.Variant`, its batch size as
+`batch_size / micro` consecutive micro-batches of the group's shared stream (micro: the
+smallest batch size) and its optimizer kind's optax update.
+
+The cost of a merge depends on how the population is computed (the cost model):
+
+- one config at a time (`budget.chunk` 1, the CPU default): a config branches into its
+  own variant's loop (`lax.switch`), so a merged program costs each config what its own
+  program costs per step, and compiles each variant once, as the separate programs
+  would (benchmarks/results/2026-12-06/merge/). Merging then only gains: fewer, wider
+  populations, which fill every device. `auto` merges batch sizes and optimizer kinds.
+- several configs per vmapped step (`chunk` > 1 or `all`, the accelerator default): a
+  vmapped branch runs every variant for every config, so merged batch sizes would cost
+  a step per variant, and merged kinds run the union update, 0-20% slower per step
+  (optim.py). `auto` merges nothing there; `all` merges both anyway.
+
+A merged group's batch sizes must each be the smallest times a power of two that
+divides the 16-step blocks of a length bucket (engine.BLOCK_STEPS), and evaluations
+must come at epoch ends with no step budget (`train.eval_every` and `train.max_steps`
+count each config's own steps, which the shared stream does not align): otherwise the
+batch sizes stay apart, each a group of its own. The lazy embedding update merges
+nothing (its row views are built for one batch shape).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jaxtune.population.step import Variant
+from jaxtune.space import KIND_NAMES, MERGE_MODES
+
+BATCH = ("batch_size",)
+
+
+@dataclasses.dataclass(frozen=True)
+class MergePolicy:
+    """What a sweep's planner merges, and why (shown with the plan)."""
+
+    mode: str  # budget.merge as written: auto, none or all
+    batch_sizes: bool = False
+    kinds: str | None = None  # "branch": each kind's optax update; "union": optim.py's
+    reason: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The hyperparameters that no longer split static groups."""
+        return (BATCH if self.batch_sizes else ()) + (KIND_NAMES if self.kinds else ())
+
+
+def merge_policy(
+    mode: str,
+    chunk: int | None,
+    *,
+    eval_every: int | None = None,
+    max_steps: int | None = None,
+    embedding_update: str = "dense",
+    block_steps: int = 16,
+) -> MergePolicy:
+    """The merge a sweep's populations get from `budget.merge` on this backend."""
+    if mode not in MERGE_MODES:
+        raise ValueError(f"unknown merge mode {mode!r}; allowed: {', '.join(MERGE_MODES)}")
+    if mode == "none":
+        return MergePolicy(mode, reason="budget.merge none")
+    if embedding_update == "lazy":
+        return MergePolicy(mode, reason="the lazy embedding update runs one variant per program")
+    one_at_a_time = chunk == 1
+    if mode == "auto" and not one_at_a_time:
+        return MergePolicy(
+            mode,
+            reason="configs are vmapped together (budget.chunk), where every variant would "
+            "run for every config",
+        )
+    kinds = "branch" if one_at_a_time else "union"
+    if eval_every is not None or max_steps is not None:
+        return MergePolicy(
+            mode,
+            kinds=kinds,
+            reason="optimizer kinds share programs; batch sizes stay apart "
+            "(train.eval_every / max_steps count each config's own steps)",
+        )
+    how = "each config runs its own branch" if one_at_a_time else "vmapped: every variant runs"
+    return MergePolicy(mode, True, kinds, f"batch sizes and optimizer kinds merged ({how})")
+
+
+def merged_names(policy: MergePolicy | None) -> tuple[str, ...]:
+    return () if policy is None else policy.names
+
+
+def batch_sets(batch_sizes: Sequence[int], block_steps: int = 16) -> list[tuple[int, ...]]:
+    """Batch sizes cut into sets that can share a stream: each set's sizes are its smallest
+    times a power of two that divides `block_steps` (smallest first, greedy)."""
+    sets: list[list[int]] = []
+    for size in sorted(set(batch_sizes)):
+        for members in sets:
+            ratio, rest = divmod(size, members[0])
+            if not rest and block_steps % ratio == 0:
+                members.append(size)
+                break
+        else:
+            sets.append([size])
+    return [tuple(members) for members in sets]
+
+
+def split_group(
+    configs: Sequence[Mapping[str, Any]], policy: MergePolicy | None, block_steps: int = 16
+) -> list[tuple[list[int], tuple[Variant, ...]]]:
+    """One merged static group cut into programs: (member indices, the program's variants).
+
+    Variants are () where the members need no branching: one batch size and one optimizer
+    kind, the plain program.
+    """
+    if policy is None or not policy.names:
+        return [(list(range(len(configs))), ())]
+    if policy.batch_sizes:
+        sets = batch_sets([c["batch_size"] for c in configs], block_steps)
+    else:
+        sets = [(size,) for size in sorted({c["batch_size"] for c in configs})]
+    out = []
+    for sizes in sets:
+        members = [i for i, c in enumerate(configs) if c["batch_size"] in sizes]
+        variants = tuple(sorted({_variant(configs[i], policy) for i in members}, key=_order))
+        plain = len(variants) == 1 and variants[0].optimizer is not None
+        out.append((members, () if plain else variants))
+    return out
+
+
+def holds_union(variants: Sequence[Variant]) -> bool:
+    """Whether a program of `variants` keeps the union optimizer state (optim.py): its
+    kinds are mixed, or it runs the union update."""
+    kinds = {(v.optimizer, v.nesterov) for v in variants}
+    return len(kinds) > 1 or any(v.optimizer is None for v in variants)
+
+
+def _variant(config: Mapping[str, Any], policy: MergePolicy) -> Variant:
+    if policy.kinds == "union":
+        return Variant(config["batch_size"], None)
+    return Variant(config["batch_size"], config["optimizer"], bool(config["nesterov"]))
+
+
+def _order(variant: Variant) -> tuple:
+    return (variant.batch_size, variant.optimizer or "", variant.nesterov)

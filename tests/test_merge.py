@@ -1,0 +1,215 @@
+"""Merged programs (merge.py): configs of different batch sizes and optimizer kinds in one
+population, each equal to the same config trained alone.
+
+"Alone" is the config's own plain program (no variants, its kind's optax optimizer) on
+the population's stream: the epoch's minibatches cut at the population's smallest batch
+size and joined `batch_size / smallest` at a time (support.train's `regroup`). 160
+examples cut at 12 leave a last micro-batch of 4, so the last step of every batch size
+is a partial one.
+"""
+
+import jax
+import numpy as np
+import pytest
+from support import configs, select, tiny_dataset, train
+from test_population import ARCHITECTURES
+
+from jaxtune.engine import program_for
+from jaxtune.merge import batch_sets, merge_policy, split_group
+from jaxtune.population.factory import make_population
+from jaxtune.population.status import EarlyStopping, Status
+from jaxtune.population.step import Variant
+
+RTOL, ATOL = 1e-5, 1e-6
+
+MIXED = [
+    {"batch_size": 12, "optimizer": "adam", "learning_rate": 3e-3},
+    {"batch_size": 24, "optimizer": "rmsprop", "learning_rate": 1e-3, "momentum": 0.5},
+    {"batch_size": 48, "optimizer": "sgd", "learning_rate": 0.1, "nesterov": True, "momentum": 0.9},
+    {"batch_size": 24, "optimizer": "adam", "learning_rate": 1e-2, "dropout": 0.3},
+    {"batch_size": 12, "optimizer": "sgd", "learning_rate": 1e4},  # diverges: FAILED
+]
+ALL_AT_ONCE = merge_policy("all", chunk=None)
+ONE_AT_A_TIME = merge_policy("auto", chunk=1)
+
+
+def variants_of(population, policy=ONE_AT_A_TIME):
+    ((members, variants),) = split_group(population, policy)
+    assert members == list(range(len(population)))
+    return variants
+
+
+def assert_each_equals_alone(population, state, history, epochs=2):
+    micro = min(c["batch_size"] for c in population)
+    programs = {}  # one plain program per optimizer kind, as the unmerged sweep compiles
+    for k, config in enumerate(population):
+        kind = (config["optimizer"], config["nesterov"])
+        if kind not in programs:
+            program = program_for(config, tiny_dataset())
+            programs[kind] = make_population(program, EarlyStopping(), devices=1)
+        plain = programs[kind]
+        alone, alone_history = train(
+            [config],
+            epochs=epochs,
+            trial_ids=[k],
+            population=plain,
+            regroup=config["batch_size"] // micro,
+        )
+        assert int(state.life.status[k]) == int(alone.life.status[0]), f"config {k}"
+        assert int(state.train.step[k]) == int(alone.train.step[0]), f"config {k}"
+        for epoch in range(epochs):
+            for name in ("train_loss", "val_loss"):
+                np.testing.assert_allclose(
+                    history[epoch][name][k], alone_history[epoch][name][0],
+                    rtol=RTOL, atol=ATOL, err_msg=f"config {k} epoch {epoch} {name}",
+                )  # fmt: skip
+        jax.tree.map(
+            lambda a, b: np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL),
+            select(state.train.params, k),
+            select(alone.train.params, 0),
+        )
+
+
+@pytest.mark.parametrize("base", ARCHITECTURES[:4], ids=lambda b: b["architecture"])
+def test_each_config_of_a_merged_population_equals_it_trained_alone(base):
+    population = configs(base, MIXED)
+    variants = variants_of(population)
+    assert [v.batch_size for v in variants] == [12, 12, 24, 24, 48]
+    state, history = train(population, epochs=2, chunk=1, variants=variants)
+    # Each config's own optimizer steps: 160 examples in batches of 12, 24, 48.
+    assert [int(s) for s in state.train.step[:4]] == [2 * 14, 2 * 7, 2 * 4, 2 * 7]
+    # The diverging config failed alone; its neighbours never saw it.
+    assert int(state.life.status[4]) == Status.FAILED
+    assert_each_equals_alone(population, state, history)
+    assert len(set(np.round(history[-1]["train_loss"][:4], 6))) == 4
+
+
+def test_vmapped_merged_population_runs_every_variant_and_keeps_each_configs_own():
+    population = configs(ARCHITECTURES[0], MIXED[:4])
+    variants = variants_of(population, ALL_AT_ONCE)  # the union update, batch sizes merged
+    assert {v.optimizer for v in variants} == {None}
+    state, history = train(population, epochs=2, chunk=None, variants=variants)
+    assert_each_equals_alone(population, state, history)
+
+
+def test_a_merged_program_compiles_once_whatever_its_configs_run(compile_counter):
+    base = ARCHITECTURES[0]
+    first = configs(base, MIXED[:4])
+    variants = variants_of(first)
+    # The same variants, assigned to other configs with other values.
+    second = configs(
+        base,
+        [
+            {"batch_size": 48, "optimizer": "sgd", "nesterov": True, "learning_rate": 0.05},
+            {"batch_size": 12, "optimizer": "adam", "learning_rate": 1e-4},
+            {"batch_size": 24, "optimizer": "adam", "learning_rate": 5e-3, "dropout": 0.1},
+            {"batch_size": 24, "optimizer": "rmsprop", "learning_rate": 3e-3, "momentum": 0.0},
+        ],
+    )
+    assert variants_of(second) == variants
+    program = program_for(first[0], tiny_dataset(), variants=variants)
+    population = make_population(program, EarlyStopping(), chunk=1)
+    train(first, epochs=1, population=population, variants=variants)
+    compiled = len(compile_counter)
+    train(second, epochs=1, population=population, variants=variants)
+    assert len(compile_counter) == compiled
+
+
+def test_batch_sizes_share_a_stream_when_each_is_the_smallest_times_a_power_of_two():
+    assert batch_sets([32, 64, 128, 16]) == [(16, 32, 64, 128)]
+    assert batch_sets([16, 48, 32]) == [(16, 32), (48,)]  # 48 = 3 x 16
+    assert batch_sets([8, 256]) == [(8,), (256,)]  # 32 steps of 8 do not fit a 16-step block
+    assert batch_sets([8, 256], block_steps=32) == [(8, 256)]
+
+
+def test_split_group_gives_plain_programs_where_nothing_branches():
+    same = [{"batch_size": 32, "optimizer": "adam", "nesterov": False}] * 3
+    assert split_group(same, ONE_AT_A_TIME) == [([0, 1, 2], ())]
+    mixed = [
+        {"batch_size": 32, "optimizer": "adam", "nesterov": False},
+        {"batch_size": 48, "optimizer": "adam", "nesterov": False},
+        {"batch_size": 16, "optimizer": "sgd", "nesterov": True},
+    ]
+    assert split_group(mixed, ONE_AT_A_TIME) == [
+        ([0, 2], (Variant(16, "sgd", True), Variant(32, "adam"))),
+        ([1], ()),
+    ]
+    # Vmapped, kinds share the union update; one batch size alone still needs no branch.
+    assert split_group(mixed, ALL_AT_ONCE) == [
+        ([0, 2], (Variant(16, None), Variant(32, None))),
+        ([1], (Variant(48, None),)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "mode, chunk, options, merged, reason",
+    [
+        ("none", 1, {}, (), "budget.merge none"),
+        ("auto", 1, {}, ("batch_size", "optimizer", "nesterov"), "own branch"),
+        ("auto", None, {}, (), "every variant would run for every config"),
+        ("all", None, {}, ("batch_size", "optimizer", "nesterov"), "every variant runs"),
+        ("auto", 1, {"eval_every": 50}, ("optimizer", "nesterov"), "batch sizes stay apart"),
+        ("all", 4, {"max_steps": 10}, ("optimizer", "nesterov"), "batch sizes stay apart"),
+        ("all", 1, {"embedding_update": "lazy"}, (), "lazy embedding update"),
+    ],
+)
+def test_the_policy_merges_only_what_the_backend_runs_at_its_own_cost(
+    mode, chunk, options, merged, reason
+):
+    policy = merge_policy(mode, chunk, **options)
+    assert policy.names == merged
+    assert reason in policy.reason
+
+
+def test_a_sweep_merges_batch_sizes_and_kinds_and_the_smallest_batch_keeps_its_stream(tmp_path):
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from jaxtune.cli import app
+
+    spec = {
+        "name": "merge",
+        "seed": 0,
+        "method": "grid",
+        "data": {"train_size": 200, "val_size": 64, "test_size": 64, "max_length": 12},
+        "model": {"architecture": "gru", "hidden_size": 8, "embedding_dim": 8},
+        "train": {"epochs": 2},
+        "parameters": {
+            "batch_size": {"values": [12, 24, 48]},
+            "optimizer": {"values": ["adam", "sgd"]},
+        },
+    }
+    records, outputs = {}, {}
+    for merge in ("none", "auto"):
+        path = tmp_path / f"{merge}.yaml"
+        path.write_text(yaml.safe_dump({**spec, "budget": {"merge": merge}}))
+        out = tmp_path / merge
+        result = CliRunner().invoke(app, ["sweep", str(path), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        outputs[merge] = " ".join(result.output.split())
+        lines = (out / "results.jsonl").read_text().splitlines()
+        records[merge] = sorted((json.loads(line) for line in lines), key=lambda r: r["trial_id"])
+    assert "budget.merge auto: 6 static group(s) -> 1 program(s)" in outputs["auto"]
+    assert "batch_size=12/24/48" in outputs["auto"] and "adam/sgd" in outputs["auto"]
+    assert len({r["group"] for r in records["none"]}) == 6
+    assert len({r["group"] for r in records["auto"]}) == 1
+    for apart, merged in zip(records["none"], records["auto"], strict=True):
+        assert apart["hparams"] == merged["hparams"]
+        assert merged["status"] == "completed"
+        steps = [h["step"] for h in merged["history"]]
+        if merged["hparams"]["batch_size"] == 12:  # the stream's own batch size: unchanged
+            assert steps == [h["step"] for h in apart["history"]]
+            for a, b in zip(apart["history"], merged["history"], strict=True):
+                np.testing.assert_allclose(a["train_loss"], b["train_loss"], rtol=RTOL, atol=ATOL)
+                np.testing.assert_allclose(a["val_loss"], b["val_loss"], rtol=RTOL, atol=ATOL)
+        else:  # its own steps: a step is batch_size / 12 of the stream's
+            smallest = next(r for r in records["auto"] if r["hparams"]["batch_size"] == 12)[
+                "history"
+            ]
+            ratio = merged["hparams"]["batch_size"] // 12
+            assert all(
+                -(-s // ratio) <= o < s
+                for s, o in zip([h["step"] for h in smallest], steps, strict=True)
+            )
