@@ -213,3 +213,32 @@ def test_a_sweep_merges_batch_sizes_and_kinds_and_the_smallest_batch_keeps_its_s
                 -(-s // ratio) <= o < s
                 for s, o in zip([h["step"] for h in smallest], steps, strict=True)
             )
+
+
+@pytest.mark.parametrize(
+    "path, unmerged, merged",
+    [
+        ("experiments/emotion_gru_one_at_a_time.yaml", 10, 5),  # one per hidden width
+        ("benchmarks/merge/emotion_random_64.yaml", 18, 3),
+    ],
+)
+def test_the_studies_of_issue_34_plan_as_one_program_per_hidden_width(path, unmerged, merged):
+    from pathlib import Path
+
+    from jaxtune.plan import plan_populations, static_groups
+    from jaxtune.search.samplers import sample
+    from jaxtune.spec import load_spec
+
+    trials, _ = sample(load_spec(Path(__file__).parents[1] / path))
+    widths = len({t.config["hidden_size"] for t in trials})
+    assert static_groups(trials) == unmerged
+    for mode, chunk, programs in [
+        ("none", 1, unmerged),
+        ("auto", None, unmerged),  # vmapped: auto merges nothing
+        ("auto", 1, merged),
+        ("all", None, merged),
+    ]:
+        plans = plan_populations(trials, 64, chunk=chunk, merge=merge_policy(mode, chunk))
+        assert len({p.group for p in plans}) == programs, (mode, chunk)
+        assert sorted(t.trial_id for p in plans for t in p.trials) == [t.trial_id for t in trials]
+    assert merged == widths

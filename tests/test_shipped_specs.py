@@ -1,13 +1,13 @@
 """Every spec a user is handed runs end to end, through the command a user types.
 
-Each file in experiments/ and each YAML example in README.md is run with `jaxtune sweep`
-(in-process through the CLI) on a slice of its real data (tests/data_slices.py) and then
-reported with `jaxtune report`. A new file or a new README block is picked up here without
-editing this module. The only test-side change to a spec makes it small: one epoch, at
-most a few configs (`run_cap`, which grid, one_at_a_time and named configs cut to their
-first ones), a small synthetic task, and for real data two length buckets where the spec
-sets buckets, one where it leaves the default (each bucket compiles its own programs;
-five made these runs three times longer).
+Each spec file in experiments/ and benchmarks/ and each YAML example in README.md is run
+with `jaxtune sweep` (in-process through the CLI) on a slice of its real data
+(tests/data_slices.py) and then reported with `jaxtune report`. A new file or a new
+README block is picked up here without editing this module. The only test-side change
+to a spec makes it small: one epoch, at most a few configs (`run_cap`, which grid,
+one_at_a_time and named configs cut to their first ones), a small synthetic task, and
+for real data two length buckets where the spec sets buckets, one where it leaves the
+default (each bucket compiles its own programs; five made these runs three times longer).
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def readme_examples() -> list[tuple[str, str]]:
 SHIPPED = [
     *(
         (str(path.relative_to(ROOT)), path.read_text(encoding="utf-8"))
-        for path in sorted((ROOT / "experiments").rglob("*.yaml"))
+        for folder in ("experiments", "benchmarks")
+        for path in sorted((ROOT / folder).rglob("*.yaml"))
     ),
     *readme_examples(),
 ]
