@@ -29,7 +29,7 @@ from jaxtune.population.lifecycle import stopping_args
 from jaxtune.population.status import EarlyStopping, Status
 from jaxtune.population.step import Program, Variant
 from jaxtune.records import Outcome, Recorder, TrialRecord
-from jaxtune.rounds import evaluation_rounds, real_steps, steps_per_epoch
+from jaxtune.rounds import Stream, evaluation_rounds, real_steps, steps_per_epoch
 from jaxtune.snapshots import PopulationSnapshots
 from jaxtune.space import KIND_NAMES, static_signature
 from jaxtune.views import DataView
@@ -76,30 +76,6 @@ def program_for(
         embedding_update=embedding_update,
         variants=variants,
     )
-
-
-@dataclasses.dataclass(frozen=True)
-class Stream:
-    """A population's minibatch stream: cut at `micro` examples per step; a config of batch
-    size b takes b / micro consecutive minibatches per step (its `ratio`)."""
-
-    micro: int
-    ratios: tuple[int, ...]
-
-    @classmethod
-    def of(cls, configs: list[dict[str, Any]], variants: tuple[Variant, ...]) -> Stream:
-        if not variants:
-            return cls(configs[0]["batch_size"], (1,))
-        micro = min(v.batch_size for v in variants)
-        return cls(micro, tuple(sorted({v.batch_size // micro for v in variants})))
-
-    def ratio(self, config: dict[str, Any]) -> int:
-        return config["batch_size"] // self.micro
-
-    def whole(self, steps: int) -> int:
-        """`steps` rounded up to whole steps of every ratio."""
-        largest = max(self.ratios)
-        return -(-steps // largest) * largest
 
 
 class Engine:

@@ -6,6 +6,9 @@ order, `data/bucketing.py`) and evaluates at the end of every round. A round end
 reaches `total_steps`. Per-epoch evaluation is `every = steps_per_epoch`, so rounds
 end exactly at epoch boundaries.
 
+A merged program's stream (`Stream`) is cut at its smallest batch size; a config of
+batch size b takes b / micro of its minibatches per step.
+
 A block cut at a round boundary becomes two blocks, each padded back to `piece` rows
 with empty steps (all weights 0), which the train step skips exactly: every block of a
 bucket length keeps one static shape, so rounds never add compilations.
@@ -14,11 +17,36 @@ bucket length keeps one static shape, so rounds never add compilations.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from jaxtune.data.bucketing import Block
+
+
+@dataclasses.dataclass(frozen=True)
+class Stream:
+    """A population's minibatch stream: cut at `micro` examples per step; a config of batch
+    size b takes b / micro consecutive minibatches per step (its `ratio`)."""
+
+    micro: int
+    ratios: tuple[int, ...]
+
+    @classmethod
+    def of(cls, configs: list[dict[str, Any]], variants: Sequence[Any]) -> Stream:
+        if not variants:
+            return cls(configs[0]["batch_size"], (1,))
+        micro = min(v.batch_size for v in variants)
+        return cls(micro, tuple(sorted({v.batch_size // micro for v in variants})))
+
+    def ratio(self, config: dict[str, Any]) -> int:
+        return config["batch_size"] // self.micro
+
+    def whole(self, steps: int) -> int:
+        """`steps` rounded up to whole steps of every ratio."""
+        largest = max(self.ratios)
+        return -(-steps // largest) * largest
 
 
 @dataclasses.dataclass(frozen=True)

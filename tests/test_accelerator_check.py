@@ -44,5 +44,10 @@ def test_the_accelerator_check_runs_every_stage_on_a_cpu(tmp_path):
         True,
         True,
     ]
+    # The mixed row, one vmap: K=2 configs of two optimizer kinds, merged and apart.
+    mixed = report["mixed"]["rows"]
+    assert (mixed["merged"]["programs"], mixed["separate"]["programs"]) == (1, 2)
+    assert mixed["merged"]["examples_per_s"] > 0 and mixed["separate"]["examples_per_s"] > 0
     table = (out / "accelerator.md").read_text()
+    assert "Mixed GRU population K=2, one vmap" in table
     assert f"| gru_b4_h8 | 2 | {case['population_K2']['config_steps_per_s']:.1f} |" in table

@@ -25,6 +25,7 @@ def test_quick_benchmark_measures_every_row(tmp_path):
     assert report["meta"]["complete"] is True
     assert "Partial run" not in (tmp_path / "throughput.md").read_text()
     table = (tmp_path / "throughput.md").read_text()
+    assert "Mixed populations: K configs of batch sizes B, 2B, 4B, 8B" in table
     # The peak is measured at the start and the end; every fraction is against the higher.
     detail = report["gemm_peak_detail"]
     for when in ("start", "end"):
@@ -72,6 +73,16 @@ def test_quick_benchmark_measures_every_row(tmp_path):
             == case["population_lazy_embedding"]["K"]
         )
         assert case["population_lazy_embedding_smallest_K"]["K"] == min(settings.widths)
+        # K configs of every (batch size, optimizer) pair there is room for: one program
+        # merged, one per pair apart, every config through the same examples.
+        mixed = case["mixed_population"]
+        width = max(settings.widths)
+        assert mixed["merged"]["programs"] == 1
+        assert mixed["separate"]["programs"] == min(width, 12)
+        assert mixed["merged_vs_separate"] == pytest.approx(
+            mixed["merged"]["examples_per_s"] / mixed["separate"]["examples_per_s"]
+        )
+        assert mixed["merged"]["seconds_per_epoch"] > 0
         assert case["memory"]["bytes_per_config_estimated"] > 0
         # Chunked, a config holds the same state under both updates; the row views are
         # held by one chunk at a time (memory.py).

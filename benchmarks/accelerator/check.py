@@ -11,7 +11,10 @@ Stages, each recorded whatever the others do, into OUT/accelerator.json and .md:
    over all configs: chunk all, the default off a CPU), the same configs one at a time in
    JAX (a jitted single-config step per minibatch: what a per-trial tuner runs), and
    PyTorch one at a time on the same device (cuDNN's nn.GRU / nn.LSTM on a GPU);
-5. unroll: the GRU B64 H128 population at K=256 with the recurrent scans unrolled.
+5. unroll: the GRU B64 H128 population at K=256 with the recurrent scans unrolled;
+6. mixed: the throughput benchmark's mixed-population row (K=64 GRU configs of 4 batch
+   sizes and 3 optimizers, bench/mixed.py) merged into one vmapped program against one
+   program per (batch size, optimizer).
 
 Each measurement runs in its own process (the throughput benchmark's `measure.py`), in
 order of importance, until the time budget is spent; rows left are marked as skipped.
@@ -71,6 +74,7 @@ TESTS = [
     "tests/test_population.py::test_divergent_config_fails_and_its_neighbours_match_solo",
     "tests/test_accelerator_path.py::test_unroll_reaches_every_recurrent_scan_and_changes_nothing",
     "tests/test_accelerator_path.py::test_a_population_of_1024_small_configs_plans_as_one_and_runs",
+    "tests/test_merge.py::test_vmapped_merged_population_runs_every_variant_and_keeps_each_configs_own",
 ]
 QUICK_TESTS = ["tests/test_population.py::test_population_matches_solo_per_architecture[gru]"]
 UNROLLS = (1, 4, 16)
@@ -226,6 +230,24 @@ def measure_unroll(settings: Settings, quick: bool, clock: Clock, log) -> dict[s
     return {"case": case, "K": width, "rows": rows}
 
 
+def measure_mixed(settings: Settings, quick: bool, clock: Clock, log) -> dict[str, Any]:
+    """The mixed-population row (bench/mixed.py), one vmap: merged against separate."""
+    batch, hidden = settings.sizes[-1]
+    width = settings.widths[-1] if quick else 64
+    case, _, _ = case_of(settings, "gru", batch, hidden)
+    common = measurement_args(settings, {**case, "chunk": "all"})
+    rows = {}
+    for label, merged in (("merged", True), ("separate", False)):
+        if clock.left() < 20:
+            rows[label] = {"skipped": "the check's time budget was spent"}
+            continue
+        payload = {**common, "K": width, "steps": max(settings.steps, 8), "merged": merged}
+        result, wall = run_measurement("mixed", payload, min(settings.timeout, clock.left() - 10))
+        rows[label] = {**result, "wall_s": wall}
+        log(f"mixed {label}: {result.get('examples_per_s', result)}")
+    return {"case": case, "K": width, "rows": rows}
+
+
 def ratios(cases: dict[str, dict[str, Any]], peak: float | None) -> None:
     """Each population row's ratio to one at a time (JAX, PyTorch) and fraction of peak."""
     for entry in cases.values():
@@ -297,6 +319,17 @@ def markdown(report: dict[str, Any]) -> str:
                 else str(result.get("error") or result.get("skipped"))[:120]
             )
             lines.append(f"- unroll {value}: {text}")
+    mixed = report.get("mixed", {})
+    if mixed.get("rows"):
+        lines += ["", f"Mixed GRU population K={mixed['K']}, one vmap (examples/s, compile s):", ""]
+        for label, result in mixed["rows"].items():
+            rate = result.get("examples_per_s")
+            text = (
+                f"{rate:.0f}, {result['compile_s']:.1f} s, {result['programs']} program(s)"
+                if rate
+                else str(result.get("error") or result.get("skipped"))[:120]
+            )
+            lines.append(f"- {label}: {text}")
     return "\n".join(lines) + "\n"
 
 
@@ -345,6 +378,8 @@ def main(argv: list[str] | None = None) -> None:
     ratios(report["cases"], report["gemm_peak"].get("peak"))
     write()
     report["unroll"] = measure_unroll(settings, args.quick, clock, log)
+    write()
+    report["mixed"] = measure_mixed(settings, args.quick, clock, log)
     write()
     print(markdown(report))
 

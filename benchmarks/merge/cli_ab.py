@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=Path("benchmarks/merge/cli_ab.json"))
     args = parser.parse_args()
     rows = []
-    for index, (name, path) in enumerate(STUDIES.items()):
+    for index, path in enumerate(STUDIES.values()):
         modes = ("none", "auto") if index % 2 == 0 else ("auto", "none")
         for mode in modes:
             rows.append(run(path, mode, args.epochs, args.out, args.data_dir))

@@ -3,6 +3,7 @@
 `python -m jaxtune.bench.measure MODE JSON` prints one JSON line. Modes:
   population  K configs as one vmapped population, whole-epoch scans
   sequential  the same configs one at a time, a jitted single-config step per minibatch
+  mixed       K configs of 4 batch sizes and 3 optimizers, merged or as separate groups
   trial       one trial per process as Optuna or Keras Tuner run it (the parent times it)
   torch       PyTorch, one config at a time (on the CPU, or the case's torch_device)
 """
@@ -198,6 +199,17 @@ def main(argv: list[str]) -> None:
             payload["steps"],
             payload["repeats"],
             payload["target_seconds"],
+        )
+    elif mode == "mixed":
+        from jaxtune.bench.mixed import measure_mixed
+
+        result = measure_mixed(
+            case,
+            payload["K"],
+            payload["steps"],
+            payload["repeats"],
+            payload["target_seconds"],
+            payload["merged"],
         )
     elif mode == "trial":
         result = run_trial(case, payload["steps"])

@@ -25,6 +25,7 @@ from jaxtune.bench.harness import (
     run_measurement,
     torch_available,
 )
+from jaxtune.bench.mixed import RATIOS
 from jaxtune.bench.throughput_table import focus_width, markdown_table
 from jaxtune.memory import estimate_memory
 
@@ -72,6 +73,9 @@ def run_case(
     one_device = variant("one device", devices=1)
     lazy = variant("lazy embedding", embedding_update="lazy")
     lazy_small = variant("lazy embedding", min(settings.widths), embedding_update="lazy")
+    mixed = mixed_population(
+        settings, common, focus, log=lambda line: log(f"{architecture} {line}")
+    )
     sequential, _ = run_measurement(
         "sequential", {**common, "configs": settings.sequential_configs}, settings.timeout
     )
@@ -131,6 +135,7 @@ def run_case(
         "population_one_device": one_device,
         "population_lazy_embedding": lazy,
         "population_lazy_embedding_smallest_K": lazy_small,
+        "mixed_population": mixed,
         "one_at_a_time_jax": sequential,
         "per_process_trial": per_process,
         "pytorch": pytorch,
@@ -142,6 +147,23 @@ def run_case(
             **_split_ratio(population, one_device, focus),
         },
     }
+
+
+def mixed_population(settings: Settings, common, width: int, log) -> dict[str, Any]:
+    """K configs of 4 batch sizes and 3 optimizer kinds, merged into one program and as
+    separate groups (bench/mixed.py), and the merged one's speed over the separate."""
+    steps = max(settings.steps, max(RATIOS))  # whole steps of the largest batch size
+    rows = {}
+    for label, merged in (("merged", True), ("separate", False)):
+        payload = {**common, "K": width, "steps": steps, "merged": merged}
+        rows[label], _ = run_measurement("mixed", payload, settings.timeout)
+        brief = rows[label].get("error") or f"{rows[label]['examples_per_s']:.0f} examples/s"
+        log(f"mixed K={width} {label}: {brief}")
+    if not any("error" in row for row in rows.values()):
+        rows["merged_vs_separate"] = (
+            rows["merged"]["examples_per_s"] / rows["separate"]["examples_per_s"]
+        )
+    return rows
 
 
 def _lazy_ratio(lazy, pytorch, focus: int) -> dict[str, float]:

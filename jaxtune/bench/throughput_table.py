@@ -111,4 +111,38 @@ def markdown_table(report: dict[str, Any]) -> str:
             )
             + " |"
         )
+    lines += mixed_table(report)
     return "\n".join(lines) + "\n"
+
+
+def mixed_table(report: dict[str, Any]) -> list[str]:
+    """The mixed-population rows: 4 batch sizes x 3 optimizers, merged against separate."""
+    cases = [c for c in report["cases"] if "merged" in c.get("mixed_population", {})]
+    if not cases:
+        return []
+    lines = [
+        "",
+        "Mixed populations: K configs of batch sizes B, 2B, 4B, 8B and optimizers adam, "
+        "rmsprop, sgd, every config through the same examples; merged into one program "
+        "(budget.merge) against one program per (batch size, optimizer), run one after "
+        "another. Examples/s over all configs (higher is better).",
+        "",
+        "| model | B | H | K | merged | separate | merged / separate | programs "
+        "| compile s merged | compile s separate |",
+        "|" + "---|" * 10,
+    ]
+    for case in cases:
+        mixed = case["mixed_population"]
+        merged, separate = mixed["merged"], mixed["separate"]
+        if "error" in merged or "error" in separate:
+            error = merged.get("error") or separate.get("error")
+            lines.append(f"| {case['architecture']} | {case['batch_size']} | - | error: {error} |")
+            continue
+        ratio = mixed.get("merged_vs_separate")
+        lines.append(
+            f"| {case['architecture']} | {case['batch_size']} | {case['hidden_size']} "
+            f"| {merged['K']} | {merged['examples_per_s']:.0f} | {separate['examples_per_s']:.0f} "
+            f"| {ratio:.2f}x | {merged['programs']} vs {separate['programs']} "
+            f"| {merged['compile_s']:.1f} | {separate['compile_s']:.1f} |"
+        )
+    return lines
