@@ -155,3 +155,27 @@ parameters:
   optimizer:
     values: ["adam", "sgd"]
 """
+
+
+# What the data decided, written by hand so a report's load_sweep reads no data set.
+RESOLVED_BY_HAND = {
+    "buckets": [16],
+    "class_weights": None,
+    "embedding_width": None,
+    "label_names": ["negative", "positive"],
+    "vocab_size": 50,
+    "width": 16,
+}
+
+
+def recorded_calls(monkeypatch, module, name: str) -> list:
+    """Replace `module.name` (a figure function) by a recorder: each call's arguments are
+    appended to the returned list, and it returns its last argument (the path)."""
+    calls = []
+
+    def record(*args):
+        calls.append(args)
+        return args[-1]
+
+    monkeypatch.setattr(module, name, record)
+    return calls

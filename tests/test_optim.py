@@ -8,13 +8,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from support import configs, select, tiny_dataset, train
+from support import configs, train
+from test_merge import assert_each_equals_alone
 from test_population import ARCHITECTURES
 
-from jaxtune.engine import program_for
 from jaxtune.optim import OPTIMIZERS, build_optimizer, kind_optimizer, optimizer_code
-from jaxtune.population.factory import make_population
-from jaxtune.population.status import EarlyStopping
 from jaxtune.population.step import Variant
 
 # The tolerance: the union runs optax's own transformations, but XLA fuses the selected
@@ -86,22 +84,7 @@ def test_a_population_mixing_kinds_equals_each_config_trained_alone_by_optax(bas
     assert len({c["optimizer"] for c in population}) == len(OPTIMIZERS)
     union = (Variant(population[0]["batch_size"], None),)  # budget.merge all, vmapped
     state, history = train(population, epochs=2, variants=union)
-    for k, config in enumerate(population):
-        plain = program_for(config, tiny_dataset())  # merge none: the kind's optax optimizer
-        assert plain.optimizer == config["optimizer"]
-        alone, alone_history = train(
-            [config], epochs=2, trial_ids=[k], population=make_population(plain, EarlyStopping())
-        )
-        for epoch in range(2):
-            np.testing.assert_allclose(
-                history[epoch]["train_loss"][k], alone_history[epoch]["train_loss"][0],
-                rtol=RTOL, atol=ATOL, err_msg=f"config {k} epoch {epoch}",
-            )  # fmt: skip
-        jax.tree.map(
-            lambda a, b: np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL),
-            select(state.train.params, k),
-            select(alone.train.params, 0),
-        )
+    assert_each_equals_alone(population, state, history)  # each by its kind's optax optimizer
     # The kinds really trained differently.
     assert len(set(np.round(history[-1]["train_loss"], 6))) == len(population)
 

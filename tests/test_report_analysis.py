@@ -5,6 +5,7 @@ import math
 
 import pytest
 import yaml
+from support import RESOLVED_BY_HAND
 
 from jaxtune.layout import FINAL_FILE, RESOLVED_FILE, RESULTS_FILE, SPEC_FILE, SWEEP_FILE
 from jaxtune.report.analysis import (
@@ -28,15 +29,7 @@ from jaxtune.report.analysis import (
 )
 from jaxtune.results import rank, write_results
 
-# What the data decided, written by hand so load_sweep does not read a data set.
-RESOLVED = {
-    "buckets": [16],
-    "class_weights": None,
-    "embedding_width": None,
-    "label_names": ["negative", "positive"],
-    "vocab_size": 50,
-    "width": 16,
-}
+RESOLVED = RESOLVED_BY_HAND
 
 
 def record(trial_id, score, studies=(), metric="val_accuracy", epochs_run=3, **hparams):

@@ -4,21 +4,14 @@ import json
 
 import pytest
 import yaml
+from support import RESOLVED_BY_HAND
 
 from jaxtune.layout import FIGURES_DIR, REPORT_HTML, REPORT_MARKDOWN, RESOLVED_FILE, SPEC_FILE
 from jaxtune.report import build, conclusions, provenance, sections, tuning
 from jaxtune.report.document import Figure, Heading, Paragraph
 from jaxtune.results import write_results
 
-# What the data decided, written by hand so load_sweep does not read a data set.
-RESOLVED = {
-    "buckets": [16],
-    "class_weights": None,
-    "embedding_width": None,
-    "label_names": ["negative", "positive"],
-    "vocab_size": 50,
-    "width": 16,
-}
+RESOLVED = RESOLVED_BY_HAND
 SECTIONS = [  # (module, function, takes the figure folder), in the report's order
     (sections, "summary", False),
     (sections, "ranking", False),

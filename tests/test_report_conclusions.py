@@ -2,6 +2,7 @@
 
 import pytest
 import yaml
+from support import recorded_calls
 
 from jaxtune.report import conclusions, figures
 from jaxtune.report.analysis import Sweep
@@ -27,14 +28,7 @@ def make_sweep(tmp_path, records, swept, metric="val_accuracy", goal="maximize")
 @pytest.fixture
 def plots(monkeypatch):
     """Replaces the cell-type figure: each call recorded with its arguments."""
-    calls = []
-
-    def plot(*args):
-        calls.append(args)
-        return args[-1]
-
-    monkeypatch.setattr(figures, "plot_cell_types", plot)
-    return calls
+    return recorded_calls(monkeypatch, figures, "plot_cell_types")
 
 
 def paragraph_text(block):

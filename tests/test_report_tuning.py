@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from support import recorded_calls
 
 from jaxtune.layout import GREEDY_FILE
 from jaxtune.report import figures, tuning
@@ -44,14 +45,7 @@ def make_sweep(tmp_path, path=None, metric="val_accuracy"):
 @pytest.fixture
 def plots(monkeypatch):
     """Replaces the iterations figure: each call recorded with its arguments."""
-    calls = []
-
-    def plot(*args):
-        calls.append(args)
-        return args[-1]
-
-    monkeypatch.setattr(figures, "plot_tuning_iterations", plot)
-    return calls
+    return recorded_calls(monkeypatch, figures, "plot_tuning_iterations")
 
 
 def test_greedy_path_is_none_for_other_sweeps(tmp_path):

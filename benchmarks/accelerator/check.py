@@ -311,26 +311,26 @@ def markdown(report: dict[str, Any]) -> str:
     unroll = report.get("unroll", {})
     if unroll.get("rows"):
         lines += ["", f"Unroll, GRU population K={unroll['K']} (config-steps/s, compile s):", ""]
-        for value, result in unroll["rows"].items():
-            rate = result.get("config_steps_per_s")
-            text = (
-                f"{rate:.1f}, {result['compile_s']:.1f} s"
-                if rate
-                else str(result.get("error") or result.get("skipped"))[:120]
-            )
-            lines.append(f"- unroll {value}: {text}")
+        lines += _listed(unroll["rows"], "unroll ", "config_steps_per_s", "{:.1f}")
     mixed = report.get("mixed", {})
     if mixed.get("rows"):
         lines += ["", f"Mixed GRU population K={mixed['K']}, one vmap (examples/s, compile s):", ""]
-        for label, result in mixed["rows"].items():
-            rate = result.get("examples_per_s")
-            text = (
-                f"{rate:.0f}, {result['compile_s']:.1f} s, {result['programs']} program(s)"
-                if rate
-                else str(result.get("error") or result.get("skipped"))[:120]
-            )
-            lines.append(f"- {label}: {text}")
+        lines += _listed(mixed["rows"], "", "examples_per_s", "{:.0f}")
     return "\n".join(lines) + "\n"
+
+
+def _listed(rows: dict[str, dict[str, Any]], prefix: str, key: str, number: str) -> list[str]:
+    """One line per row: its rate and compile seconds (and programs), or why it has none."""
+    lines = []
+    for label, result in rows.items():
+        rate = result.get(key)
+        if rate:
+            programs = f", {result['programs']} program(s)" if "programs" in result else ""
+            text = f"{number.format(rate)}, {result['compile_s']:.1f} s{programs}"
+        else:
+            text = str(result.get("error") or result.get("skipped"))[:120]
+        lines.append(f"- {prefix}{label}: {text}")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
