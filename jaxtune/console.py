@@ -20,9 +20,14 @@ from jaxtune.spec import SweepSpec
 
 def _describe(plan: PopulationPlan) -> str:
     config = plan.trials[0].config
-    sizes = sorted({v.batch_size for v in plan.variants})
+    merged = {"batch_size": sorted({v.batch_size for v in plan.variants})}
+    for variant in plan.variants:
+        for name, value in variant.widths:
+            merged.setdefault(name, [])
+            if value not in merged[name]:
+                merged[name].append(value)
     static = [
-        f"{n}={'/'.join(map(str, sizes)) if n == 'batch_size' and sizes else _fmt(config[n])}"
+        f"{n}={'/'.join(_fmt(v) for v in merged[n]) if merged.get(n) else _fmt(config[n])}"
         for n, p in HPARAMS.items()
         if p.kind == STATIC and config["architecture"] in p.applies_to and n != "architecture"
     ]

@@ -67,14 +67,21 @@ def program_for(
     """The program of a config's static signature; `unroll`: timesteps per iteration of the
     recurrent scans (budget.unroll), which changes the compiled loop, never the math;
     `variants`: a merged program's (merge.py), each config running its own."""
-    model = build_classifier(config, dataset.vocab_size, dataset.num_classes, scan_unroll=unroll)
+
+    def model(widths=()):
+        at_width = {**config, **dict(widths)}
+        return build_classifier(
+            at_width, dataset.vocab_size, dataset.num_classes, scan_unroll=unroll
+        )
+
     return Program(
-        model=model,
+        model=model(),
         optimizer=config["optimizer"],
         nesterov=config["nesterov"],
         class_weights=class_weights,
         embedding_update=embedding_update,
         variants=variants,
+        models=tuple(model(v.widths) for v in variants) if variants and variants[0].widths else (),
     )
 
 
@@ -162,8 +169,10 @@ class Engine:
     def population(self, config: dict[str, Any], variants: tuple[Variant, ...] = ()) -> Population:
         """The jitted functions of the config's static signature (made once per signature);
         with `variants`, of the merged program whose configs run them (merge.py)."""
-        signature = (static_signature(config, KIND_NAMES + ("batch_size",) if variants else ()),)
-        signature += (variants,)
+        merged = ()
+        if variants:  # the program no longer depends on what its variants set
+            merged = (*KIND_NAMES, "batch_size", *(name for name, _ in variants[0].widths))
+        signature = (static_signature(config, merged), variants)
         if signature not in self._populations:
             program = program_for(
                 config,
@@ -319,7 +328,9 @@ class Engine:
                 if train_metrics is None
                 else jax.tree.map(jax.numpy.add, train_metrics, metrics)
             )
-        val = view.val_plan.evaluate(population, state.train.params)
+        val = view.val_plan.evaluate(
+            population, state.train.params, state.train.hparams.get("variant")
+        )
         state, rates = population.after_evaluation(state, val, *stopping_args(self.early_stopping))
         train_metrics, val, rates = jax.device_get(
             (train_metrics, {k: val[k] for k in (*METRICS, "per_class_accuracy")}, rates)

@@ -20,6 +20,7 @@ from jaxtune.data.sources import load_dataset
 from jaxtune.data.widths import clip_buckets, config_width
 from jaxtune.engine import program_for
 from jaxtune.population.factory import make_population
+from jaxtune.population.shapes import corner_slice
 from jaxtune.population.status import EarlyStopping
 from jaxtune.results import FINAL_FILE, best_value, rank, read_results, write_json
 from jaxtune.spec.resolve import read_resolved
@@ -72,7 +73,10 @@ def run_final(
         )
         program = program_for(record["hparams"], dataset, spec.class_weights)
         population = make_population(program, EarlyStopping(), devices=1)
-        params = load_config_params(directory, record["params"])
+        # A merged program stored it in the corner of its widest config's shapes.
+        params = corner_slice(
+            load_config_params(directory, record["params"]), program.native_params(None)
+        )
         batched = jax.tree.map(lambda leaf: leaf[None], params)  # a population of width 1
         metrics = jax.tree.map(lambda v: v[0], jax.device_get(plan.evaluate(population, batched)))
         results.append(

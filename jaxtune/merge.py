@@ -1,10 +1,12 @@
 """Which static groups share one program (`budget.merge`), and the variants they run.
 
-Without merging, every distinct batch size and optimizer kind (with nesterov) is its own
-static group: its own compiled program, trained on its own. A merged group runs all of
-them in one program: each config runs its `step.Variant`, its batch size as
-`batch_size / micro` consecutive micro-batches of the group's shared stream (micro: the
-smallest batch size) and its optimizer kind's optax update.
+Without merging, every distinct batch size, optimizer kind (with nesterov) and width
+(`hidden_size`, `num_filters`) is its own static group: its own compiled program,
+trained on its own. A merged group runs all of them in one program: each config runs
+its `step.Variant`, its batch size as `batch_size / micro` consecutive micro-batches of
+the group's shared stream (micro: the smallest batch size), its optimizer kind's optax
+update, and its model at its own width, its params stored in the corner of the widest
+(population/shapes.py).
 
 The cost of a merge depends on how the population is computed (the cost model):
 
@@ -12,11 +14,12 @@ The cost of a merge depends on how the population is computed (the cost model):
   own variant's loop (`lax.switch`), so a merged program costs each config what its own
   program costs per step, and compiles each variant once, as the separate programs
   would (benchmarks/results/2026-12-06/merge/). Merging then only gains: fewer, wider
-  populations, which fill every device. `auto` merges batch sizes and optimizer kinds.
+  populations, which fill every device; each config's params and optimizer state take
+  the widest config's memory. `auto` merges batch sizes, optimizer kinds and widths.
 - several configs per vmapped step (`chunk` > 1 or `all`, the accelerator default): a
-  vmapped branch runs every variant for every config, so merged batch sizes would cost
-  a step per variant, and merged kinds run the union update, 0-20% slower per step
-  (optim.py). `auto` merges nothing there; `all` merges both anyway.
+  vmapped branch runs every variant for every config, so merged batch sizes and widths
+  would cost a step per variant, and merged kinds run the union update, 0-20% slower
+  per step (optim.py). `auto` merges nothing there; `all` merges everything anyway.
 
 A merged group's batch sizes must each be the smallest times a power of two that
 divides the 16-step blocks of a length bucket (engine.BLOCK_STEPS), and evaluations
@@ -36,6 +39,7 @@ from jaxtune.population.step import Variant
 from jaxtune.space import KIND_NAMES, MERGE_MODES
 
 BATCH = ("batch_size",)
+WIDTHS = ("hidden_size", "num_filters")  # params' dims, not their structure
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,12 +49,14 @@ class MergePolicy:
     mode: str  # budget.merge as written: auto, none or all
     batch_sizes: bool = False
     kinds: str | None = None  # "branch": each kind's optax update; "union": optim.py's
+    widths: bool = False  # hidden_size / num_filters: params in the corner of the widest
     reason: str = ""
 
     @property
     def names(self) -> tuple[str, ...]:
         """The hyperparameters that no longer split static groups."""
-        return (BATCH if self.batch_sizes else ()) + (KIND_NAMES if self.kinds else ())
+        names = (BATCH if self.batch_sizes else ()) + (KIND_NAMES if self.kinds else ())
+        return names + (WIDTHS if self.widths else ())
 
 
 def merge_policy(
@@ -77,15 +83,18 @@ def merge_policy(
             "run for every config",
         )
     kinds = "branch" if one_at_a_time else "union"
+    how = "each config runs its own branch" if one_at_a_time else "vmapped: every variant runs"
     if eval_every is not None or max_steps is not None:
         return MergePolicy(
             mode,
             kinds=kinds,
-            reason="optimizer kinds share programs; batch sizes stay apart "
+            widths=True,
+            reason=f"optimizer kinds and widths merged ({how}); batch sizes stay apart "
             "(train.eval_every / max_steps count each config's own steps)",
         )
-    how = "each config runs its own branch" if one_at_a_time else "vmapped: every variant runs"
-    return MergePolicy(mode, True, kinds, f"batch sizes and optimizer kinds merged ({how})")
+    return MergePolicy(
+        mode, True, kinds, True, f"batch sizes, optimizer kinds and widths merged ({how})"
+    )
 
 
 def merged_names(policy: MergePolicy | None) -> tuple[str, ...]:
@@ -124,10 +133,33 @@ def split_group(
     out = []
     for sizes in sets:
         members = [i for i, c in enumerate(configs) if c["batch_size"] in sizes]
-        variants = tuple(sorted({_variant(configs[i], policy) for i in members}, key=_order))
+        varying = tuple(
+            name
+            for name in WIDTHS
+            if policy.widths and len({_hashable(configs[i].get(name)) for i in members}) > 1
+        )
+        variants = {_variant(configs[i], policy, varying) for i in members}
+        variants = tuple(sorted(variants, key=_order))
         plain = len(variants) == 1 and variants[0].optimizer is not None
         out.append((members, () if plain else variants))
     return out
+
+
+def widest_config(configs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A config as large as any of `configs` in batch size and widths: what a merged
+    program's memory is estimated for (every config is stored at the widest)."""
+
+    def largest(values):
+        if all(isinstance(v, tuple | list) for v in values):
+            return tuple(max(sizes) for sizes in zip(*values, strict=True))
+        return max(max(v) if isinstance(v, tuple | list) else v for v in values)
+
+    names = ("batch_size", *WIDTHS)
+    return {**configs[0], **{name: largest([c[name] for c in configs]) for name in names}}
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
 
 
 def holds_union(variants: Sequence[Variant]) -> bool:
@@ -137,11 +169,14 @@ def holds_union(variants: Sequence[Variant]) -> bool:
     return len(kinds) > 1 or any(v.optimizer is None for v in variants)
 
 
-def _variant(config: Mapping[str, Any], policy: MergePolicy) -> Variant:
+def _variant(config: Mapping[str, Any], policy: MergePolicy, varying: tuple[str, ...]) -> Variant:
+    widths = tuple((name, _hashable(config[name])) for name in varying)
     if policy.kinds == "union":
-        return Variant(config["batch_size"], None)
-    return Variant(config["batch_size"], config["optimizer"], bool(config["nesterov"]))
+        return Variant(config["batch_size"], None, widths=widths)
+    kind = (config["optimizer"], bool(config["nesterov"]))
+    return Variant(config["batch_size"], *kind, widths=widths)
 
 
 def _order(variant: Variant) -> tuple:
-    return (variant.batch_size, variant.optimizer or "", variant.nesterov)
+    widths = tuple(v if isinstance(v, tuple) else (v,) for _, v in variant.widths)
+    return (variant.batch_size, variant.optimizer or "", variant.nesterov, widths)

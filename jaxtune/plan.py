@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jaxtune.memory import MemoryEstimate, estimate_memory
-from jaxtune.merge import MergePolicy, holds_union, merged_names, split_group
+from jaxtune.merge import MergePolicy, holds_union, merged_names, split_group, widest_config
 from jaxtune.population.step import Variant
 from jaxtune.search.samplers import Trial
 from jaxtune.space import static_signature
@@ -153,7 +153,7 @@ def plan_populations(
         limit = max_population
         if shapes is not None:
             # The largest batch's step, and the union state where the kinds are mixed.
-            widest = max(members, key=lambda t: t.config["batch_size"]).config
+            widest = widest_config([t.config for t in members])
             estimate = estimate_memory(
                 widest,
                 vocab_size=shapes.vocab_size,

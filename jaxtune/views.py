@@ -31,12 +31,13 @@ class EvalPlan:
             blocks = bucketing.eval_plan(split.lengths, batch_size, buckets)
         return cls(blocks, {b.length: to_device(split.truncate(b.length)) for b in blocks})
 
-    def evaluate(self, population: Population, params) -> dict[str, Any]:
-        """Metrics of every config ([K] each)."""
+    def evaluate(self, population: Population, params, variant=None) -> dict[str, Any]:
+        """Metrics of every config ([K] each); `variant`: the configs' variant codes [K] in
+        a merged program (each evaluated at its own width), else None."""
         totals = None
         for block in self.blocks:
             part = population.evaluate_totals(
-                params, self.splits[block.length], block.index, block.weight
+                (params, variant), self.splits[block.length], block.index, block.weight
             )
             totals = part if totals is None else jax.tree.map(jax.numpy.add, totals, part)
         return population.metrics(*totals)

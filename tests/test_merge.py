@@ -17,6 +17,7 @@ from test_population import ARCHITECTURES
 from jaxtune.engine import program_for
 from jaxtune.merge import batch_sets, merge_policy, split_group
 from jaxtune.population.factory import make_population
+from jaxtune.population.shapes import corner_slice
 from jaxtune.population.status import EarlyStopping, Status
 from jaxtune.population.step import Variant
 
@@ -29,6 +30,10 @@ MIXED = [
     {"batch_size": 24, "optimizer": "adam", "learning_rate": 1e-2, "dropout": 0.3},
     {"batch_size": 12, "optimizer": "sgd", "learning_rate": 1e4},  # diverges: FAILED
 ]
+# Widths too: recurrent hidden sizes 8, 12, 20; CNN filters 4, 6, 9.
+WIDE = {"hidden_size": 20, "num_filters": 9}
+NARROW = {"hidden_size": 8, "num_filters": 4}
+MIXED_WIDTHS = [{**MIXED[0], **NARROW}, {**MIXED[1], **WIDE}, *MIXED[2:4], {**MIXED[4], **WIDE}]
 ALL_AT_ONCE = merge_policy("all", chunk=None)
 ONE_AT_A_TIME = merge_policy("auto", chunk=1)
 
@@ -39,11 +44,18 @@ def variants_of(population, policy=ONE_AT_A_TIME):
     return variants
 
 
-def assert_each_equals_alone(population, state, history, epochs=2):
+def assert_each_equals_alone(population, state, history, epochs=2, native=False):
+    """Each config of the trained population against its own plain program on the same
+    stream; `native`: the population stores params in the corner of the widest."""
     micro = min(c["batch_size"] for c in population)
-    programs = {}  # one plain program per optimizer kind, as the unmerged sweep compiles
+    programs = {}  # one plain program per kind and width, as the unmerged sweep compiles
     for k, config in enumerate(population):
-        kind = (config["optimizer"], config["nesterov"])
+        kind = (
+            config["optimizer"],
+            config["nesterov"],
+            config["hidden_size"],
+            config["num_filters"],
+        )
         if kind not in programs:
             program = program_for(config, tiny_dataset())
             programs[kind] = make_population(program, EarlyStopping(), devices=1)
@@ -63,33 +75,56 @@ def assert_each_equals_alone(population, state, history, epochs=2):
                     history[epoch][name][k], alone_history[epoch][name][0],
                     rtol=RTOL, atol=ATOL, err_msg=f"config {k} epoch {epoch} {name}",
                 )  # fmt: skip
+        own = select(alone.train.params, 0)
+        params = select(state.train.params, k)
+        if native:
+            params = corner_slice(
+                params, jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), own)
+            )
         jax.tree.map(
-            lambda a, b: np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL),
-            select(state.train.params, k),
-            select(alone.train.params, 0),
+            lambda a, b: np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL), params, own
         )
 
 
 @pytest.mark.parametrize("base", ARCHITECTURES[:4], ids=lambda b: b["architecture"])
 def test_each_config_of_a_merged_population_equals_it_trained_alone(base):
-    population = configs(base, MIXED)
+    """Batch sizes, optimizer kinds and widths in one program, one config diverging."""
+    population = configs(base, MIXED_WIDTHS)
     variants = variants_of(population)
-    assert [v.batch_size for v in variants] == [12, 12, 24, 24, 48]
+    assert sorted(v.batch_size for v in variants) == [12, 12, 24, 24, 48]
+    # The width this architecture reads (a CNN's num_filters, a recurrent hidden_size).
+    width = "num_filters" if base["architecture"] == "cnn" else "hidden_size"
+    assert {name for v in variants for name, _ in v.widths} == {width}
     state, history = train(population, epochs=2, chunk=1, variants=variants)
     # Each config's own optimizer steps: 160 examples in batches of 12, 24, 48.
     assert [int(s) for s in state.train.step[:4]] == [2 * 14, 2 * 7, 2 * 4, 2 * 7]
     # The diverging config failed alone; its neighbours never saw it.
     assert int(state.life.status[4]) == Status.FAILED
-    assert_each_equals_alone(population, state, history)
+    assert_each_equals_alone(population, state, history, native=True)
     assert len(set(np.round(history[-1]["train_loss"][:4], 6))) == 4
+    # Every config is stored at the widest shapes; a narrower one's padding is still
+    # exactly zero after training.
+    program = program_for(population[0], tiny_dataset(), variants=variants)
+    widest = program.widest_params()
+    assert jax.tree.map(lambda leaf: leaf.shape[1:], state.train.params) == jax.tree.map(
+        lambda s: s.shape, widest
+    )
+    for k in range(len(population)):
+        native = program.native_params(variants[int(state.train.hparams["variant"][k])])
+        for big, small in zip(
+            jax.tree.leaves(select(state.train.params, k)), jax.tree.leaves(native), strict=True
+        ):
+            padding = np.ones(big.shape, bool)
+            padding[tuple(slice(0, d) for d in small.shape)] = False
+            assert not np.any(np.asarray(big)[padding]), f"config {k}"
 
 
 def test_vmapped_merged_population_runs_every_variant_and_keeps_each_configs_own():
-    population = configs(ARCHITECTURES[0], MIXED[:4])
-    variants = variants_of(population, ALL_AT_ONCE)  # the union update, batch sizes merged
+    population = configs(ARCHITECTURES[0], MIXED_WIDTHS[:4])
+    variants = variants_of(population, ALL_AT_ONCE)  # the union update, all else merged
     assert {v.optimizer for v in variants} == {None}
     state, history = train(population, epochs=2, chunk=None, variants=variants)
-    assert_each_equals_alone(population, state, history)
+    assert_each_equals_alone(population, state, history, native=True)
 
 
 def test_a_merged_program_compiles_once_whatever_its_configs_run(compile_counter):
@@ -141,15 +176,18 @@ def test_split_group_gives_plain_programs_where_nothing_branches():
     ]
 
 
+BATCH, KINDS, WIDTHS = ("batch_size",), ("optimizer", "nesterov"), ("hidden_size", "num_filters")
+
+
 @pytest.mark.parametrize(
     "mode, chunk, options, merged, reason",
     [
         ("none", 1, {}, (), "budget.merge none"),
-        ("auto", 1, {}, ("batch_size", "optimizer", "nesterov"), "own branch"),
+        ("auto", 1, {}, BATCH + KINDS + WIDTHS, "own branch"),
         ("auto", None, {}, (), "every variant would run for every config"),
-        ("all", None, {}, ("batch_size", "optimizer", "nesterov"), "every variant runs"),
-        ("auto", 1, {"eval_every": 50}, ("optimizer", "nesterov"), "batch sizes stay apart"),
-        ("all", 4, {"max_steps": 10}, ("optimizer", "nesterov"), "batch sizes stay apart"),
+        ("all", None, {}, BATCH + KINDS + WIDTHS, "every variant runs"),
+        ("auto", 1, {"eval_every": 50}, KINDS + WIDTHS, "batch sizes stay apart"),
+        ("all", 4, {"max_steps": 10}, KINDS + WIDTHS, "batch sizes stay apart"),
         ("all", 1, {"embedding_update": "lazy"}, (), "lazy embedding update"),
     ],
 )
@@ -213,16 +251,29 @@ def test_a_sweep_merges_batch_sizes_and_kinds_and_the_smallest_batch_keeps_its_s
                 -(-s // ratio) <= o < s
                 for s, o in zip([h["step"] for h in smallest], steps, strict=True)
             )
+    # A narrow config's best params come back at its own width: final evaluates each, and
+    # a config of the stream's own batch size scores on test as it does unmerged.
+    finals = {}
+    for merge in ("none", "auto"):
+        result = CliRunner().invoke(app, ["final", str(tmp_path / merge), "--top", "6"])
+        assert result.exit_code == 0, result.output
+        top = json.loads((tmp_path / merge / "final.json").read_text())["top"]
+        finals[merge] = {f["trial_id"]: f["test_loss"] for f in top}
+    assert set(finals["auto"]) == {r["trial_id"] for r in records["auto"]}
+    for record in records["auto"]:
+        if record["hparams"]["batch_size"] == 12:
+            trial = record["trial_id"]
+            np.testing.assert_allclose(finals["auto"][trial], finals["none"][trial], rtol=RTOL)
 
 
 @pytest.mark.parametrize(
-    "path, unmerged, merged",
+    "path, unmerged",
     [
-        ("experiments/emotion_gru_one_at_a_time.yaml", 10, 5),  # one per hidden width
-        ("benchmarks/merge/emotion_random_64.yaml", 18, 3),
+        ("experiments/emotion_gru_one_at_a_time.yaml", 10),
+        ("benchmarks/merge/emotion_random_64.yaml", 18),
     ],
 )
-def test_the_studies_of_issue_34_plan_as_one_program_per_hidden_width(path, unmerged, merged):
+def test_the_studies_of_issue_34_plan_as_one_program(path, unmerged):
     from pathlib import Path
 
     from jaxtune.plan import plan_populations, static_groups
@@ -230,15 +281,13 @@ def test_the_studies_of_issue_34_plan_as_one_program_per_hidden_width(path, unme
     from jaxtune.spec import load_spec
 
     trials, _ = sample(load_spec(Path(__file__).parents[1] / path))
-    widths = len({t.config["hidden_size"] for t in trials})
     assert static_groups(trials) == unmerged
     for mode, chunk, programs in [
         ("none", 1, unmerged),
         ("auto", None, unmerged),  # vmapped: auto merges nothing
-        ("auto", 1, merged),
-        ("all", None, merged),
+        ("auto", 1, 1),
+        ("all", None, 1),
     ]:
         plans = plan_populations(trials, 64, chunk=chunk, merge=merge_policy(mode, chunk))
         assert len({p.group for p in plans}) == programs, (mode, chunk)
         assert sorted(t.trial_id for p in plans for t in p.trials) == [t.trial_id for t in trials]
-    assert merged == widths

@@ -1,11 +1,15 @@
 """Changing any dynamic hyperparameter's value never recompiles the population's programs."""
 
+import functools
+
 import pytest
-from support import configs, tiny_dataset, train
+from support import configs, tiny_dataset
+from support import train as train_through
 
 from jaxtune.engine import program_for
 from jaxtune.population.factory import make_population
 from jaxtune.population.status import EarlyStopping
+from jaxtune.population.step import Variant
 from jaxtune.space import DYNAMIC_NAMES
 
 FIRST = {
@@ -73,10 +77,13 @@ def test_dynamic_hparam_values_never_recompile(architecture, compile_counter):
         "filter_sizes": (2,),
         "batch_size": 32,
     }
-    # budget.merge all: the optimizer kind and nesterov are values of one program too.
+    # budget.merge all, vmapped: the optimizer kind and nesterov are values of one program
+    # too (the union update).
+    union = (Variant(32, None),)
     population = make_population(
-        program_for(configs(base, [{}])[0], tiny_dataset(), merge="all"), EarlyStopping()
+        program_for(configs(base, [{}])[0], tiny_dataset(), variants=union), EarlyStopping()
     )
+    train = functools.partial(train_through, variants=union)
     train(configs(base, [FIRST, SECOND]), epochs=1, population=population)
     compiled = len(compile_counter)
     assert compiled >= 4  # init, train_round, evaluate, after_evaluation: the counter works

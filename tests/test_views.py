@@ -44,7 +44,9 @@ class RecordingPopulation:
     def __init__(self):
         self.seen = []  # (example id, split width)
 
-    def evaluate_totals(self, params, split, index, weights):
+    def evaluate_totals(self, per_config, split, index, weights):
+        params, variant = per_config
+        assert variant is None  # an unmerged population's
         tokens, lengths, labels = (
             np.asarray(a) for a in (split.tokens, split.lengths, split.labels)
         )

@@ -22,9 +22,18 @@ from jaxtune.losses import classification_metrics
 from jaxtune.models.classifier import EMBEDDING
 from jaxtune.population.chunks import config_map, over_chunks
 from jaxtune.population.lifecycle import after_evaluation, stop_now
+from jaxtune.population.shapes import corner_slice
 from jaxtune.population.state import ConfigState
 from jaxtune.population.status import EarlyStopping
-from jaxtune.population.step import DeviceSplit, Program, eval_step, guarded_train_step, init_state
+from jaxtune.population.step import (
+    DeviceSplit,
+    Program,
+    eval_step,
+    guarded_train_step,
+    init_state,
+    native_state,
+    stored_state,
+)
 from jaxtune.sharding import init_on_mesh, local_devices, on_mesh, over_devices, replicated
 
 
@@ -40,7 +49,9 @@ class Population(NamedTuple):
     train_round(state, split, index, weights, max_loss) -> (state, metrics): every config
       through the minibatches index, weights [S, B] of split; max_loss a traced scalar
       (inf: no bound); metrics summed over the steps, [K] each. The state is donated.
-    evaluate_totals(params, split, index, weights) -> (loss_sum [K], confusion [K, C, C]).
+    evaluate_totals((params, variant codes or None), split, index, weights) -> (loss_sum [K],
+      confusion [K, C, C]); the codes ([K] int32) of a program whose variants differ in
+      width, each config evaluated at its own.
     metrics(loss_sum, confusion) -> loss, accuracy, macro_f1, per_class_accuracy, confusion.
     after_evaluation(state, val_metrics, patience, min_delta) -> (state, rates [K]): best
       so far, early stopping, plateau, completion (lifecycle.py); rates: each config's
@@ -106,6 +117,9 @@ def make_population(
             ratio = variant.batch_size // program.micro_batch
             index = index.reshape(index.shape[0] // ratio, -1)  # [S / r, r * B]
             weights = weights.reshape(weights.shape[0] // ratio, -1)  # [S / r, r * B]
+            # At the variant's own width (the corner of the widest, shapes.py).
+            stored = state.train
+            state = state.replace(train=native_state(program, stored, variant))
         # The steps after the last one with a real example (the fill of a length
         # bucket's last block, bucketing.py) would change nothing: the loop stops
         # before them, so a block can be long without costing its fill.
@@ -126,7 +140,10 @@ def make_population(
             functools.partial(step, variant=variant), state, batch, max_loss, *first
         )
         zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), zeros[1])
-        return lax.fori_loop(0, num_steps, body, (state, zeros))
+        state, totals = lax.fori_loop(0, num_steps, body, (state, zeros))
+        if variant is not None:
+            state = state.replace(train=stored_state(program, stored, state.train))
+        return state, totals
 
     def steps_one(state, *shared):
         """One config's loop; in a merged program, the loop of its variant. Computed one
@@ -161,18 +178,32 @@ def make_population(
         new, metrics = chunked_steps(light, split, index, weights, max_loss, rows)
         return new.replace(life=new.life.replace(best_params=best_params)), metrics
 
+    def evaluate_one(per_config, batch):
+        """One config's summed loss and confusion; per_config: (params, variant code)."""
+        params, code = per_config
+        if not program.models:
+            return eval_step(program, params, batch)
+
+        def at_width(variant, params):
+            native = corner_slice(params, program.native_params(variant))
+            return eval_step(program, native, batch, variant)
+
+        branches = [functools.partial(at_width, v) for v in program.variants]
+        return lax.switch(code, branches, params)
+
     evaluate_batch = functools.partial(
-        over_chunks, config_map(functools.partial(eval_step, program), in_axes=(0, None)), chunk
+        over_chunks, config_map(evaluate_one, in_axes=(0, None)), chunk
     )
 
-    def evaluate_totals(params, split: DeviceSplit, index, weights):
-        """Summed loss [K] and confusion [K, C, C] of every config over batches [S, B]."""
+    def evaluate_totals(per_config, split: DeviceSplit, index, weights):
+        """Summed loss [K] and confusion [K, C, C] of every config over batches [S, B];
+        per_config: (params, variant codes [K] or None)."""
 
         def body(totals, batch_ids):
-            loss_sum, confusion = evaluate_batch(params, split.gather(*batch_ids))
+            loss_sum, confusion = evaluate_batch(per_config, split.gather(*batch_ids))
             return jax.tree.map(jnp.add, totals, (loss_sum, confusion)), None
 
-        zeros = jax.eval_shape(evaluate_batch, params, split.gather(index[0], weights[0]))
+        zeros = jax.eval_shape(evaluate_batch, per_config, split.gather(index[0], weights[0]))
         zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), zeros)
         (loss_sum, confusion), _ = lax.scan(body, zeros, (index, weights))
         return loss_sum, confusion

@@ -63,10 +63,15 @@ def hparam_arrays(
 
 def variant_of(config: Mapping[str, Any], variants: Sequence[Variant]) -> Variant:
     """The config's variant in a merged program with `variants` (step.Variant): its batch
-    size, and its optimizer where the variants branch on it."""
+    size, its optimizer where the variants branch on it, its widths where they differ."""
+    widths = tuple(
+        (name, tuple(config[name]) if isinstance(config[name], list) else config[name])
+        for name, _ in variants[0].widths
+    )
     if any(v.optimizer is not None for v in variants):
-        return Variant(config["batch_size"], config["optimizer"], bool(config["nesterov"]))
-    return Variant(config["batch_size"], None)
+        kind = (config["optimizer"], bool(config["nesterov"]))
+        return Variant(config["batch_size"], *kind, widths=widths)
+    return Variant(config["batch_size"], None, widths=widths)
 
 
 def trial_keys(sweep_seed: int, trial_ids: Sequence[int]):

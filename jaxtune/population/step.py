@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import flax.struct
@@ -17,12 +18,13 @@ from jaxtune.data.dataset import Split
 from jaxtune.losses import confusion_matrix, cross_entropy
 from jaxtune.models.classifier import EMBEDDING
 from jaxtune.optim import build_optimizer, kind_optimizer, mask_frozen_embedding, on_union_state
-from jaxtune.population.state import ConfigState, initial_state
+from jaxtune.population.shapes import corner_pad, corner_slice, corner_write, widest
+from jaxtune.population.state import ConfigState, TrainState, initial_state
 from jaxtune.population.status import Status
 from jaxtune.schedules import learning_rate
 
 
-@dataclasses.dataclass(frozen=True, order=True)
+@dataclasses.dataclass(frozen=True)
 class Variant:
     """One static choice inside a merged program: a config's batch size and optimizer.
 
@@ -35,6 +37,9 @@ class Variant:
     batch_size: int
     optimizer: str | None
     nesterov: bool = False
+    # The widths it sets where a program's variants differ in them (hidden_size,
+    # num_filters): its params live in the corner of the widest (shapes.py).
+    widths: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +58,22 @@ class Program:
     class_weights: tuple[float, ...] | None = None  # per class, in the loss (None: all 1)
     embedding_update: str = "dense"  # or "lazy": only the batch's rows (embedding_rows.py)
     variants: tuple[Variant, ...] = ()
+    models: tuple[Any, ...] = ()  # each variant's model where their widths differ, else ()
+
+    def model_for(self, variant: Variant | None):
+        return self.models[self.variants.index(variant)] if self.models else self.model
+
+    def native_params(self, variant: Variant | None):
+        """The params' shapes (ShapeDtypeStruct) of a config of `variant`, at its own width."""
+        tokens = jnp.zeros((1, 8), jnp.int32)
+        init = self.model_for(variant).init
+        return jax.eval_shape(
+            lambda key: init(key, tokens, jnp.ones((1,), jnp.int32))["params"], jax.random.key(0)
+        )
+
+    def widest_params(self):
+        """The shapes every config's params are stored at: the widest of its variants'."""
+        return widest([self.native_params(v) for v in self.variants])
 
     @property
     def micro_batch(self) -> int | None:
@@ -102,12 +123,53 @@ class DeviceSplit:
 
 
 def init_state(program: Program, hparams, key) -> ConfigState:
-    """Initialise one config. key: this trial's key, `fold_in(sweep_key, trial_id)`."""
+    """Initialise one config. key: this trial's key, `fold_in(sweep_key, trial_id)`.
+
+    In a program whose variants differ in width, a config is initialised at its own
+    width and stored in the corner of the widest shapes (shapes.py)."""
     init_key, train_key = jax.random.split(key)
     tokens = jnp.zeros((1, 8), jnp.int32)
-    params = program.model.init(init_key, tokens, jnp.ones((1,), jnp.int32))["params"]
-    opt_state = program.optimizer_for(hparams).init(params)
+
+    def init(variant):
+        params = program.model_for(variant).init(init_key, tokens, jnp.ones((1,), jnp.int32))
+        params = params["params"]
+        return params, program.optimizer_for(hparams, variant).init(params)
+
+    if not program.models:
+        params, opt_state = init(None)
+        return initial_state(params, opt_state, hparams, train_key)
+    params_shapes = program.widest_params()
+    opt_shapes = jax.eval_shape(program.optimizer_for(hparams).init, params_shapes)
+
+    def padded(variant):
+        params, opt_state = init(variant)
+        return corner_pad(params, params_shapes), corner_pad(opt_state, opt_shapes)
+
+    branches = [functools.partial(padded, v) for v in program.variants]
+    params, opt_state = jax.lax.switch(hparams["variant"], branches)
     return initial_state(params, opt_state, hparams, train_key)
+
+
+def native_state(program: Program, train: TrainState, variant: Variant) -> TrainState:
+    """A config's training state at its variant's own width (the corner of the widest)."""
+    if not program.models:
+        return train
+    params = program.native_params(variant)
+    opt_state = jax.eval_shape(program.optimizer_for(train.hparams, variant).init, params)
+    return train.replace(
+        params=corner_slice(train.params, params),
+        opt_state=corner_slice(train.opt_state, opt_state),
+    )
+
+
+def stored_state(program: Program, stored: TrainState, native: TrainState) -> TrainState:
+    """`native` (a config's state at its own width) written back into the corner of `stored`."""
+    if not program.models:
+        return native
+    return native.replace(
+        params=corner_write(stored.params, native.params),
+        opt_state=corner_write(stored.opt_state, native.opt_state),
+    )
 
 
 def train_step(
@@ -144,7 +206,7 @@ def train_step(
         # `where`, unlike a product, also zeroes a non-finite cotangent).
         xs = jnp.where(trainable, xs, jax.lax.stop_gradient(xs))
         rest = {name: sub for name, sub in params.items() if name != EMBEDDING}
-        logits = program.model.apply(
+        logits = program.model_for(variant).apply(
             {"params": rest}, xs, batch.lengths, method="classify", **options
         )  # [B, C]
         loss = cross_entropy(
@@ -222,9 +284,11 @@ def guarded_train_step(
     }
 
 
-def eval_step(program: Program, params, batch: Batch):
-    """Summed loss and [C, C] confusion of one config on one batch (no dropout)."""
-    logits = program.model.apply({"params": params}, batch.tokens, batch.lengths)  # [B, C]
+def eval_step(program: Program, params, batch: Batch, variant: Variant | None = None):
+    """Summed loss and [C, C] confusion of one config on one batch (no dropout); `params`
+    at the config's own width."""
+    model = program.model_for(variant)
+    logits = model.apply({"params": params}, batch.tokens, batch.lengths)  # [B, C]
     losses = optax.softmax_cross_entropy_with_integer_labels(logits, batch.labels)  # [B]
     loss_sum = jnp.sum(jnp.where(batch.weights > 0, losses, 0.0))
     return loss_sum, confusion_matrix(logits, batch.labels, batch.weights)
