@@ -21,13 +21,12 @@ from jaxtune.checkpoints import save_population_params
 from jaxtune.data import bucketing
 from jaxtune.data.dataset import TextDataset, epoch_batches
 from jaxtune.data.widths import config_width
-from jaxtune.models import build_classifier
 from jaxtune.plan import PopulationPlan
 from jaxtune.population.factory import Population, make_population
 from jaxtune.population.hparams import hparam_arrays, trial_keys
 from jaxtune.population.lifecycle import stopping_args
+from jaxtune.population.program import Variant, program_for
 from jaxtune.population.status import EarlyStopping, Status
-from jaxtune.population.step import Program, Variant
 from jaxtune.records import Outcome, Recorder, TrialRecord
 from jaxtune.rounds import Stream, evaluation_rounds, real_steps, steps_per_epoch
 from jaxtune.snapshots import PopulationSnapshots
@@ -54,35 +53,6 @@ class EpochReport:
 # the lazy update's row lookup) over more steps; a block's trailing fill is not computed
 # (population/factory.py). 16 vs 4: +14-17% config-steps/s at GRU B16 H64 (benchmarks/README.md).
 BLOCK_STEPS = 16
-
-
-def program_for(
-    config: dict[str, Any],
-    dataset: TextDataset,
-    class_weights: tuple[float, ...] | None = None,
-    embedding_update: str = "dense",
-    unroll: int = 1,
-    variants: tuple[Variant, ...] = (),
-) -> Program:
-    """The program of a config's static signature; `unroll`: timesteps per iteration of the
-    recurrent scans (budget.unroll), which changes the compiled loop, never the math;
-    `variants`: a merged program's (merge.py), each config running its own."""
-
-    def model(widths=()):
-        at_width = {**config, **dict(widths)}
-        return build_classifier(
-            at_width, dataset.vocab_size, dataset.num_classes, scan_unroll=unroll
-        )
-
-    return Program(
-        model=model(),
-        optimizer=config["optimizer"],
-        nesterov=config["nesterov"],
-        class_weights=class_weights,
-        embedding_update=embedding_update,
-        variants=variants,
-        models=tuple(model(v.widths) for v in variants) if variants and variants[0].widths else (),
-    )
 
 
 class Engine:

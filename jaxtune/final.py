@@ -18,8 +18,8 @@ import jax
 from jaxtune.checkpoints import load_config_params
 from jaxtune.data.sources import load_dataset
 from jaxtune.data.widths import clip_buckets, config_width
-from jaxtune.engine import program_for
 from jaxtune.population.factory import make_population
+from jaxtune.population.program import program_for
 from jaxtune.population.shapes import corner_slice
 from jaxtune.population.status import EarlyStopping
 from jaxtune.results import FINAL_FILE, best_value, rank, read_results, write_json

@@ -35,7 +35,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jaxtune.population.step import Variant
+from jaxtune.population.program import Variant
 from jaxtune.space import KIND_NAMES, MERGE_MODES
 
 BATCH = ("batch_size",)

@@ -20,7 +20,7 @@ from typing import Any
 
 from jaxtune.memory import MemoryEstimate, estimate_memory
 from jaxtune.merge import MergePolicy, holds_union, merged_names, split_group, widest_config
-from jaxtune.population.step import Variant
+from jaxtune.population.program import Variant
 from jaxtune.search.samplers import Trial
 from jaxtune.space import static_signature
 

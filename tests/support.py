@@ -12,9 +12,10 @@ import numpy as np
 
 from jaxtune.data.bucketing import Block
 from jaxtune.data.synthetic import SyntheticConfig, make_synthetic
-from jaxtune.engine import Engine, program_for
+from jaxtune.engine import Engine
 from jaxtune.population.factory import make_population
 from jaxtune.population.hparams import hparam_arrays, trial_keys
+from jaxtune.population.program import program_for
 from jaxtune.population.status import EarlyStopping
 from jaxtune.rounds import Stream, steps_per_epoch
 from jaxtune.space import complete_config

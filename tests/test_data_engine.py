@@ -16,10 +16,11 @@ from typer.testing import CliRunner
 
 from jaxtune.cli import app
 from jaxtune.data import bucketing
-from jaxtune.engine import Engine, program_for
+from jaxtune.engine import Engine
 from jaxtune.plan import plan_populations
 from jaxtune.population.factory import make_population
 from jaxtune.population.hparams import hparam_arrays, trial_keys
+from jaxtune.population.program import program_for
 from jaxtune.population.status import EarlyStopping
 from jaxtune.population.step import to_device
 from jaxtune.rounds import steps_per_epoch

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from jaxtune.checkpoints import load_config_params
 from jaxtune.cli import app
 from jaxtune.data.synthetic import SyntheticConfig, make_synthetic
-from jaxtune.engine import program_for
+from jaxtune.population.program import program_for
 
 runner = CliRunner()
 DATA = {"train_size": 240, "val_size": 64, "test_size": 48, "max_length": 10, "seed": 4}

@@ -19,8 +19,9 @@ from jaxtune.models import build_classifier
 from jaxtune.plan import Shapes, plan_populations
 from jaxtune.population.factory import make_population
 from jaxtune.population.hparams import hparam_arrays
+from jaxtune.population.program import Program
 from jaxtune.population.status import EarlyStopping
-from jaxtune.population.step import DeviceSplit, Program, init_state
+from jaxtune.population.step import DeviceSplit, init_state
 from jaxtune.search.samplers import Trial
 from jaxtune.space import complete_config
 from jaxtune.spec import SpecError, parse_spec

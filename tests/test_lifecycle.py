@@ -160,8 +160,8 @@ def test_early_stopping_population_matches_each_config_alone(chunk):
 def test_patience_and_min_delta_values_never_recompile(patience, compile_counter):
     """Counted as XLA compilations: the population is split over 2 of conftest's devices,
     where jit's dispatch cache may hold a second entry for one compiled program."""
-    from jaxtune.engine import program_for
     from jaxtune.population.factory import make_population
+    from jaxtune.population.program import program_for
 
     population = make_population(
         program_for(configs(BASE, [{}])[0], tiny_dataset()), EarlyStopping()

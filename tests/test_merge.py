@@ -14,12 +14,11 @@ import pytest
 from support import configs, select, tiny_dataset, train
 from test_population import ARCHITECTURES
 
-from jaxtune.engine import program_for
 from jaxtune.merge import batch_sets, merge_policy, split_group
 from jaxtune.population.factory import make_population
+from jaxtune.population.program import Variant, program_for
 from jaxtune.population.shapes import corner_slice
 from jaxtune.population.status import EarlyStopping, Status
-from jaxtune.population.step import Variant
 
 RTOL, ATOL = 1e-5, 1e-6
 

@@ -13,7 +13,7 @@ from test_merge import assert_each_equals_alone
 from test_population import ARCHITECTURES
 
 from jaxtune.optim import OPTIMIZERS, build_optimizer, kind_optimizer, optimizer_code
-from jaxtune.population.step import Variant
+from jaxtune.population.program import Variant
 
 # The tolerance: the union runs optax's own transformations, but XLA fuses the selected
 # branches differently from a lone optax chain, so results agree to float32 rounding.

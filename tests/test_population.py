@@ -7,8 +7,8 @@ import pytest
 from support import configs, select, tiny_dataset, train, train_each_alone
 
 from jaxtune.data.dataset import epoch_batches
-from jaxtune.engine import program_for
 from jaxtune.models import EMBEDDING
+from jaxtune.population.program import program_for
 from jaxtune.population.status import Status
 from jaxtune.population.step import to_device, train_step
 
@@ -253,8 +253,8 @@ def test_fused_backward_trains_like_autodiff(base):
 
     from jaxtune.models import build_classifier
     from jaxtune.population.factory import make_population
+    from jaxtune.population.program import Program
     from jaxtune.population.status import EarlyStopping
-    from jaxtune.population.step import Program
 
     population = configs(base, VARIATIONS)
     curves = []
@@ -290,9 +290,9 @@ def test_empty_batches_in_a_block_change_nothing_wherever_they_are(chunk):
     from support import SEED, tiny_dataset
 
     from jaxtune.data.dataset import epoch_batches
-    from jaxtune.engine import program_for
     from jaxtune.population.factory import make_population
     from jaxtune.population.hparams import hparam_arrays, trial_keys
+    from jaxtune.population.program import program_for
     from jaxtune.population.status import EarlyStopping
 
     population = configs(ARCHITECTURES[0], VARIATIONS[:2])

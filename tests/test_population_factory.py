@@ -9,10 +9,10 @@ from support import SEED, configs, select, tiny_dataset
 from test_population import ARCHITECTURES, VARIATIONS
 
 from jaxtune.data.dataset import epoch_batches
-from jaxtune.engine import program_for
 from jaxtune.population.factory import make_population
 from jaxtune.population.hparams import hparam_arrays, trial_keys
 from jaxtune.population.lifecycle import stopping_args
+from jaxtune.population.program import program_for
 from jaxtune.population.status import EarlyStopping, Status
 from jaxtune.population.step import to_device
 

@@ -6,10 +6,9 @@ import pytest
 from support import configs, tiny_dataset
 from support import train as train_through
 
-from jaxtune.engine import program_for
 from jaxtune.population.factory import make_population
+from jaxtune.population.program import Variant, program_for
 from jaxtune.population.status import EarlyStopping
-from jaxtune.population.step import Variant
 from jaxtune.space import DYNAMIC_NAMES
 
 FIRST = {

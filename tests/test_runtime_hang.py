@@ -9,7 +9,7 @@ from support import run_python
 
 PROGRAM = """
 import jaxtune, jax
-from jaxtune.engine import program_for
+from jaxtune.population.program import program_for
 from jaxtune.population.factory import make_population
 from jaxtune.population.hparams import hparam_arrays, trial_keys
 from jaxtune.population.status import EarlyStopping

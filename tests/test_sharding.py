@@ -13,11 +13,11 @@ from test_population import ARCHITECTURES, VARIATIONS, assert_population_matches
 from typer.testing import CliRunner
 
 from jaxtune.cli import app
-from jaxtune.engine import program_for
 from jaxtune.memory import MemoryEstimate
 from jaxtune.plan import PopulationPlan
 from jaxtune.population.factory import make_population
 from jaxtune.population.hparams import hparam_arrays, trial_keys
+from jaxtune.population.program import program_for
 from jaxtune.population.status import EarlyStopping
 from jaxtune.sharding import config_mesh, local_devices
 

@@ -6,9 +6,9 @@ import numpy as np
 from support import SEED, configs, tiny_dataset
 from test_population import ARCHITECTURES, VARIATIONS
 
-from jaxtune.engine import program_for
 from jaxtune.population.factory import make_population
 from jaxtune.population.hparams import hparam_arrays, trial_keys
+from jaxtune.population.program import program_for
 from jaxtune.population.state import flat, from_flat
 from jaxtune.population.status import EarlyStopping
 from jaxtune.snapshots import PopulationSnapshots

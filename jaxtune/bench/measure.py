@@ -30,7 +30,7 @@ from jaxtune.bench.workload import (
 
 def _program(config, case):
     from jaxtune.models import build_classifier
-    from jaxtune.population.step import Program
+    from jaxtune.population.program import Program
 
     model = build_classifier(
         config,

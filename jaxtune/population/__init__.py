@@ -4,7 +4,9 @@ as one program.
   status.py     a config's Status, the monitors, the early-stopping settings (no jax)
   state.py      ConfigState = TrainState (what a step updates) + Lifecycle (what the
                 evaluations decide); init_state; the snapshot's flat field layout
-  step.py       Program (what a static signature fixes); the train and eval step of ONE config
+  program.py    Program (what a static signature fixes); a merged program's Variants
+  shapes.py     configs of several widths: each config's arrays in the corner of the widest
+  step.py       the train and eval step of ONE config
   lifecycle.py  after an evaluation: best-so-far, early stopping, plateau, completion
   chunks.py     the K axis run `chunk` configs at a time
   hparams.py    dynamic hyperparameters as [K] arrays; per-trial keys

@@ -22,12 +22,12 @@ from jaxtune.losses import classification_metrics
 from jaxtune.models.classifier import EMBEDDING
 from jaxtune.population.chunks import config_map, over_chunks
 from jaxtune.population.lifecycle import after_evaluation, stop_now
+from jaxtune.population.program import Program
 from jaxtune.population.shapes import corner_slice
 from jaxtune.population.state import ConfigState
 from jaxtune.population.status import EarlyStopping
 from jaxtune.population.step import (
     DeviceSplit,
-    Program,
     eval_step,
     guarded_train_step,
     init_state,

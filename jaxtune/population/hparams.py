@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxtune.optim import optimizer_code
-from jaxtune.population.step import Variant
+from jaxtune.population.program import Variant
 from jaxtune.schedules import schedule_code
 from jaxtune.space import DYNAMIC_NAMES
 

@@ -5,9 +5,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-from typing import Any
 
 import flax.struct
 import jax
@@ -17,88 +15,12 @@ import optax
 from jaxtune.data.dataset import Split
 from jaxtune.losses import confusion_matrix, cross_entropy
 from jaxtune.models.classifier import EMBEDDING
-from jaxtune.optim import build_optimizer, kind_optimizer, mask_frozen_embedding, on_union_state
-from jaxtune.population.shapes import corner_pad, corner_slice, corner_write, widest
+from jaxtune.optim import mask_frozen_embedding
+from jaxtune.population.program import Program, Variant
+from jaxtune.population.shapes import corner_pad, corner_slice, corner_write
 from jaxtune.population.state import ConfigState, TrainState, initial_state
 from jaxtune.population.status import Status
 from jaxtune.schedules import learning_rate
-
-
-@dataclasses.dataclass(frozen=True)
-class Variant:
-    """One static choice inside a merged program: a config's batch size and optimizer.
-
-    A config runs the loop of its variant (`factory.py` branches on hparams["variant"]):
-    its minibatches are `batch_size / micro` consecutive micro-batches of the
-    population's shared stream, and its update is its kind's optax optimizer (None:
-    the union update selected by hparams["optimizer"], optim.py).
-    """
-
-    batch_size: int
-    optimizer: str | None
-    nesterov: bool = False
-    # The widths it sets where a program's variants differ in them (hidden_size,
-    # num_filters): its params live in the corner of the widest (shapes.py).
-    widths: tuple[tuple[str, Any], ...] = ()
-
-
-@dataclasses.dataclass(frozen=True)
-class Program:
-    """What a static signature fixes: the model, the optimizer kind (None: merged, each
-    config's kind a value of the union optimizer, optim.py), the loss's class weights.
-
-    With `variants` (a merged group, budget.merge), each config runs one of them and
-    `optimizer` / `nesterov` are unused; the data stream is cut into micro-batches of
-    the smallest variant batch size.
-    """
-
-    model: Any  # SequenceClassifier
-    optimizer: str | None  # None: merged (budget.merge all); always said, never defaulted
-    nesterov: bool = False
-    class_weights: tuple[float, ...] | None = None  # per class, in the loss (None: all 1)
-    embedding_update: str = "dense"  # or "lazy": only the batch's rows (embedding_rows.py)
-    variants: tuple[Variant, ...] = ()
-    models: tuple[Any, ...] = ()  # each variant's model where their widths differ, else ()
-
-    def model_for(self, variant: Variant | None):
-        return self.models[self.variants.index(variant)] if self.models else self.model
-
-    def native_params(self, variant: Variant | None):
-        """The params' shapes (ShapeDtypeStruct) of a config of `variant`, at its own width."""
-        tokens = jnp.zeros((1, 8), jnp.int32)
-        init = self.model_for(variant).init
-        return jax.eval_shape(
-            lambda key: init(key, tokens, jnp.ones((1,), jnp.int32))["params"], jax.random.key(0)
-        )
-
-    def widest_params(self):
-        """The shapes every config's params are stored at: the widest of its variants'."""
-        return widest([self.native_params(v) for v in self.variants])
-
-    @property
-    def micro_batch(self) -> int | None:
-        """The stream's batch size when variants share it (None: no variants)."""
-        return min(v.batch_size for v in self.variants) if self.variants else None
-
-    @property
-    def mixes_kinds(self) -> bool:
-        """Whether the variants hold more than one optimizer, so their state is the union."""
-        return len({(v.optimizer, v.nesterov) for v in self.variants}) > 1
-
-    def optimizer_for(self, hparams, variant: Variant | None = None):
-        """The optimizer of a config of `variant` (None: the program's own)."""
-        if variant is None:
-            if self.variants:
-                variant = self.variants[0]  # every variant's init gives the same state
-            elif self.optimizer is None:
-                return build_optimizer(hparams)
-            else:
-                return kind_optimizer(self.optimizer, hparams, nesterov=self.nesterov)
-        if variant.optimizer is None:
-            return build_optimizer(hparams)
-        if self.mixes_kinds:
-            return on_union_state(variant.optimizer, hparams, nesterov=variant.nesterov)
-        return kind_optimizer(variant.optimizer, hparams, nesterov=variant.nesterov)
 
 
 @flax.struct.dataclass
