@@ -30,3 +30,34 @@ print("done")
 def test_vmapped_orthogonal_init_does_not_hang():
     result = run_python(["-c", PROGRAM], timeout=240)
     assert result.stdout.strip().endswith("done")
+
+
+# A merged program of several widths (merge.py): each width's orthogonal initialisers.
+# Its init once vmapped a switch over the widths, which runs every width's QR at once
+# and hung an emotion sweep in its first init on this CPU; it now maps over the configs.
+WIDTHS_PROGRAM = """
+import jaxtune, jax
+from jaxtune.population.program import program_for
+from jaxtune.population.factory import make_population
+from jaxtune.population.hparams import hparam_arrays, trial_keys
+from jaxtune.population.status import EarlyStopping
+from jaxtune.space import complete_config
+from jaxtune.data.synthetic import SyntheticConfig, make_synthetic
+from jaxtune.merge import merge_policy, split_group
+data = make_synthetic(SyntheticConfig(train_size=10, val_size=10, test_size=10))
+configs = [complete_config({"architecture": "gru", "hidden_size": h, "embedding_dim": 50,
+           "batch_size": b, "optimizer": o}) for h in (64, 96, 128, 192, 256)
+           for b, o in ((32, "adam"), (16, "rmsprop"))]
+((members, variants),) = split_group(configs, merge_policy("auto", 1))
+population = make_population(program_for(configs[0], data, variants=variants),
+                             EarlyStopping(), chunk=1)
+for run in range(8):
+    hparams = hparam_arrays(configs, steps_per_epoch=1, variants=variants)
+    jax.block_until_ready(population.init(hparams, trial_keys(run, range(len(configs)))))
+print("done")
+"""
+
+
+def test_a_merged_program_of_several_widths_initialises_without_hanging():
+    result = run_python(["-c", WIDTHS_PROGRAM], timeout=240)
+    assert result.stdout.strip().endswith("done")

@@ -213,7 +213,15 @@ def make_population(
         return {**jax.vmap(classification_metrics)(loss_sum, confusion), "confusion": confusion}
 
     def init_share(hparams, keys, embedding):
-        state = jax.vmap(functools.partial(init_state, program))(hparams, keys)
+        init = functools.partial(init_state, program)
+        if program.models:
+            # Configs of several widths: one config at a time, each running only its own
+            # width's initialisers. Vmapped, every width's would run at once, and several
+            # orthogonal (QR) initialisers at once wedge the XLA CPU runtime (a sweep hung
+            # in its first init; see sharding.init_on_mesh).
+            state = lax.map(lambda args: init(*args), (hparams, keys))
+        else:
+            state = jax.vmap(init)(hparams, keys)
         if embedding is None:
             return state
 
