@@ -327,7 +327,7 @@ def test_random_count_comes_from_run_cap_else_max_configs():
 
 def test_wandb_docs_sweep_yaml_parses_and_samples():
     # docs.wandb.ai, "Define a sweep configuration", the YAML example, verbatim except
-    # `method: random` (the page uses bayes: test_tpe.py runs that verbatim) and run_cap.
+    # `method: random` (the page uses bayes: test_search_bayes.py runs that verbatim) and run_cap.
     spec = _spec(WANDB_DOCS_SWEEP.replace("method: bayes", "method: random\nrun_cap: 12"))
     assert spec.notices == ("s.yaml: program: ignored (jaxtune runs the sweep itself)",)
     assert (spec.name, spec.metric, spec.goal, spec.run_cap) == (
