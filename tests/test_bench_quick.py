@@ -76,9 +76,8 @@ def test_quick_benchmark_measures_every_row(tmp_path):
         # K configs of every (batch size, optimizer) pair there is room for: one program
         # merged, one per pair apart, every config through the same examples.
         mixed = case["mixed_population"]
-        width = max(settings.widths)
         assert mixed["merged"]["programs"] == 1
-        assert mixed["separate"]["programs"] == min(width, 12)
+        assert mixed["separate"]["programs"] == settings.mixed_width  # (B, adam), (B, rmsprop)
         assert mixed["merged_vs_separate"] == pytest.approx(
             mixed["merged"]["examples_per_s"] / mixed["separate"]["examples_per_s"]
         )

@@ -81,7 +81,10 @@ def test_the_vectors_width_reaches_every_sampled_config(tmp_path):
             "parameters.embedding_dim (found [3, 8])",
         ),
         (
-            {"configs": {"wide": {"embedding_dim": 8}}},
+            {  # named configs, with the table fine-tuned (a swept flag cannot be named)
+                "configs": {"wide": {"embedding_dim": 8}},
+                "data": {**user_spec()["data"], "embedding": {"pretrained": "vectors.txt"}},
+            },
             "data.embedding.pretrained: vectors of width 3 fix embedding_dim; remove it from "
             "configs.wide (found 8)",
         ),

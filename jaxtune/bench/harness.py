@@ -32,6 +32,7 @@ class Settings:
     sequential_configs: int = 2
     trials: int = 3
     timeout: float = 3600.0
+    mixed_width: int = 64  # K of the mixed-population row (bench/mixed.py)
 
 
 QUICK = Settings(
@@ -47,6 +48,7 @@ QUICK = Settings(
     sequential_configs=2,
     trials=1,
     timeout=600.0,
+    mixed_width=2,
 )
 
 

@@ -42,8 +42,12 @@ class QuietDisplay:
         for line in report.lines():
             self.log(line)
 
-    def plan(self, spec, plans, merged) -> None:
-        self.log(f"{spec.name}: {sum(p.width for p in plans)} configs, {len(plans)} population(s)")
+    def plan(self, spec, plans, merged, merge=None) -> None:
+        programs = len({p.group for p in plans})
+        self.log(
+            f"{spec.name}: {sum(p.width for p in plans)} configs, {len(plans)} population(s), "
+            f"{programs} program(s)"
+        )
 
     def epoch(self, report) -> None:
         best = "-" if report.best_value is None else f"{report.best_value:.4f}"

@@ -74,7 +74,7 @@ def run_case(
     lazy = variant("lazy embedding", embedding_update="lazy")
     lazy_small = variant("lazy embedding", min(settings.widths), embedding_update="lazy")
     mixed = mixed_population(
-        settings, common, focus, log=lambda line: log(f"{architecture} {line}")
+        settings, common, settings.mixed_width, log=lambda line: log(f"{architecture} {line}")
     )
     sequential, _ = run_measurement(
         "sequential", {**common, "configs": settings.sequential_configs}, settings.timeout
