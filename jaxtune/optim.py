@@ -1,9 +1,10 @@
 """Optimizers built from per-config hyperparameter arrays.
 
-A group of one optimizer kind (`budget.merge: none`, the default) runs that kind's optax
-optimizer (`kind_optimizer`). With `budget.merge: all` the kind (adam, adamw, rmsprop,
-sgd) and nesterov are per-config arrays too, so a population mixes optimizers in one
-compiled program (`build_optimizer`, the union update below).
+A program of one optimizer kind runs that kind's optax optimizer (`kind_optimizer`). A
+merged program (merge.py) that mixes kinds keeps one union state for every config: run
+one config at a time, each config branches into its kind's optax update on that state
+(`on_union_state`); vmapped (`budget.merge: all`), the kind (adam, adamw, rmsprop, sgd)
+and nesterov are per-config arrays of one fused update (`build_optimizer`, below).
 
 One union state holds the buffers the kinds have in common: `mu` (Adam's first moment;
 the momentum trace of RMSprop and SGD), `nu` (Adam's second moment; RMSprop's mean
