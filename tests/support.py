@@ -180,3 +180,26 @@ def recorded_calls(monkeypatch, module, name: str) -> list:
 
     monkeypatch.setattr(module, name, record)
     return calls
+
+
+def sweep_each_merge(tmp_path, spec: dict, modes) -> tuple[dict, dict]:
+    """`jaxtune sweep` of `spec` once per budget.merge mode, into tmp_path / mode; returns
+    (records by mode, sorted by trial id; the printed output by mode, whitespace joined)."""
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from jaxtune.cli import app
+
+    records, outputs = {}, {}
+    for merge in modes:
+        path = tmp_path / f"{merge}.yaml"
+        path.write_text(yaml.safe_dump({**spec, "budget": {"merge": merge}}))
+        out = tmp_path / merge
+        result = CliRunner().invoke(app, ["sweep", str(path), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        outputs[merge] = " ".join(result.output.split())
+        lines = (out / "results.jsonl").read_text().splitlines()
+        records[merge] = sorted((json.loads(line) for line in lines), key=lambda r: r["trial_id"])
+    return records, outputs

@@ -11,7 +11,7 @@ is a partial one.
 import jax
 import numpy as np
 import pytest
-from support import configs, select, tiny_dataset, train
+from support import configs, select, sweep_each_merge, tiny_dataset, train
 from test_population import ARCHITECTURES
 
 from jaxtune.merge import batch_sets, merge_policy, split_group
@@ -201,7 +201,6 @@ def test_the_policy_merges_only_what_the_backend_runs_at_its_own_cost(
 def test_a_sweep_merges_batch_sizes_and_widths_and_the_smallest_batch_keeps_its_stream(tmp_path):
     import json
 
-    import yaml
     from typer.testing import CliRunner
 
     from jaxtune.cli import app
@@ -218,16 +217,7 @@ def test_a_sweep_merges_batch_sizes_and_widths_and_the_smallest_batch_keeps_its_
             "hidden_size": {"values": [8, 12]},
         },
     }
-    records, outputs = {}, {}
-    for merge in ("none", "auto"):
-        path = tmp_path / f"{merge}.yaml"
-        path.write_text(yaml.safe_dump({**spec, "budget": {"merge": merge}}))
-        out = tmp_path / merge
-        result = CliRunner().invoke(app, ["sweep", str(path), "--out", str(out)])
-        assert result.exit_code == 0, result.output
-        outputs[merge] = " ".join(result.output.split())
-        lines = (out / "results.jsonl").read_text().splitlines()
-        records[merge] = sorted((json.loads(line) for line in lines), key=lambda r: r["trial_id"])
+    records, outputs = sweep_each_merge(tmp_path, spec, ("none", "auto"))
     assert "budget.merge auto: 4 static group(s) -> 1 program(s)" in outputs["auto"]
     assert "hidden_size=8/12" in outputs["auto"] and "batch_size=12/48" in outputs["auto"]
     assert len({r["group"] for r in records["none"]}) == 4

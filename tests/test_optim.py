@@ -1,19 +1,16 @@
-"""optim.py: the union optimizer (budget.merge: all) takes each config's kind as a value,
-and every kind's trajectory is the plain optax optimizer's: alone on random gradients,
-and inside a population that mixes the kinds (compared with each config trained alone
-by its kind's optax optimizer)."""
+"""optim.py: the union optimizer (budget.merge: all, vmapped) takes each config's kind as
+a value, and every kind's trajectory is the plain optax optimizer's on random gradients;
+a sweep mixing kinds in one program trains each as its own program does. (A population
+mixing kinds with this update equals each config alone: test_merge.py's vmapped test.)"""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from support import configs, train
-from test_merge import assert_each_equals_alone
-from test_population import ARCHITECTURES
+from support import sweep_each_merge
 
-from jaxtune.optim import OPTIMIZERS, build_optimizer, kind_optimizer, optimizer_code
-from jaxtune.population.program import Variant
+from jaxtune.optim import build_optimizer, kind_optimizer, optimizer_code
 
 # The tolerance: the union runs optax's own transformations, but XLA fuses the selected
 # branches differently from a lone optax chain, so results agree to float32 rounding.
@@ -67,35 +64,7 @@ def test_each_kind_follows_the_plain_optax_optimizer(kind, nesterov, extra):
     )
 
 
-MIXED = [
-    {"optimizer": "adam", "learning_rate": 3e-3},
-    {"optimizer": "adamw", "learning_rate": 3e-3, "weight_decay": 1e-2, "nesterov": True},
-    {"optimizer": "rmsprop", "learning_rate": 1e-3, "momentum": 0.5, "nesterov": True},
-    {"optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.9},
-    {"optimizer": "sgd", "learning_rate": 0.2, "weight_decay": 1e-3},
-]
-
-
-# One architecture: the union update is the same for every model, and test_merge.py
-# runs mixed kinds (branching, and vmapped with this update) for all four.
-@pytest.mark.parametrize("base", ARCHITECTURES[1:2], ids=lambda b: b["architecture"])
-def test_a_population_mixing_kinds_equals_each_config_trained_alone_by_optax(base):
-    population = configs(base, MIXED)
-    assert len({c["optimizer"] for c in population}) == len(OPTIMIZERS)
-    union = (Variant(population[0]["batch_size"], None),)  # budget.merge all, vmapped
-    state, history = train(population, epochs=2, variants=union)
-    assert_each_equals_alone(population, state, history)  # each by its kind's optax optimizer
-    # The kinds really trained differently.
-    assert len(set(np.round(history[-1]["train_loss"], 6))) == len(population)
-
-
 def test_a_sweep_with_merge_all_trains_every_kind_in_one_program_as_merge_none_does(tmp_path):
-    import json
-
-    import yaml
-    from typer.testing import CliRunner
-
-    from jaxtune.cli import app
 
     spec = {
         "name": "merge",
@@ -110,15 +79,7 @@ def test_a_sweep_with_merge_all_trains_every_kind_in_one_program_as_merge_none_d
             "learning_rate": {"values": [0.003, 0.03]},
         },
     }
-    records = {}
-    for merge in ("none", "all"):
-        path = tmp_path / f"{merge}.yaml"
-        path.write_text(yaml.safe_dump({**spec, "budget": {"merge": merge}}))
-        out = tmp_path / merge
-        result = CliRunner().invoke(app, ["sweep", str(path), "--out", str(out)])
-        assert result.exit_code == 0, result.output
-        lines = (out / "results.jsonl").read_text().splitlines()
-        records[merge] = sorted((json.loads(line) for line in lines), key=lambda r: r["trial_id"])
+    records, _ = sweep_each_merge(tmp_path, spec, ("none", "all"))
     assert len({r["group"] for r in records["none"]}) == 3  # one program per kind
     assert len({r["group"] for r in records["all"]}) == 1  # one program for all six
     for apart, merged in zip(records["none"], records["all"], strict=True):
