@@ -35,7 +35,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jaxtune.population.program import Variant
+from jaxtune.population.program import Variant, variant_of
 from jaxtune.space import KIND_NAMES, MERGE_MODES
 
 BATCH = ("batch_size",)
@@ -51,6 +51,7 @@ class MergePolicy:
     kinds: str | None = None  # "branch": each kind's optax update; "union": optim.py's
     widths: bool = False  # hidden_size / num_filters: params in the corner of the widest
     reason: str = ""
+    block_steps: int = 16  # the engine's steps per length-bucket block (engine.BLOCK_STEPS)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -72,15 +73,17 @@ def merge_policy(
     if mode not in MERGE_MODES:
         raise ValueError(f"unknown merge mode {mode!r}; allowed: {', '.join(MERGE_MODES)}")
     if mode == "none":
-        return MergePolicy(mode, reason="budget.merge none")
+        return MergePolicy(mode, reason="budget.merge none", block_steps=block_steps)
     if embedding_update == "lazy":
-        return MergePolicy(mode, reason="the lazy embedding update runs one variant per program")
+        reason = "the lazy embedding update runs one variant per program"
+        return MergePolicy(mode, reason=reason, block_steps=block_steps)
     one_at_a_time = chunk == 1
     if mode == "auto" and not one_at_a_time:
         return MergePolicy(
             mode,
             reason="configs are vmapped together (budget.chunk), where every variant would "
             "run for every config",
+            block_steps=block_steps,
         )
     kinds = "branch" if one_at_a_time else "union"
     how = "each config runs its own branch" if one_at_a_time else "vmapped: every variant runs"
@@ -91,10 +94,10 @@ def merge_policy(
             widths=True,
             reason=f"optimizer kinds and widths merged ({how}); batch sizes stay apart "
             "(train.eval_every / max_steps count each config's own steps)",
+            block_steps=block_steps,
         )
-    return MergePolicy(
-        mode, True, kinds, True, f"batch sizes, optimizer kinds and widths merged ({how})"
-    )
+    reason = f"batch sizes, optimizer kinds and widths merged ({how})"
+    return MergePolicy(mode, True, kinds, True, reason, block_steps)
 
 
 def merged_names(policy: MergePolicy | None) -> tuple[str, ...]:
@@ -117,7 +120,7 @@ def batch_sets(batch_sizes: Sequence[int], block_steps: int = 16) -> list[tuple[
 
 
 def split_group(
-    configs: Sequence[Mapping[str, Any]], policy: MergePolicy | None, block_steps: int = 16
+    configs: Sequence[Mapping[str, Any]], policy: MergePolicy | None
 ) -> list[tuple[list[int], tuple[Variant, ...]]]:
     """One merged static group cut into programs: (member indices, the program's variants).
 
@@ -127,7 +130,7 @@ def split_group(
     if policy is None or not policy.names:
         return [(list(range(len(configs))), ())]
     if policy.batch_sizes:
-        sets = batch_sets([c["batch_size"] for c in configs], block_steps)
+        sets = batch_sets([c["batch_size"] for c in configs], policy.block_steps)
     else:
         sets = [(size,) for size in sorted({c["batch_size"] for c in configs})]
     out = []
@@ -138,7 +141,8 @@ def split_group(
             for name in WIDTHS
             if policy.widths and len({_hashable(configs[i].get(name)) for i in members}) > 1
         )
-        variants = {_variant(configs[i], policy, varying) for i in members}
+        by_kind = policy.kinds == "branch"
+        variants = {variant_of(configs[i], by_kind=by_kind, widths=varying) for i in members}
         variants = tuple(sorted(variants, key=_order))
         plain = len(variants) == 1 and variants[0].optimizer is not None
         out.append((members, () if plain else variants))
@@ -160,21 +164,6 @@ def widest_config(configs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 def _hashable(value):
     return tuple(value) if isinstance(value, list) else value
-
-
-def holds_union(variants: Sequence[Variant]) -> bool:
-    """Whether a program of `variants` keeps the union optimizer state (optim.py): its
-    kinds are mixed, or it runs the union update."""
-    kinds = {(v.optimizer, v.nesterov) for v in variants}
-    return len(kinds) > 1 or any(v.optimizer is None for v in variants)
-
-
-def _variant(config: Mapping[str, Any], policy: MergePolicy, varying: tuple[str, ...]) -> Variant:
-    widths = tuple((name, _hashable(config[name])) for name in varying)
-    if policy.kinds == "union":
-        return Variant(config["batch_size"], None, widths=widths)
-    kind = (config["optimizer"], bool(config["nesterov"]))
-    return Variant(config["batch_size"], *kind, widths=widths)
 
 
 def _order(variant: Variant) -> tuple:

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from jaxtune.memory import MemoryEstimate, estimate_memory
-from jaxtune.merge import MergePolicy, holds_union, merged_names, split_group, widest_config
-from jaxtune.population.program import Variant
+from jaxtune.merge import MergePolicy, merged_names, split_group, widest_config
+from jaxtune.population.program import Variant, holds_union
 from jaxtune.search.samplers import Trial
 from jaxtune.space import static_signature
 

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxtune.optim import optimizer_code
-from jaxtune.population.program import Variant
+from jaxtune.population.program import Variant, variant_of
 from jaxtune.schedules import schedule_code
 from jaxtune.space import DYNAMIC_NAMES
 
@@ -56,22 +56,18 @@ def hparam_arrays(
         arrays["total_steps"] = np.full(len(configs), max_steps, np.float32)
     if variants:
         arrays["variant"] = np.array(
-            [variants.index(variant_of(c, variants)) for c in configs], np.int32
+            [variants.index(variant_in(c, variants)) for c in configs], np.int32
         )
     return arrays
 
 
-def variant_of(config: Mapping[str, Any], variants: Sequence[Variant]) -> Variant:
-    """The config's variant in a merged program with `variants` (step.Variant): its batch
-    size, its optimizer where the variants branch on it, its widths where they differ."""
-    widths = tuple(
-        (name, tuple(config[name]) if isinstance(config[name], list) else config[name])
-        for name, _ in variants[0].widths
+def variant_in(config: Mapping[str, Any], variants: Sequence[Variant]) -> Variant:
+    """The config's variant among a merged program's `variants` (program.Variant)."""
+    return variant_of(
+        config,
+        by_kind=any(v.optimizer is not None for v in variants),
+        widths=tuple(name for name, _ in variants[0].widths),
     )
-    if any(v.optimizer is not None for v in variants):
-        kind = (config["optimizer"], bool(config["nesterov"]))
-        return Variant(config["batch_size"], *kind, widths=widths)
-    return Variant(config["batch_size"], None, widths=widths)
 
 
 def trial_keys(sweep_seed: int, trial_ids: Sequence[int]):

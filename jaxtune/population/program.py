@@ -33,6 +33,25 @@ class Variant:
     widths: tuple[tuple[str, Any], ...] = ()
 
 
+def variant_of(config, *, by_kind: bool, widths: tuple[str, ...] = ()) -> Variant:
+    """The Variant a config runs: its batch size, its optimizer kind where the program
+    branches on kinds (else None, the union update), and its values of `widths`."""
+    sizes = tuple(
+        (name, tuple(config[name]) if isinstance(config[name], list) else config[name])
+        for name in widths
+    )
+    if not by_kind:
+        return Variant(config["batch_size"], None, widths=sizes)
+    return Variant(config["batch_size"], config["optimizer"], bool(config["nesterov"]), sizes)
+
+
+def holds_union(variants: tuple[Variant, ...]) -> bool:
+    """Whether a program of `variants` keeps the union optimizer state (optim.py): its
+    kinds are mixed, or it runs the union update."""
+    kinds = {(v.optimizer, v.nesterov) for v in variants}
+    return len(kinds) > 1 or any(v.optimizer is None for v in variants)
+
+
 @dataclasses.dataclass(frozen=True)
 class Program:
     """What a static signature fixes: the model, the optimizer kind (None: merged, each
@@ -71,11 +90,6 @@ class Program:
         """The stream's batch size when variants share it (None: no variants)."""
         return min(v.batch_size for v in self.variants) if self.variants else None
 
-    @property
-    def mixes_kinds(self) -> bool:
-        """Whether the variants hold more than one optimizer, so their state is the union."""
-        return len({(v.optimizer, v.nesterov) for v in self.variants}) > 1
-
     def optimizer_for(self, hparams, variant: Variant | None = None):
         """The optimizer of a config of `variant` (None: the program's own)."""
         if variant is None:
@@ -87,7 +101,7 @@ class Program:
                 return kind_optimizer(self.optimizer, hparams, nesterov=self.nesterov)
         if variant.optimizer is None:
             return build_optimizer(hparams)
-        if self.mixes_kinds:
+        if holds_union(self.variants):
             return on_union_state(variant.optimizer, hparams, nesterov=variant.nesterov)
         return kind_optimizer(variant.optimizer, hparams, nesterov=variant.nesterov)
 

@@ -44,9 +44,9 @@ class Budget:
     # Timesteps per iteration of the recurrent scans (lax.scan's unroll): fewer loop
     # iterations for larger programs. Never changes results, only speed and compile time.
     unroll: int = 1
-    # Whether configs of different batch sizes and optimizer kinds share one program
-    # (merge.py): "auto" (where it costs nothing per step: configs computed one at a
-    # time, the CPU default), "none" (one program per batch size and kind) or "all".
+    # Whether configs of different batch sizes, optimizer kinds and widths share one
+    # program (merge.py): "auto" (where it costs nothing per step: configs computed one at
+    # a time, the CPU default), "none" (one program per combination) or "all".
     merge: str = "auto"
 
     def resolved_max_population(self, backend: str) -> int:
