@@ -28,7 +28,7 @@ from jaxtune.population.lifecycle import stopping_args
 from jaxtune.population.program import Variant, program_for
 from jaxtune.population.status import EarlyStopping, Status
 from jaxtune.records import Outcome, Recorder, TrialRecord
-from jaxtune.rounds import Stream, evaluation_rounds, real_steps, steps_per_epoch
+from jaxtune.rounds import Stream, Track, evaluation_rounds, steps_per_epoch
 from jaxtune.snapshots import PopulationSnapshots
 from jaxtune.space import KIND_NAMES, static_signature
 from jaxtune.views import DataView
@@ -202,40 +202,56 @@ class Engine:
             state = state.replace(life=life.replace(active=life.active.at[plan.width :].set(False)))
         histories: list[list[dict]] = [[] for _ in configs]
         timed_out = np.zeros(plan.slots, bool)
-        if self.max_steps is None:  # the stream's steps: the longest config's epochs
-            total_steps = int(hparams["epochs"][: plan.width].max()) * per_epoch
-        else:
-            total_steps = self.max_steps
+        # Configs of one ratio and one step budget are evaluated together (rounds.Track).
+        tracks = [
+            Track(stream.ratio(c), int(total))
+            for c, total in zip(configs_and_pad, hparams["total_steps"], strict=True)
+        ]
         every = self.eval_every or per_epoch
-        max_epochs = -(-total_steps // every)  # evaluations
+        rounds = functools.partial(
+            evaluation_rounds,
+            epoch_blocks,
+            ratios=stream.ratios,
+            tracks=sorted(set(tracks), key=lambda t: (t.ratio, t.total)),
+            every=self.eval_every,
+            # Without buckets an epoch is cut into pieces of this many steps, whole
+            # minibatches of every variant.
+            piece=BLOCK_STEPS if view.buckets is not None else stream.whole(min(every, per_epoch)),
+        )
+        max_epochs = sum(1 for _ in rounds())  # rounds in all
+        # Each variant's row of a call's bounds (the row of its ratio).
+        rows = [stream.ratios.index(v.batch_size // stream.micro) for v in plan.variants]
         start = 0
+        # Each config's train metrics since its last evaluation, and whether it was active
+        # when that period began (a config that diverges in it is recorded at its end).
+        carried = None
+        pending = np.asarray(state.life.active).copy()
         if snapshots is not None and snapshots.latest_epoch() is not None:
             start = snapshots.latest_epoch()
             state, progress = snapshots.restore(state)
             state = population.place(state)
             histories = progress["histories"]
-        rounds = evaluation_rounds(
-            epoch_blocks,
-            every=every,
-            total_steps=total_steps,
-            per_epoch=per_epoch,
-            # Without buckets an epoch is cut into pieces of this many steps, whole
-            # minibatches of every variant.
-            piece=BLOCK_STEPS if view.buckets is not None else stream.whole(min(every, per_epoch)),
-        )
-        steps = {ratio: 0 for ratio in stream.ratios}  # each variant's own steps so far
-        for epoch, round_ in enumerate(rounds):
-            for ratio in steps:
-                steps[ratio] += sum(real_steps(block, ratio) for block in round_.blocks)
+            pending = np.asarray(progress.get("pending", np.asarray(state.life.active)), bool)
+            if progress.get("carried") is not None:
+                carried = {n: np.asarray(v, np.float32) for n, v in progress["carried"].items()}
+        for epoch, round_ in enumerate(rounds()):
             if epoch < start:  # resumed: this round is in the snapshot
                 continue
-            was_active = np.asarray(state.life.active)
-            if not was_active.any():
+            if not pending.any():
                 break
-            state, outcome = self.train_round(population, state, view, round_.blocks)
-            for k in np.flatnonzero(was_active):
-                step = steps[stream.ratio(configs[k])]
-                histories[k].append({"epoch": epoch + 1, "step": step, **outcome[k]})
+            due = np.array([t in round_.due for t in tracks])
+            calls = [(call.block, call.bounds[rows or [0]]) for call in round_.calls]
+            state, carried = self.train_calls(population, state, view, calls, carried)
+            state, outcome = self.evaluate_round(population, state, view, carried, due, pending)
+            for k in np.flatnonzero(pending[: len(configs)] & due[: len(configs)]):
+                history = histories[k]
+                step = round_.steps[tracks[k].ratio]
+                history.append({"epoch": len(history) + 1, "step": step, **outcome[k]})
+            pending = np.where(due, np.asarray(state.life.active), pending)
+            if carried is not None and due.all():
+                carried = None
+            elif carried is not None:
+                carried = {name: np.where(due, 0, v) for name, v in carried.items()}
             if on_epoch is not None:
                 on_epoch(
                     EpochReport(
@@ -250,9 +266,13 @@ class Engine:
             if deadline is not None and time.monotonic() > deadline:
                 timed_out |= np.asarray(state.life.active)
                 state = population.stop_now(state)
+                pending = np.zeros_like(pending)
             if snapshots is not None:
-                done = epoch + 1 == max_epochs or not np.asarray(state.life.active).any()
-                snapshots.maybe_save(epoch + 1, state, {"histories": histories}, last=done)
+                done = epoch + 1 == max_epochs or not pending.any()
+                progress = {"histories": histories, "pending": pending.tolist()}
+                if carried is not None:
+                    progress["carried"] = {n: v.tolist() for n, v in carried.items()}
+                snapshots.maybe_save(epoch + 1, state, progress, last=done)
         life = jax.device_get(state.life)
         records = [
             self.recorder.record(
@@ -280,38 +300,74 @@ class Engine:
     def train_round(
         self, population: Population, state, view: DataView, blocks: list[bucketing.Block]
     ) -> tuple[Any, list[dict[str, Any]]]:
-        """Every config through one round's blocks of minibatches, then the evaluation and
-        its lifecycle update (`Engine.run`'s loop body).
+        """Every config through whole blocks of minibatches, then the evaluation of every
+        config and its lifecycle update (`Engine.run`'s loop body, every config due)."""
+        state, sums = self.train_calls(population, state, view, blocks)
+        return self.evaluate_round(population, state, view, sums)
 
-        Returns the new state and, for every slot, what its history entry records of the
-        round: train loss and accuracy, the validation metrics, and the learning rate its
-        next step uses.
+    def train_calls(
+        self,
+        population: Population,
+        state,
+        view: DataView,
+        calls: list[bucketing.Block | tuple[bucketing.Block, np.ndarray]],
+        carried: dict[str, np.ndarray] | None = None,
+    ) -> tuple[Any, dict[str, np.ndarray]]:
+        """Every config through a round's calls: blocks of minibatches, each whole or with
+        the rows [lo, hi) each variant steps on ([V, 2], rounds.Call).
+
+        Returns the new state and the train metrics ([K] sums: loss_sum, correct, count)
+        added to `carried` (those of configs not evaluated since).
         """
         max_loss = jax.numpy.float32(np.inf if self.max_loss is None else self.max_loss)
-        train_metrics = None
-        for block in blocks:
+        sums = carried
+        for call in calls:
+            block, bounds = call if isinstance(call, tuple) else (call, None)
             state, metrics = population.train_round(
-                state, view.train_splits[block.length], block.index, block.weight, max_loss
+                state, view.train_splits[block.length], block.index, block.weight, max_loss, bounds
             )
-            train_metrics = (
-                metrics
-                if train_metrics is None
-                else jax.tree.map(jax.numpy.add, train_metrics, metrics)
-            )
+            sums = metrics if sums is None else jax.tree.map(jax.numpy.add, sums, metrics)
+        return state, None if sums is None else jax.device_get(sums)
+
+    def evaluate_round(
+        self,
+        population: Population,
+        state,
+        view: DataView,
+        sums: dict[str, np.ndarray] | None,
+        due: np.ndarray | None = None,
+        pending: np.ndarray | None = None,
+    ) -> tuple[Any, list[dict[str, Any]]]:
+        """The evaluation at a round's end and its lifecycle update.
+
+        due: [K] bool, the configs this evaluation is for (rounds.Track); None: every
+        config. pending: [K] bool, the configs whose evaluation is recorded (active when
+        their period began); None: the active ones.
+
+        Returns the new state and, for every slot, what its history entry records: train
+        loss and accuracy over `sums`, the validation metrics, and the learning rate its
+        next step uses (a slot that is neither due nor pending: values nobody reads).
+        """
+        wanted = None
+        if due is not None:
+            live = np.asarray(state.life.active) if pending is None else pending
+            wanted = live & due
         val = view.val_plan.evaluate(
-            population, state.train.params, state.train.hparams.get("variant")
+            population, state.train.params, state.train.hparams.get("variant"), wanted
         )
-        state, rates = population.after_evaluation(state, val, *stopping_args(self.early_stopping))
-        train_metrics, val, rates = jax.device_get(
-            (train_metrics, {k: val[k] for k in (*METRICS, "per_class_accuracy")}, rates)
+        state, rates = population.after_evaluation(
+            state, val, *stopping_args(self.early_stopping), due
         )
+        val, rates = jax.device_get(({k: val[k] for k in (*METRICS, "per_class_accuracy")}, rates))
+        if sums is None:  # no step since the last evaluation
+            sums = dict.fromkeys(("loss_sum", "correct", "count"), np.zeros(len(rates)))
         outcome = []
         for k in range(len(rates)):
-            count = max(float(train_metrics["count"][k]), 1.0)
+            count = max(float(sums["count"][k]), 1.0)
             outcome.append(
                 {
-                    "train_loss": float(train_metrics["loss_sum"][k]) / count,
-                    "train_accuracy": float(train_metrics["correct"][k]) / count,
+                    "train_loss": float(sums["loss_sum"][k]) / count,
+                    "train_accuracy": float(sums["correct"][k]) / count,
                     **{f"val_{m}": float(val[m][k]) for m in METRICS},
                     "learning_rate": float(rates[k]),  # the rate the next step uses
                     "val_per_class_accuracy": [

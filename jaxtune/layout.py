@@ -6,6 +6,7 @@ DIR/
   resolved.json             what the data decided (vocabulary, classes, widths, vectors' width)
   tokenizer.json, tokenizer.settings.json, encoded.npz   the vocabulary and encoded splits
   results.jsonl             one record per config, rewritten atomically after each population
+  progress.jsonl            one line per evaluation round as it ends: time, population, best so far
   study.db                  the Optuna study (unless --storage names another)
   params/population_NNN/    orbax checkpoints of each population's best-evaluation params
   snapshots/population_NNN/ orbax snapshots of the population in training (resume)
@@ -28,6 +29,7 @@ TOKENIZER_FILE = "tokenizer.json"
 TOKENIZER_SETTINGS_FILE = "tokenizer.settings.json"
 ENCODED_FILE = "encoded.npz"
 RESULTS_FILE = "results.jsonl"
+PROGRESS_FILE = "progress.jsonl"
 STUDY_FILE = "study.db"
 PARAMS_DIR = "params"
 SNAPSHOTS_DIR = "snapshots"
@@ -45,6 +47,7 @@ DATA_CACHE = (TOKENIZER_FILE, TOKENIZER_SETTINGS_FILE, ENCODED_FILE)
 # What an earlier sweep leaves that a new one replaces (`--overwrite`; results.jsonl too).
 EARLIER_SWEEP = (
     STUDY_FILE,
+    PROGRESS_FILE,
     RUN_FILE,
     RESOLVED_FILE,
     PARAMS_DIR,

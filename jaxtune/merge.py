@@ -22,10 +22,10 @@ The cost of a merge depends on how the population is computed (the cost model):
   per step (optim.py). `auto` merges nothing there; `all` merges everything anyway.
 
 A merged group's batch sizes must each be the smallest times a power of two that
-divides the 16-step blocks of a length bucket (engine.BLOCK_STEPS), and evaluations
-must come at epoch ends with no step budget (`train.eval_every` and `train.max_steps`
-count each config's own steps, which the shared stream does not align): otherwise the
-batch sizes stay apart, each a group of its own. The lazy embedding update merges
+divides the 16-step blocks of a length bucket (engine.BLOCK_STEPS): otherwise they stay
+apart, each a group of its own. Evaluations (`train.eval_every`) and step budgets
+(`train.max_steps`) count each config's own steps, as alone: the rounds of a merged
+stream end wherever some config is due (rounds.py). The lazy embedding update merges
 nothing (its row views are built for one batch shape).
 """
 
@@ -61,13 +61,7 @@ class MergePolicy:
 
 
 def merge_policy(
-    mode: str,
-    chunk: int | None,
-    *,
-    eval_every: int | None = None,
-    max_steps: int | None = None,
-    embedding_update: str = "dense",
-    block_steps: int = 16,
+    mode: str, chunk: int | None, *, embedding_update: str = "dense", block_steps: int = 16
 ) -> MergePolicy:
     """The merge a sweep's populations get from `budget.merge` on this backend."""
     if mode not in MERGE_MODES:
@@ -87,15 +81,6 @@ def merge_policy(
         )
     kinds = "branch" if one_at_a_time else "union"
     how = "each config runs its own branch" if one_at_a_time else "vmapped: every variant runs"
-    if eval_every is not None or max_steps is not None:
-        return MergePolicy(
-            mode,
-            kinds=kinds,
-            widths=True,
-            reason=f"optimizer kinds and widths merged ({how}); batch sizes stay apart "
-            "(train.eval_every / max_steps count each config's own steps)",
-            block_steps=block_steps,
-        )
     reason = f"batch sizes, optimizer kinds and widths merged ({how})"
     return MergePolicy(mode, True, kinds, True, reason, block_steps)
 

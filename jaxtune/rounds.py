@@ -1,17 +1,20 @@
 """The training stream cut into evaluation rounds: every epoch, or every N optimizer steps.
 
 The engine trains a population on one stream of minibatch blocks (each epoch's blocks in
-order, `data/bucketing.py`) and evaluates at the end of every round. A round ends after
-`every` real steps (a step whose batch holds at least one example) or when the stream
-reaches `total_steps`. Per-epoch evaluation is `every = steps_per_epoch`, so rounds
-end exactly at epoch boundaries.
+order, `data/bucketing.py`) and evaluates at the end of every round. A program's stream
+(`Stream`) is cut at its smallest batch size, `micro`; a config of batch size b (a merged
+program's variant, population/program.py) steps on `ratio = b / micro` consecutive
+minibatches at a time, its own steps. Each config is evaluated after every `every` of its
+own steps (`train.eval_every`; by default at each epoch's end) and when its step budget
+is spent, exactly as it would be trained alone; so the configs that share a ratio and a
+budget (a `Track`) are evaluated together, and a round ends wherever some track is due.
+Where a round ends inside another ratio's step (the smallest batch size evaluated after
+an odd step, say), that step goes whole into the next round.
 
-A merged program's stream (`Stream`) is cut at its smallest batch size; a config of
-batch size b takes b / micro of its minibatches per step.
-
-A block cut at a round boundary becomes two blocks, each padded back to `piece` rows
-with empty steps (all weights 0), which the train step skips exactly: every block of a
-bucket length keeps one static shape, so rounds never add compilations.
+A round is a list of `Call`s: a block and, for each ratio, the rows [lo, hi) of it whose
+steps its configs take in that call. A block cut by a round is called twice with two row
+ranges, so every block of a bucket length keeps one static shape and rounds never add
+compilations.
 """
 
 from __future__ import annotations
@@ -50,21 +53,42 @@ class Stream:
 
 
 @dataclasses.dataclass(frozen=True)
+class Track:
+    """Configs that are evaluated together: one ratio, one budget of their own steps."""
+
+    ratio: int
+    total: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Call:
+    """One jitted call: `block`, of which the configs of `ratios[i]` step on the rows
+    bounds[i] = [lo, hi) (multiples of the ratio; lo == hi: no step)."""
+
+    block: Block
+    bounds: np.ndarray  # [R, 2] int32, R = len(Stream.ratios)
+
+
+@dataclasses.dataclass(frozen=True)
 class Round:
-    blocks: list[Block]
-    steps: int  # real steps of the whole stream at the end of the round
-    epochs: float  # steps / steps_per_epoch
+    calls: list[Call]
+    due: frozenset[Track]  # the tracks whose evaluation ends this round
+    steps: dict[int, int]  # each ratio's own steps so far
 
 
 def real_steps(block: Block, ratio: int = 1) -> int:
     """Steps of the block whose batch holds at least one example; with `ratio`, steps of
     `ratio` consecutive rows each (a merged program's larger batch size, step.Variant)."""
-    rows = block.weight.sum(axis=1).reshape(-1, ratio)  # [S / ratio, ratio]
-    return int(np.count_nonzero(rows.sum(axis=1) > 0))
+    return int(np.count_nonzero(_real_groups(block, ratio)))
 
 
 def steps_per_epoch(blocks: list[Block], ratio: int = 1) -> int:
     return sum(real_steps(b, ratio) for b in blocks)
+
+
+def _real_groups(block: Block, ratio: int) -> np.ndarray:
+    """[S / ratio] bool: which of the block's steps of `ratio` rows hold an example."""
+    return block.weight.sum(axis=1).reshape(-1, ratio).sum(axis=1) > 0
 
 
 def _padded(block: Block, rows: slice, piece: int) -> Block:
@@ -78,52 +102,77 @@ def _padded(block: Block, rows: slice, piece: int) -> Block:
     )
 
 
-def _split(block: Block, real: int, piece: int) -> tuple[Block, Block]:
-    """(the block's first `real` real steps, the rest), each padded to `piece` rows."""
-    has_examples = block.weight.sum(axis=1) > 0
-    cut = int(np.flatnonzero(has_examples)[real - 1]) + 1
-    return _padded(block, slice(0, cut), piece), _padded(block, slice(cut, None), piece)
+def _pieces(blocks: list[Block], piece: int) -> list[Block]:
+    """Blocks longer than `piece` rows (one whole-epoch block) cut into blocks of `piece`."""
+    out = []
+    for block in blocks:
+        if block.steps <= piece:
+            out.append(block)
+        else:
+            starts = range(0, block.steps, piece)
+            out += [_padded(block, slice(s, s + piece), piece) for s in starts]
+    return out
 
 
 def evaluation_rounds(
     epoch_blocks: Callable[[int], list[Block]],
     *,
-    every: int,
-    total_steps: int,
-    per_epoch: int,
-    piece: int | None = None,
+    ratios: Sequence[int],
+    tracks: Sequence[Track],
+    every: int | None,
+    piece: int,
 ) -> Iterator[Round]:
-    """Rounds of `every` real steps over the epochs' blocks, up to `total_steps` in all.
+    """The stream's rounds, until every track has spent its budget.
 
-    epoch_blocks(e): epoch e's blocks (each of `piece` rows when given, else one block per
-    epoch, which is cut into blocks of min(every, per_epoch) rows). per_epoch: real steps
-    per epoch.
+    epoch_blocks(e): epoch e's blocks, of `piece` rows or one block of the whole epoch
+    (cut into blocks of `piece` rows, a multiple of every ratio). every: own steps between
+    a track's evaluations; None: at each epoch's end.
     """
-    if piece is None:
-        piece = min(every, per_epoch)
-    done, in_round, blocks, epoch = 0, 0, [], 0
-    while done < total_steps:
-        queue = list(epoch_blocks(epoch))
+    done = dict.fromkeys(ratios, 0)  # each ratio's own steps before the block
+    last = dict.fromkeys(tracks, 0)  # each track's steps at its latest evaluation
+    finish = {r: max((t.total for t in tracks if t.ratio == r), default=0) for r in ratios}
+    calls: list[Call] = []
+    epoch = 0
+    while any(last[t] < t.total for t in tracks):
+        blocks = _pieces(epoch_blocks(epoch), piece)
         epoch += 1
-        while queue and done < total_steps:
-            block = queue.pop(0)
-            if block.steps > piece:  # one whole-epoch block: rows of `piece` steps
-                queue[:0] = [
-                    _padded(block, slice(s, s + piece), piece) for s in range(0, block.steps, piece)
-                ]
-                continue
-            real = real_steps(block)
-            room = min(every - in_round, total_steps - done)
-            if real > room:
-                block, rest = _split(block, room, piece)
-                queue.insert(0, rest)
-                real = room
-            if real:
-                blocks.append(block)
-            done += real
-            in_round += real
-            if in_round == every or done == total_steps:
-                yield Round(blocks, done, done / per_epoch)
-                blocks, in_round = [], 0
-    if blocks:
-        yield Round(blocks, done, done / per_epoch)
+        for b, block in enumerate(blocks):
+            rows = block.steps
+            marks: dict[int, set[Track]] = {}  # row p -> the tracks due after it
+            own = {}  # own[r][j]: ratio r's steps after the block's first j steps
+            stop = {}  # the row after which a ratio takes no further step
+            for r in ratios:
+                real = _real_groups(block, r)  # [S / r]
+                own[r] = done[r] + np.concatenate([[0], np.cumsum(real)])
+                stop[r] = rows if done[r] < finish[r] else 0
+                for g in np.flatnonzero(real) if done[r] < finish[r] else ():
+                    count = int(own[r][g + 1])
+                    for t in tracks:
+                        due = count == t.total or (every is not None and count % every == 0)
+                        if t.ratio == r and last[t] < count <= t.total and due:
+                            marks.setdefault((g + 1) * r, set()).add(t)
+                            last[t] = count
+                    if count == finish[r]:
+                        stop[r] = (g + 1) * r
+                        break
+                if every is None and b == len(blocks) - 1:  # the epoch's end
+                    for t in tracks:
+                        if t.ratio == r and last[t] < min(int(own[r][-1]), t.total):
+                            marks.setdefault(rows, set()).add(t)
+                            last[t] = int(own[r][-1])
+                done[r] = int(own[r][-1])
+            lo = 0
+            for p in sorted({*marks, rows}):
+                bounds = np.array(
+                    [[min(lo // r * r, stop[r]), min(p // r * r, stop[r])] for r in ratios],
+                    np.int32,
+                )
+                if np.any(bounds[:, 1] > bounds[:, 0]):
+                    calls.append(Call(block, bounds))
+                lo = p
+                if p in marks:
+                    steps = {r: min(int(own[r][p // r]), finish[r]) for r in ratios}
+                    yield Round(calls, frozenset(marks[p]), steps)
+                    calls = []
+            if all(last[t] >= t.total for t in tracks):
+                return

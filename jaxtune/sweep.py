@@ -29,6 +29,7 @@ from jaxtune.layout import (
 )
 from jaxtune.merge import MergePolicy, merge_policy
 from jaxtune.plan import PopulationPlan, default_memory_budget, plan_populations
+from jaxtune.progress import ProgressLog
 from jaxtune.records import TrialRecord
 from jaxtune.results import rank, read_results, write_json, write_results
 from jaxtune.search.base import Round, extended, run_rounds
@@ -167,8 +168,6 @@ def run_sweep(
     merge = merge_policy(
         options.merge,
         chunk,
-        eval_every=spec.train.eval_every,
-        max_steps=spec.train.max_steps,
         embedding_update=spec.train.embedding_update,
         block_steps=BLOCK_STEPS,
     )
@@ -216,6 +215,12 @@ def run_sweep(
     def out_of_time() -> bool:
         return deadline is not None and time.monotonic() > deadline
 
+    progress = ProgressLog(directory)
+
+    def on_epoch(report: EpochReport) -> None:
+        display.epoch(report)
+        progress.write(report)
+
     def train(plans, observe):
         """Train each population not yet on disk; population numbers count every plan."""
         nonlocal populations
@@ -238,7 +243,7 @@ def run_sweep(
                 finished = engine.run(
                     population,
                     index,
-                    on_epoch=display.epoch,
+                    on_epoch=on_epoch,
                     snapshots=snapshots,
                     deadline=deadline,
                 )

@@ -31,13 +31,15 @@ class EvalPlan:
             blocks = bucketing.eval_plan(split.lengths, batch_size, buckets)
         return cls(blocks, {b.length: to_device(split.truncate(b.length)) for b in blocks})
 
-    def evaluate(self, population: Population, params, variant=None) -> dict[str, Any]:
+    def evaluate(self, population: Population, params, variant=None, wanted=None) -> dict[str, Any]:
         """Metrics of every config ([K] each); `variant`: the configs' variant codes [K] in
-        a merged program (each evaluated at its own width), else None."""
+        a merged program (each evaluated at its own width), else None; `wanted`: None, or
+        [K] bool, the configs whose metrics are used (the others' may be skipped)."""
+        per_config = (params, variant) if wanted is None else (params, variant, wanted)
         totals = None
         for block in self.blocks:
             part = population.evaluate_totals(
-                (params, variant), self.splits[block.length], block.index, block.weight
+                per_config, self.splits[block.length], block.index, block.weight
             )
             totals = part if totals is None else jax.tree.map(jax.numpy.add, totals, part)
         return population.metrics(*totals)

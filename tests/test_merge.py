@@ -185,8 +185,6 @@ BATCH, KINDS, WIDTHS = ("batch_size",), ("optimizer", "nesterov"), ("hidden_size
         ("auto", 1, {}, BATCH + KINDS + WIDTHS, "own branch"),
         ("auto", None, {}, (), "every variant would run for every config"),
         ("all", None, {}, BATCH + KINDS + WIDTHS, "every variant runs"),
-        ("auto", 1, {"eval_every": 50}, KINDS + WIDTHS, "batch sizes stay apart"),
-        ("all", 4, {"max_steps": 10}, KINDS + WIDTHS, "batch sizes stay apart"),
         ("all", 1, {"embedding_update": "lazy"}, (), "lazy embedding update"),
     ],
 )
@@ -280,3 +278,74 @@ def test_the_studies_of_issue_34_plan_as_one_program(path, unmerged):
         plans = plan_populations(trials, 64, chunk=chunk, merge=merge_policy(mode, chunk))
         assert len({p.group for p in plans}) == programs, (mode, chunk)
         assert sorted(t.trial_id for p in plans for t in p.trials) == [t.trial_id for t in trials]
+
+
+class AloneOnTheStream:
+    """An Engine that trains a config of batch size b alone on a merged population's
+    stream: minibatches of the population's smallest batch size `micro` (filled to a
+    multiple of `fill` rows, as the population's), joined b / micro at a time."""
+
+    def __init__(self, micro: int, fill: int, **options):
+        from support import regrouped
+
+        from jaxtune.engine import Engine
+
+        class Alone(Engine):
+            def train_blocks(self, view, batch_size, epoch, multiple=1):
+                blocks = super().train_blocks(view, micro, epoch, multiple=fill)
+                return [regrouped(block, batch_size // micro) for block in blocks]
+
+        self.engine = Alone(tiny_dataset(), seed=0, chunk=1, **options)
+
+    def run(self, config, trial_id):
+        from jaxtune.plan import plan_populations
+        from jaxtune.search.samplers import Trial
+
+        [plan] = plan_populations([Trial(trial_id, config)], 8)
+        [record] = self.engine.run(plan)
+        return record
+
+
+@pytest.mark.parametrize(
+    "budget, buckets",
+    [
+        ({"eval_every": 3}, (6, 10)),
+        ({"max_steps": 9, "eval_every": 4}, None),
+    ],
+)
+def test_eval_every_and_max_steps_count_each_configs_own_steps(budget, buckets):
+    """Batch sizes 12, 24 and 48 in one program, evaluated every N of their own steps or
+    with a budget of their own steps: each config's history (its evaluations, their steps
+    and metrics), status and final state equal the config trained alone on the stream,
+    including a config that diverges between two of its evaluations, and (with epochs)
+    budgets of 1 and 2 epochs."""
+    from jaxtune.engine import Engine
+    from jaxtune.plan import plan_populations
+    from jaxtune.search.samplers import Trial
+
+    variations = [dict(c) for c in MIXED]
+    if "max_steps" not in budget:
+        variations[1]["epochs"] = 1
+    population = configs({**ARCHITECTURES[0], "epochs": 2}, variations)
+    options = {"buckets": buckets, "early_stopping": EarlyStopping(patience=None), **budget}
+    trials = [Trial(k, c) for k, c in enumerate(population)]
+    [plan] = plan_populations(trials, 8, chunk=1, merge=ONE_AT_A_TIME)
+    assert len({v.batch_size for v in plan.variants}) == 3
+    together = Engine(tiny_dataset(), seed=0, chunk=1, **options).run(plan)
+    alone = AloneOnTheStream(12, 4, **options)
+    for k, config in enumerate(population):
+        mine, own = together[k], alone.run(config, k)
+        assert mine["status"] == own["status"], f"config {k}"
+        assert [h["step"] for h in mine["history"]] == [h["step"] for h in own["history"]]
+        assert [h["epoch"] for h in mine["history"]] == [h["epoch"] for h in own["history"]]
+        for ours, theirs in zip(mine["history"], own["history"], strict=True):
+            for name in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+                np.testing.assert_allclose(
+                    ours[name], theirs[name], rtol=RTOL, atol=ATOL, err_msg=f"config {k} {name}"
+                )
+    assert together[4]["status"] == "failed"
+    steps = [h["step"] for h in together[2]["history"]]  # batch 48: 4 micro-batches a step
+    if "eval_every" in budget:
+        assert steps[:-1] == list(range(budget["eval_every"], steps[-1], budget["eval_every"]))
+    if "max_steps" in budget:
+        assert all(r["history"][-1]["step"] == budget["max_steps"] for r in together[:4])

@@ -10,7 +10,7 @@ from jaxtune.data import bucketing
 from jaxtune.engine import Engine
 from jaxtune.plan import plan_populations
 from jaxtune.population.status import EarlyStopping
-from jaxtune.rounds import evaluation_rounds, real_steps, steps_per_epoch
+from jaxtune.rounds import Call, Round, Track, evaluation_rounds, steps_per_epoch
 from jaxtune.search.samplers import Trial
 
 BUCKETS = (6, 10)
@@ -22,47 +22,83 @@ def epoch_plan(epoch):
     return bucketing.train_plan(lengths, 16, seed=0, epoch=epoch, buckets=BUCKETS, block_steps=4)
 
 
-def real_rows(blocks):
-    """(length, example ids) of every real step, in order."""
-    return [
-        (b.length, tuple(b.index[s][b.weight[s] > 0]))
-        for b in blocks
-        for s in range(b.steps)
-        if b.weight[s].sum() > 0
-    ]
+def groups(rounds, ratio, r_index=0):
+    """(length, example ids) of every real step a config of `ratio` takes in the rounds'
+    calls (rows bounds[r_index] of each block, `ratio` rows per step), in order."""
+    out = []
+    for round_ in rounds:
+        for call in round_.calls:
+            lo, hi = call.bounds[r_index]
+            b = call.block
+            for s in range(lo, hi, ratio):
+                rows = slice(s, s + ratio)
+                if b.weight[rows].sum() > 0:
+                    out.append((b.length, tuple(b.index[rows][b.weight[rows] > 0])))
+    return out
+
+
+def stream_groups(blocks, ratio):
+    """The same for whole blocks: the stream a config of `ratio` trains on alone."""
+    bounds = np.array([[0, 4]], np.int32)
+    return groups([Round([Call(b, bounds) for b in blocks], frozenset(), {})], ratio)
 
 
 @pytest.mark.parametrize("every", [1, 3, 7, 10, 25])
 def test_rounds_cut_the_epoch_stream_into_equal_steps_with_one_block_shape(every):
     per_epoch = steps_per_epoch(epoch_plan(0))
     total = 2 * per_epoch + 3
-    rounds = list(
-        evaluation_rounds(epoch_plan, every=every, total_steps=total, per_epoch=per_epoch, piece=4)
-    )
-    stream = real_rows(epoch_plan(0) + epoch_plan(1) + epoch_plan(2))[:total]
-    assert real_rows([b for r in rounds for b in r.blocks]) == stream  # each step once, in order
-    assert [sum(real_steps(b) for b in r.blocks) for r in rounds[:-1]] == [every] * (
-        len(rounds) - 1
-    )
-    previous = rounds[-2].steps if len(rounds) > 1 else 0
-    assert rounds[-1].steps == total and 0 < total - previous <= every
-    assert {b.index.shape for r in rounds for b in r.blocks} == {(4, 16)}
+    track = Track(1, total)
+    rounds = list(evaluation_rounds(epoch_plan, ratios=(1,), tracks=[track], every=every, piece=4))
+    stream = stream_groups(epoch_plan(0) + epoch_plan(1) + epoch_plan(2), 1)[:total]
+    assert groups(rounds, 1) == stream  # each step once, in order
+    assert [len(groups([r], 1)) for r in rounds[:-1]] == [every] * (len(rounds) - 1)
+    assert all(r.due == {track} for r in rounds)
+    previous = rounds[-2].steps[1] if len(rounds) > 1 else 0
+    assert rounds[-1].steps[1] == total and 0 < total - previous <= every
+    assert {c.block.index.shape for r in rounds for c in r.calls} == {(4, 16)}
 
 
 def test_per_epoch_rounds_are_the_epochs_unchanged():
     per_epoch = steps_per_epoch(epoch_plan(0))
-    rounds = list(
-        evaluation_rounds(
-            epoch_plan, every=per_epoch, total_steps=3 * per_epoch, per_epoch=per_epoch, piece=4
-        )
-    )
-    assert [r.epochs for r in rounds] == [1.0, 2.0, 3.0]
+    track = Track(1, 3 * per_epoch)
+    rounds = list(evaluation_rounds(epoch_plan, ratios=(1,), tracks=[track], every=None, piece=4))
+    assert [r.steps[1] for r in rounds] == [per_epoch, 2 * per_epoch, 3 * per_epoch]
     for epoch, r in enumerate(rounds):
         expected = epoch_plan(epoch)
-        assert len(r.blocks) == len(expected)
-        for got, want in zip(r.blocks, expected, strict=True):
-            np.testing.assert_array_equal(got.index, want.index)
-            np.testing.assert_array_equal(got.weight, want.weight)
+        assert len(r.calls) == len(expected)
+        for got, want in zip(r.calls, expected, strict=True):
+            np.testing.assert_array_equal(got.block.index, want.index)
+            np.testing.assert_array_equal(got.block.weight, want.weight)
+            np.testing.assert_array_equal(got.bounds, [[0, 4]])
+
+
+@pytest.mark.parametrize("every", [None, 1, 3, 5])
+def test_mixed_ratios_each_take_their_own_steps_once_and_are_due_at_their_own_marks(every):
+    """Ratios 1, 2, 4 (batch sizes 16, 32, 64 on one stream) and budgets that end inside
+    an epoch: every ratio takes each of its steps once, in the stream's order, and each
+    track is due after every `every` of its own steps (or each epoch) and at its budget."""
+    ratios = (1, 2, 4)
+    per_epoch = {r: steps_per_epoch(epoch_plan(0), r) for r in ratios}
+    tracks = [Track(1, 2 * per_epoch[1] + 5), Track(2, per_epoch[2] + 1), Track(4, 3)]
+    tracks.append(Track(1, per_epoch[1]))  # a second budget of ratio 1: one epoch
+    rounds = list(evaluation_rounds(epoch_plan, ratios=ratios, tracks=tracks, every=every, piece=4))
+    blocks = epoch_plan(0) + epoch_plan(1) + epoch_plan(2)
+    for i, r in enumerate(ratios):
+        budget = max(t.total for t in tracks if t.ratio == r)
+        assert groups(rounds, r, i) == stream_groups(blocks, r)[:budget]
+    for track in tracks:
+        i = ratios.index(track.ratio)
+        marks = [len(groups(rounds[: n + 1], track.ratio, i)) for n, r in enumerate(rounds)
+                 if track in r.due]  # fmt: skip
+        assert marks == [r.steps[track.ratio] for r in rounds if track in r.due]
+        if every is None:  # each epoch's end, and the budget
+            whole = range(per_epoch[track.ratio], track.total, per_epoch[track.ratio])
+            assert marks == [*whole, track.total]
+        else:
+            assert marks == [*range(every, track.total, every), track.total]
+    assert {c.block.index.shape for r in rounds for c in r.calls} == {(4, 16)}
+    for call in (c for r in rounds for c in r.calls):
+        assert np.all(call.bounds % np.array(ratios)[:, None] == 0)
 
 
 def run(config_list, *, trial_ids=None, buckets=BUCKETS, **engine_options):

@@ -14,10 +14,10 @@ def over_chunks(vmapped, chunk: int | None, per_config, *shared, updates_input=F
     The chunks run one after another in a `fori_loop`, so only `chunk` configs' tensors
     are live in one step. With `updates_input`, vmapped returns (new per_config, extras)
     and each chunk's new values are written back into the per-config tree in place (a
-    train step), and a chunk whose configs are all inactive (`active(per_config)`, a [K] bool) is
-    skipped: it keeps its values and its extras are zeros, exactly what the guarded step
-    computes for it, so stopped configs and padding slots cost nothing. Otherwise its
-    results are stacked. chunk None (or >= K) is one plain vmapped call.
+    train step); otherwise its results are stacked. With `active(per_config)` (a [K] bool),
+    a chunk whose configs are all inactive is skipped: it keeps its values and its
+    results (extras) are zeros, exactly what the guarded step computes for it, so stopped
+    configs and padding slots cost nothing. chunk None (or >= K) is one plain vmapped call.
     """
     width = jax.tree.leaves(per_config)[0].shape[0]
     if chunk is None or chunk >= width:
@@ -39,19 +39,20 @@ def over_chunks(vmapped, chunk: int | None, per_config, *shared, updates_input=F
     def run(carry, start, size):
         tree, stacked = carry
         inputs = part(tree, start, size)
-        if updates_input:
 
-            def skip(inputs):
-                zeros = jax.eval_shape(vmapped, inputs, *shared)[1]
-                return inputs, jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), zeros)
+        def skip(inputs):
+            zeros = jax.eval_shape(vmapped, inputs, *shared)
+            zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), zeros)
+            return (inputs, zeros[1]) if updates_input else zeros
 
-            new, result = lax.cond(
-                jnp.any(active(inputs)), lambda x: vmapped(x, *shared), skip, inputs
-            )
-            tree = write(tree, new, start)
+        if active is None:
+            out = vmapped(inputs, *shared)
         else:
-            result = vmapped(inputs, *shared)
-        return tree, write(stacked, result, start)
+            out = lax.cond(jnp.any(active(inputs)), lambda x: vmapped(x, *shared), skip, inputs)
+        if updates_input:
+            tree = write(tree, out[0], start)
+            out = out[1]
+        return tree, write(stacked, out, start)
 
     carry = lax.fori_loop(
         0, full, lambda i, carry: run(carry, i * chunk, chunk), (per_config, stacked)

@@ -46,16 +46,20 @@ class Population(NamedTuple):
     place(state) -> the state (e.g. restored from a snapshot) on the population's devices.
     share(data, width) -> data (splits, minibatch indices) on every device a population of
       `width` uses, put there once instead of copied by every call.
-    train_round(state, split, index, weights, max_loss) -> (state, metrics): every config
-      through the minibatches index, weights [S, B] of split; max_loss a traced scalar
-      (inf: no bound); metrics summed over the steps, [K] each. The state is donated.
-    evaluate_totals((params, variant codes or None), split, index, weights) -> (loss_sum [K],
-      confusion [K, C, C]); the codes ([K] int32) of a program whose variants differ in
-      width, each config evaluated at its own.
+    train_round(state, split, index, weights, max_loss, bounds=None) -> (state, metrics):
+      every config through the minibatches index, weights [S, B] of split; max_loss a
+      traced scalar (inf: no bound); bounds None or [V, 2] int32, the rows each variant
+      steps on (rounds.Call); metrics summed over the steps, [K] each. The state is donated.
+    evaluate_totals((params, variant codes or None[, wanted]), split, index, weights) ->
+      (loss_sum [K], confusion [K, C, C]); the codes ([K] int32) of a program whose
+      variants differ in width, each config evaluated at its own; wanted ([K] bool): the
+      configs whose metrics are used (computed a chunk at a time, the others may be
+      skipped: zeros).
     metrics(loss_sum, confusion) -> loss, accuracy, macro_f1, per_class_accuracy, confusion.
-    after_evaluation(state, val_metrics, patience, min_delta) -> (state, rates [K]): best
-      so far, early stopping, plateau, completion (lifecycle.py); rates: each config's
-      learning rate for its next step. The state is donated.
+    after_evaluation(state, val_metrics, patience, min_delta, due=None) -> (state, rates
+      [K]): best so far, early stopping, plateau, completion (lifecycle.py) of the configs
+      that are `due` ([K] bool; None: all); rates: each config's learning rate for its
+      next step. The state is donated.
     stop_now(state) -> the state with every active config STOPPED (the time limit).
     """
 
@@ -106,13 +110,17 @@ def make_population(
         new, metrics = train_step(gather_rows(state, rows), batch, max_loss, inverse)
         return scatter_rows(state, new, rows), metrics
 
-    def variant_steps(variant, state, split: DeviceSplit, index, weights, max_loss, rows):
-        """One config through the batches [S, B]; metrics summed over them.
+    def variant_steps(v, state, split: DeviceSplit, index, weights, max_loss, rows, bounds):
+        """One config through the batches [S, B] (rows bounds[v] of them); metrics summed.
 
         rows: None, or (the lazy update) each batch's (rows [S, N], inverse [S, B, T]).
-        variant: None, or the config's Variant of a merged program, whose batches are
-        `ratio` consecutive micro-batches of the stream: [S, B] -> [S / ratio, ratio * B].
+        v: the config's variant index in a merged program (else 0): its Variant's batches
+        are `ratio` consecutive micro-batches of the stream: [S, B] -> [S / ratio, ratio * B].
+        bounds: None (every row), or [V, 2] int32: the rows [lo, hi) each variant steps on
+        in this call (rounds.Call), multiples of its ratio.
         """
+        variant = program.variants[v] if program.variants else None
+        ratio = 1
         if variant is not None:
             ratio = variant.batch_size // program.micro_batch
             index = index.reshape(index.shape[0] // ratio, -1)  # [S / r, r * B]
@@ -125,6 +133,10 @@ def make_population(
         # before them, so a block can be long without costing its fill.
         has_examples = jnp.any(weights > 0, axis=1)  # [S]
         num_steps = jnp.max(jnp.where(has_examples, jnp.arange(1, len(weights) + 1), 0))
+        start = 0
+        if bounds is not None:
+            start = bounds[v, 0] // ratio
+            num_steps = jnp.minimum(num_steps, bounds[v, 1] // ratio)
         per_step = rows if lazy else (None, None)
 
         def body(i, carry):
@@ -140,7 +152,7 @@ def make_population(
             functools.partial(step, variant=variant), state, batch, max_loss, *first
         )
         zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), zeros[1])
-        state, totals = lax.fori_loop(0, num_steps, body, (state, zeros))
+        state, totals = lax.fori_loop(start, num_steps, body, (state, zeros))
         if variant is not None:
             state = state.replace(train=stored_state(program, stored, state.train))
         return state, totals
@@ -150,13 +162,13 @@ def make_population(
         config at a time (chunk 1, a CPU's default) only the config's own branch runs;
         vmapped, every variant's loop runs and each config keeps its own."""
         if len(program.variants) < 2:
-            return variant_steps(program.variants[0] if program.variants else None, state, *shared)
-        branches = [functools.partial(variant_steps, v) for v in program.variants]
+            return variant_steps(0, state, *shared)
+        branches = [functools.partial(variant_steps, v) for v in range(len(program.variants))]
         return lax.switch(state.train.hparams["variant"], branches, state, *shared)
 
     # Every config in `state` (the population, or one chunk of it) through the batches;
     # metrics [k] each. A chunk of one config runs the plain single-config loop.
-    steps = config_map(steps_one, in_axes=(0, None, None, None, None, None))
+    steps = config_map(steps_one, in_axes=(0, None, None, None, None, None, None))
 
     # A chunked population runs each chunk through all of the round's steps (over_chunks),
     # so a config's state is sliced out and written back once per call, not once per step.
@@ -165,7 +177,7 @@ def make_population(
             steps, chunk, state, *shared, updates_input=True, active=lambda s: s.life.active
         )
 
-    def train_round(state: ConfigState, split: DeviceSplit, index, weights, max_loss):
+    def train_round(state: ConfigState, split: DeviceSplit, index, weights, max_loss, bounds=None):
         # best_params is not an input of a step: keep it out of the chunk loop's carry.
         best_params = state.life.best_params
         light = state.replace(life=state.life.replace(best_params=None))
@@ -175,12 +187,12 @@ def make_population(
             rows = lax.map(
                 lambda ids: batch_rows(split.gather(*ids).tokens, vocab_size), (index, weights)
             )
-        new, metrics = chunked_steps(light, split, index, weights, max_loss, rows)
+        new, metrics = chunked_steps(light, split, index, weights, max_loss, rows, bounds)
         return new.replace(life=new.life.replace(best_params=best_params)), metrics
 
     def evaluate_one(per_config, batch):
-        """One config's summed loss and confusion; per_config: (params, variant code)."""
-        params, code = per_config
+        """One config's summed loss and confusion; per_config: (params, variant code, ...)."""
+        params, code = per_config[:2]
         if not program.models:
             return eval_step(program, params, batch)
 
@@ -191,13 +203,20 @@ def make_population(
         branches = [functools.partial(at_width, v) for v in program.variants]
         return lax.switch(code, branches, params)
 
-    evaluate_batch = functools.partial(
-        over_chunks, config_map(evaluate_one, in_axes=(0, None)), chunk
-    )
+    def evaluate_batch(per_config, batch):
+        # Computed a chunk at a time, a chunk of configs none of which is wanted is skipped.
+        wanted = per_config[2] if len(per_config) > 2 else None
+        return over_chunks(
+            config_map(evaluate_one, in_axes=(0, None)),
+            chunk,
+            per_config,
+            batch,
+            active=None if wanted is None else lambda inputs: inputs[2],
+        )
 
     def evaluate_totals(per_config, split: DeviceSplit, index, weights):
         """Summed loss [K] and confusion [K, C, C] of every config over batches [S, B];
-        per_config: (params, variant codes [K] or None)."""
+        per_config: (params, variant codes [K] or None[, wanted [K] bool])."""
 
         def body(totals, batch_ids):
             loss_sum, confusion = evaluate_batch(per_config, split.gather(*batch_ids))
@@ -241,6 +260,13 @@ def make_population(
         return init_on_mesh(lambda part: init_jit(*part, embedding), (hparams, keys), mesh_devices)
 
     lifecycle = {"monitor": early_stopping.monitor, "restore_best": early_stopping.restore_best}
+    each_evaluated = jax.vmap(
+        functools.partial(after_evaluation, **lifecycle), in_axes=(0, 0, None, None, 0)
+    )
+
+    def evaluated(state, val_metrics, patience, min_delta, due=None):
+        return each_evaluated(state, val_metrics, patience, min_delta, due)
+
     return Population(
         init=init,
         place=lambda state: on_mesh(state, mesh_devices),
@@ -248,10 +274,7 @@ def make_population(
         train_round=jax.jit(over_devices(train_round, mesh_devices), donate_argnums=0),
         evaluate_totals=jax.jit(over_devices(evaluate_totals, mesh_devices)),
         metrics=jax.jit(metrics),
-        after_evaluation=jax.jit(
-            jax.vmap(functools.partial(after_evaluation, **lifecycle), in_axes=(0, 0, None, None)),
-            donate_argnums=0,
-        ),
+        after_evaluation=jax.jit(evaluated, donate_argnums=0),
         stop_now=jax.jit(
             jax.vmap(functools.partial(stop_now, restore_best=early_stopping.restore_best)),
             donate_argnums=0,

@@ -26,7 +26,14 @@ def stopping_args(early_stopping: EarlyStopping):
 
 
 def after_evaluation(
-    state: ConfigState, val_metrics, patience, min_delta, *, monitor: str, restore_best: bool
+    state: ConfigState,
+    val_metrics,
+    patience,
+    min_delta,
+    due=None,
+    *,
+    monitor: str,
+    restore_best: bool,
 ):
     """Update one config's state after an evaluation.
 
@@ -34,13 +41,15 @@ def after_evaluation(
       state: the config's ConfigState (state.py).
       val_metrics: dict of scalars with "loss", "accuracy", "macro_f1".
       patience: scalar, inf disables early stopping. min_delta: scalar.
+      due: bool scalar, or None (True): whether this evaluation is one of the config's
+        own (rounds.Track); one that is not changes nothing.
 
     Returns:
       (the new state, the learning rate its next step uses). Only configs active at the
-      call change.
+      call, and due, change.
     """
     train, life = state.train, state.life
-    active = life.active
+    active = life.active if due is None else life.active & due
     epoch = life.epoch + active.astype(jnp.int32)
     value = val_metrics[monitor.removeprefix("val_")]
     score = value if MONITORS[monitor] == "max" else -value  # larger is better
@@ -79,7 +88,7 @@ def after_evaluation(
         plateau_epochs=plateau_epochs,
         epoch=epoch,
         status=status.astype(jnp.int32),
-        active=active & ~failed & ~finished,
+        active=life.active & ~failed & ~finished,
     )
     return ConfigState(train, life), learning_rate(train.hparams, train.step, train.lr_scale)
 
