@@ -123,15 +123,7 @@ def train_plan(
     if batch_size < 1 or block_steps < 1 or chunk_batches < 1:
         raise ValueError("batch_size, block_steps and chunk_batches must be positive")
     rng = np.random.default_rng([seed, epoch])
-    order = rng.permutation(len(lengths))
-    chunk = chunk_batches * batch_size
-    batches = []
-    for start in range(0, len(order), chunk):
-        part = order[start : start + chunk]
-        part = part[np.argsort(lengths[part], kind="stable")]
-        batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
-    # Mix batches of one bucket across chunks, so a block is not short-to-long within a chunk.
-    batches = [batches[i] for i in rng.permutation(len(batches))]
+    batches = sorted_in_chunks(lengths, batch_size, rng, chunk_batches)
     longest = np.array([lengths[batch].max() for batch in batches], np.int64)
     batch_buckets = bucket_of(longest, buckets)
     blocks = []
@@ -142,6 +134,22 @@ def train_plan(
                 _block(length, members[start : start + block_steps], batch_size, block_steps)
             )
     return [blocks[i] for i in rng.permutation(len(blocks))]
+
+
+def sorted_in_chunks(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator, chunk_batches: int
+) -> list[np.ndarray]:
+    """An epoch's batches of example ids: a shuffle cut into chunks of `chunk_batches`
+    batches, each chunk sorted by length and cut into batches, the batches shuffled."""
+    order = rng.permutation(len(lengths))
+    chunk = chunk_batches * batch_size
+    batches = []
+    for start in range(0, len(order), chunk):
+        part = order[start : start + chunk]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
+    # Mix batches of one bucket across chunks, so a block is not short-to-long within a chunk.
+    return [batches[i] for i in rng.permutation(len(batches))]
 
 
 def _block(length: int, batches: list[np.ndarray], batch_size: int, steps: int) -> Block:
