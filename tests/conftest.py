@@ -36,3 +36,24 @@ def compile_counter():
     jax.monitoring.register_event_duration_secs_listener(listen)
     yield events
     jax.monitoring.unregister_event_duration_listener(listen)
+
+
+# The slowest tests (fresh processes, whole sweeps) start first: xdist's workers then
+# share out the many short tests at the end instead of one worker finishing a long one
+# alone. The order changes nothing else.
+SLOW_FIRST = (
+    "test_bench_quick.py",
+    "test_bench_head_to_head.py::test_quick_run_end_to_end",
+    "test_accelerator_check.py",
+    "test_bench_interleaved.py",
+    "test_resume.py",
+    "test_merge.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        ranks = (i for i, name in enumerate(SLOW_FIRST) if name in item.nodeid)
+        return next(ranks, len(SLOW_FIRST))
+
+    items.sort(key=rank)

@@ -15,7 +15,6 @@ import pytest
 from data_slices import make_slice
 
 from jaxtune.bench.head_to_head import (
-    CONTESTANTS,
     MARKS,
     REFERENCE,
     Run,
@@ -102,9 +101,9 @@ def test_the_pytorch_batches_cover_the_epoch_once_sorted_by_length_inside_chunks
     assert np.median(spans) <= 2  # a batch holds examples of nearly one length
 
 
-# Every contestant but jaxtune-bayes, which differs from jaxtune-random only in its spec
-# (parsed above) and would add a compile: the harness's code paths, in seconds each.
-QUICK_CONTESTANTS = [c for c in CONTESTANTS if c != "jaxtune-bayes"]
+# One contestant of each code path: jaxtune-bayes differs from jaxtune-random only in its
+# spec (parsed above), optuna-median from optuna-hyperband only in its pruner's name.
+QUICK_CONTESTANTS = ["jaxtune-random", "optuna-hyperband", "optuna-jobs"]
 
 
 def test_quick_run_end_to_end(tmp_path):

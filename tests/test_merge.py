@@ -323,7 +323,7 @@ def test_eval_every_and_max_steps_count_each_configs_own_steps(budget, buckets):
     from jaxtune.plan import plan_populations
     from jaxtune.search.samplers import Trial
 
-    variations = [dict(c) for c in MIXED]
+    variations = [dict(c) for c in (*MIXED[:3], MIXED[4])]  # 12, 24, 48 and a diverging 12
     if "max_steps" not in budget:
         variations[1]["epochs"] = 1
     population = configs({**ARCHITECTURES[0], "epochs": 2}, variations)
@@ -343,9 +343,9 @@ def test_eval_every_and_max_steps_count_each_configs_own_steps(budget, buckets):
                 np.testing.assert_allclose(
                     ours[name], theirs[name], rtol=RTOL, atol=ATOL, err_msg=f"config {k} {name}"
                 )
-    assert together[4]["status"] == "failed"
+    assert together[3]["status"] == "failed"
     steps = [h["step"] for h in together[2]["history"]]  # batch 48: 4 micro-batches a step
     if "eval_every" in budget:
         assert steps[:-1] == list(range(budget["eval_every"], steps[-1], budget["eval_every"]))
     if "max_steps" in budget:
-        assert all(r["history"][-1]["step"] == budget["max_steps"] for r in together[:4])
+        assert all(r["history"][-1]["step"] == budget["max_steps"] for r in together[:3])

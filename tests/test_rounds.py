@@ -118,7 +118,7 @@ def assert_same_curve(a, b):
             np.testing.assert_allclose(x[name], y[name], rtol=1e-5, err_msg=name)
 
 
-@pytest.mark.parametrize("buckets", [BUCKETS, None])
+@pytest.mark.parametrize("buckets", [BUCKETS])  # unbucketed: test_merge's own-steps test
 def test_eval_every_n_steps_population_equals_each_config_alone(buckets):
     """Budgets of 1 and 2 epochs, evaluations every 7 steps: a config that spent its budget
     takes no further step, so inside the population it equals itself trained alone."""

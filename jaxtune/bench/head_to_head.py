@@ -88,7 +88,7 @@ def quick_settings(data_dir: str | None, **overrides) -> Settings:
     """Seconds per contestant on a slice: the harness end to end, not a measurement."""
     options = {
         "data_dir": data_dir,
-        "budget": 10.0,
+        "budget": 6.0,
         "seeds": (0,),
         "max_epochs": 2,
         "patience": 1,
