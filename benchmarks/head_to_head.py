@@ -3,7 +3,7 @@ in the same wall time, against Optuna + PyTorch on the same cores (needs the tor
 
   python benchmarks/head_to_head.py                       # emotion, 600 s x 5 contestants x 3 seeds
   python benchmarks/head_to_head.py --data sst2 --seeds 0
-  python benchmarks/head_to_head.py --quick --data-dir SLICE --out /tmp/h2h   # seconds: make test
+  python benchmarks/head_to_head.py --quick --data-dir SLICE --out OUT   # seconds: make test
 
 Writes OUT/head_to_head_DATA.{json,md,png} (default benchmarks/results/head_to_head/).
 """

@@ -577,7 +577,8 @@ def main(argv: list[str] | None = None) -> None:
     root = Path(__file__).resolve().parents[2]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="emotion", help="a jaxtune data preset: emotion, sst2")
-    parser.add_argument("--data-dir", default=str(root.parent / "shared" / "data"))
+    # Relative to the repository root, where the benchmark runs (and what its JSON records).
+    parser.add_argument("--data-dir", default="../shared/data")
     parser.add_argument("--budget", type=float, default=600.0, help="wall seconds per run")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--contestants", nargs="+", default=list(CONTESTANTS), choices=CONTESTANTS)
@@ -592,6 +593,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--work", type=Path, default=root / "runs" / "head_to_head")
     args = parser.parse_args(argv)
+    # Paths given from the caller's folder stay theirs; the default data folder is
+    # taken from the repository root, where the runs start.
+    args.out, args.work = args.out.resolve(), args.work.resolve()
+    if args.data_dir != parser.get_default("data_dir"):
+        args.data_dir = str(Path(args.data_dir).resolve())
+    os.chdir(root)
     options = {"data": args.data, "contestants": tuple(args.contestants)}
     if args.space is not None:
         options["space"] = args.space
