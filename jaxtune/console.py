@@ -93,6 +93,7 @@ class RichDisplay:
                 f"{spec.budget.ask_batch} per round, each round trained as populations; "
                 f"metric {spec.metric} ({spec.goal})"
             )
+            self._early_terminate(spec)
             self._start_progress()
             return
         if spec.method == "greedy":
@@ -102,6 +103,7 @@ class RichDisplay:
                 f"{greedy.max_configs(spec.parameters)} configs, each iteration trained as "
                 f"populations; metric {spec.metric} ({spec.goal})"
             )
+            self._early_terminate(spec)
             self._start_progress()
             return
         trials = sum(p.width for p in plans)
@@ -111,6 +113,7 @@ class RichDisplay:
             f"[bold]{spec.name}[/]: {trials} configs{merged_note} in {groups} static "
             f"group(s), {len(plans)} population(s); metric {spec.metric} ({spec.goal})"
         )
+        self._early_terminate(spec)
         if merge is not None:
             before = static_groups([t for p in plans for t in p.trials])
             self.console.print(
@@ -132,6 +135,10 @@ class RichDisplay:
                 f"{_describe(plan)}"
             )
         self._start_progress()
+
+    def _early_terminate(self, spec: SweepSpec) -> None:
+        if spec.early_terminate is not None:
+            self.console.print(f"  {spec.early_terminate.describe()}")
 
     def _start_progress(self) -> None:
         self.progress = Progress(

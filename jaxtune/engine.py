@@ -29,11 +29,16 @@ from jaxtune.population.program import Variant, program_for
 from jaxtune.population.status import EarlyStopping, Status
 from jaxtune.records import Outcome, Recorder, TrialRecord
 from jaxtune.rounds import Stream, Track, evaluation_rounds, steps_per_epoch
+from jaxtune.schedulers.early_terminate import Verdict
 from jaxtune.snapshots import PopulationSnapshots
 from jaxtune.space import KIND_NAMES, static_signature
 from jaxtune.views import DataView
 
 METRICS = ("loss", "accuracy", "macro_f1")
+
+# Which active configs to end as PRUNED after a round: (every config's history so far,
+# [K] active) -> config index -> why (schedulers/early_terminate.py).
+Prune = Callable[[list[list[dict]], np.ndarray], dict[int, Verdict]]
 
 
 @dataclasses.dataclass
@@ -103,7 +108,7 @@ class Engine:
         self.class_weights = class_weights
         self.embedding_update = embedding_update  # "dense" or "lazy" (embedding_rows.py)
         self.unroll = unroll  # timesteps per iteration of the recurrent scans
-        self.recorder = Recorder(early_stopping, eval_every, max_loss)
+        self.recorder = Recorder(early_stopping, eval_every, max_loss, metric)
         self._views: dict[int, DataView] = {}
         self._populations: dict[tuple, Population] = {}
 
@@ -164,6 +169,7 @@ class Engine:
         on_epoch: Callable[[EpochReport], None] | None = None,
         snapshots: PopulationSnapshots | None = None,
         deadline: float | None = None,
+        prune: Prune | None = None,
     ) -> list[TrialRecord]:
         """Train one population to the end; one result record per trial.
 
@@ -172,7 +178,8 @@ class Engine:
         `snapshots`, training starts from the newest snapshot if there is one and saves
         one every `snapshots.every` evaluations and after the last. Past `deadline` (a
         `time.monotonic()` value: the sweep's time limit) every active config stops at
-        the evaluation just done, with its best evaluation's params.
+        the evaluation just done, with its best evaluation's params. After each round
+        `prune` (early_terminate) names active configs to end as PRUNED, the same way.
         """
         configs = [t.config for t in plan.trials]
         population = self.population(configs[0], plan.variants)
@@ -202,6 +209,7 @@ class Engine:
             state = state.replace(life=life.replace(active=life.active.at[plan.width :].set(False)))
         histories: list[list[dict]] = [[] for _ in configs]
         timed_out = np.zeros(plan.slots, bool)
+        verdicts: dict[int, Verdict] = {}  # pruned configs: why
         # Configs of one ratio and one step budget are evaluated together (rounds.Track).
         tracks = [
             Track(stream.ratio(c), int(total))
@@ -234,6 +242,7 @@ class Engine:
             pending = np.asarray(progress.get("pending", np.asarray(state.life.active)), bool)
             if progress.get("carried") is not None:
                 carried = {n: np.asarray(v, np.float32) for n, v in progress["carried"].items()}
+            verdicts = {int(k): Verdict(**v) for k, v in progress.get("pruned", {}).items()}
         for epoch, round_ in enumerate(rounds()):
             if epoch < start:  # resumed: this round is in the snapshot
                 continue
@@ -248,6 +257,14 @@ class Engine:
                 step = round_.steps[tracks[k].ratio]
                 history.append({"epoch": len(history) + 1, "step": step, **outcome[k]})
             pending = np.where(due, np.asarray(state.life.active), pending)
+            if prune is not None:
+                active = np.asarray(state.life.active)[: len(configs)]
+                pruned = prune(histories, active)
+                if pruned:
+                    where = np.isin(np.arange(plan.slots), list(pruned))
+                    state = population.stop(state, where, np.int32(Status.PRUNED))
+                    pending &= ~where
+                    verdicts.update(pruned)
             if carried is not None and due.all():
                 carried = None
             elif carried is not None:
@@ -265,11 +282,13 @@ class Engine:
                 )
             if deadline is not None and time.monotonic() > deadline:
                 timed_out |= np.asarray(state.life.active)
-                state = population.stop_now(state)
+                state = population.stop(state, timed_out, np.int32(Status.STOPPED))
                 pending = np.zeros_like(pending)
             if snapshots is not None:
                 done = epoch + 1 == max_epochs or not pending.any()
                 progress = {"histories": histories, "pending": pending.tolist()}
+                if verdicts:
+                    progress["pruned"] = {k: dataclasses.asdict(v) for k, v in verdicts.items()}
                 if carried is not None:
                     progress["carried"] = {n: v.tolist() for n, v in carried.items()}
                 snapshots.maybe_save(epoch + 1, state, progress, last=done)
@@ -285,6 +304,7 @@ class Engine:
                     failed_step=int(life.failed_step[k]),
                     epoch=int(life.epoch[k]),
                     timed_out=bool(timed_out[k]),
+                    verdict=verdicts.get(k),
                 ),
             )
             for k in range(len(configs))

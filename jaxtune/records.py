@@ -10,6 +10,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from jaxtune.population.status import EarlyStopping, Status
+from jaxtune.schedulers.early_terminate import Verdict
 
 if TYPE_CHECKING:  # the plan imports the memory model (jax); a record reader needs neither
     from jaxtune.plan import PopulationPlan
@@ -40,6 +41,7 @@ class Outcome:
     failed_step: int  # -1: never diverged
     epoch: int  # evaluations done while active
     timed_out: bool  # stopped by budget.time_limit
+    verdict: Verdict | None = None  # PRUNED by early_terminate: at which band, and why
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Recorder:
     early_stopping: EarlyStopping
     eval_every: int | None  # steps between evaluations; None: every epoch
     max_loss: float | None
+    metric: str = "val_accuracy"  # the sweep metric, which early_terminate compares
 
     def record(
         self, plan: PopulationPlan, k: int, history: list[dict], outcome: Outcome
@@ -102,4 +105,13 @@ class Recorder:
                     f"loss or parameters non-finite{bound}; frozen at its last good state"
                 )
             return f"diverged: non-finite validation loss at epoch {epoch}"
+        if status == Status.PRUNED and outcome.verdict is not None:
+            verdict = outcome.verdict
+            unit = "epoch" if self.eval_every is None else "evaluation"
+            restored = f"; restored {unit} {best_epoch}" if self.early_stopping.restore_best else ""
+            return (
+                f"pruned by early_terminate after {unit} {epoch}: {self.metric} "
+                f"{verdict.value:.4g} worse than band {verdict.band}'s threshold "
+                f"{verdict.threshold:.4g}{restored}"
+            )
         return status.name.lower()

@@ -60,12 +60,14 @@ def best_value(record: TrialRecord, metric: str) -> float | None:
 
 
 def rank(records: list[TrialRecord], metric: str, goal: str) -> list[TrialRecord]:
-    """Best first by the metric at each trial's best epoch; trials without one go last."""
+    """Best first by the metric at each trial's best epoch; pruned trials (early_terminate
+    ended them before their budget) after the others, trials without a value last."""
     sign = -1.0 if goal == "maximize" else 1.0
 
     def key(record):
         value = best_value(record, metric)
-        return (value is None, 0.0 if value is None else sign * value, record["trial_id"])
+        tier = 2 if value is None else int(record.get("status") == "pruned")
+        return (tier, 0.0 if value is None else sign * value, record["trial_id"])
 
     return sorted(records, key=key)
 

@@ -32,6 +32,7 @@ from jaxtune.plan import PopulationPlan, default_memory_budget, plan_populations
 from jaxtune.progress import ProgressLog
 from jaxtune.records import TrialRecord
 from jaxtune.results import rank, read_results, write_json, write_results
+from jaxtune.schedulers.early_terminate import population_pruner
 from jaxtune.search.base import Round, extended, run_rounds
 from jaxtune.search.bayes import BayesSearch, optuna_distributions
 from jaxtune.search.fixed import FixedSearch
@@ -216,6 +217,11 @@ def run_sweep(
         return deadline is not None and time.monotonic() > deadline
 
     progress = ProgressLog(directory)
+    prune = None  # W&B's early_terminate, over this population and every earlier config
+    if spec.early_terminate is not None:
+        prune = population_pruner(
+            spec.early_terminate, spec.metric, spec.goal == "maximize", lambda: records
+        )
 
     def on_epoch(report: EpochReport) -> None:
         display.epoch(report)
@@ -246,6 +252,7 @@ def run_sweep(
                     on_epoch=on_epoch,
                     snapshots=snapshots,
                     deadline=deadline,
+                    prune=prune,
                 )
             finally:
                 if snapshots is not None:

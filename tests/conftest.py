@@ -15,10 +15,31 @@ os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("JAXTUNE_WANDB", "disabled")  # test_tracking.py turns it on
 
 import jaxtune  # noqa: E402,F401,I001  (adds jaxtune's XLA flags before jax starts)
+import atexit  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+
 import jax  # noqa: E402
 import pytest  # noqa: E402
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+# Compiling is nine tenths of the suite's time, and many tests compile the same programs
+# (a config trained alone, a README example's defaults): one persistent compilation cache
+# for this run, made by the first process to load this file (pytest, or xdist's
+# controller, before it starts its workers) and shared by every test process of the run
+# through the environment; removed at the end. The tests' own processes (benchmarks, the
+# CLI in a subprocess) compile as a user's do: the cache is set in jax's config here, not
+# in their environment. A hit still counts as a compilation for `compile_counter`.
+CACHE_VARIABLE = "JAXTUNE_TEST_COMPILATION_CACHE"
+if CACHE_VARIABLE not in os.environ:
+    os.environ[CACHE_VARIABLE] = tempfile.mkdtemp(prefix="jaxtune-test-xla-")
+    atexit.register(shutil.rmtree, os.environ[CACHE_VARIABLE], ignore_errors=True)
+jax.config.update("jax_compilation_cache_dir", os.environ[CACHE_VARIABLE])
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+# A size bound turns on the cache's file lock: two workers never read a half-written entry.
+jax.config.update("jax_compilation_cache_max_size", 8 << 30)
 
 
 COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"

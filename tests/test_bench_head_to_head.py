@@ -79,11 +79,14 @@ def test_summary_reference_marks_and_time_to_reference():
     assert [f"at {m * 100:g} s" in text for m in MARKS] == [True] * len(MARKS)
 
 
-@pytest.mark.parametrize("method", ["random", "bayes"])
+@pytest.mark.parametrize("method", ["random", "bayes", "hyperband"])
 def test_the_jaxtune_contestants_specs_are_valid_specs_of_the_space(method):
     settings = quick_settings(None)
     spec = parse_spec(jaxtune_spec(settings, method, seed=3))
-    assert spec.method == method and spec.seed == 3
+    assert spec.method == ("random" if method == "hyperband" else method) and spec.seed == 3
+    pruned = spec.early_terminate is not None
+    assert pruned == (method == "hyperband")
+    assert not pruned or spec.early_terminate.bands[:3] == (1, 3, 9)
     assert spec.budget.time_limit == settings.budget
     assert {*spec.parameters, *spec.distributions} == set(settings.space)
     assert spec.distributions["learning_rate"].kind == "log_uniform_values"
@@ -153,3 +156,10 @@ def test_a_report_written_after_a_run_is_read_back_to_append_more_seeds(tmp_path
     with pytest.raises(SystemExit, match=r"these differ: \['budget'\]"):
         earlier_runs(Settings(budget=60.0, contestants=(REFERENCE,)), tmp_path / "h2h.json")
     assert earlier_runs(settings, tmp_path / "missing.json") == []
+    # A later sitting may run another contestant; the report holds both, in CONTESTANTS order.
+    other = Settings(budget=100.0, seeds=(0,), contestants=("jaxtune-hyperband",))
+    assert earlier_runs(other, tmp_path / "h2h.json") == runs
+    more = [*runs, Run("jaxtune-hyperband", 0, [(10.0, 0.9)], tried=1, finished=1)]
+    document = write_report(other, more, {"data": data, "machine": "m"}, tmp_path / "h2h")
+    assert list(document["contestants"]) == ["jaxtune-hyperband", REFERENCE]
+    assert list(document["settings"]["seeds"]) == [0, 1]

@@ -81,5 +81,31 @@ def test_a_population_of_width_one_is_its_config_alone():
         select(one.train.params, 0),
     )
     np.testing.assert_allclose(metrics["loss_sum"][1], one_metrics["loss_sum"][0], rtol=1e-5)
-    stopped = alone.stop_now(one)
+    stopped = alone.stop(one, np.ones(1, bool), np.int32(Status.STOPPED))
     assert int(stopped.life.status[0]) == Status.STOPPED and not bool(stopped.life.active[0])
+
+
+def test_stop_ends_the_configs_it_names_with_their_best_params_and_compiles_once(
+    compile_counter,
+):
+    """What early_terminate (PRUNED) and the time limit (STOPPED) call: the mask and the
+    status are values, so a new mask or status runs the same program."""
+    population, state, split, index, weights = _population_and_inputs(
+        configs(ARCHITECTURES[0], VARIATIONS[:3])
+    )
+    best = jax.tree.map(np.asarray, state.life.best_params)  # nothing evaluated: the initial
+    state, _ = population.train_round(state, split, index, weights, np.float32(100.0))
+    moved = jax.tree.map(np.asarray, state.train.params)
+    state = population.stop(state, np.array([False, True, False]), np.int32(Status.PRUNED))
+    compiled = len(compile_counter)
+    state = population.stop(state, np.array([True, True, False]), np.int32(Status.STOPPED))
+    assert len(compile_counter) == compiled
+    # the second call leaves config 1, no longer active, as the first one ended it
+    assert np.asarray(state.life.status).tolist() == [Status.STOPPED, Status.PRUNED, 0]
+    assert np.asarray(state.life.active).tolist() == [False, False, True]
+    for k, expected in ((0, best), (1, best), (2, moved)):
+        jax.tree.map(
+            lambda a, b, k=k: np.testing.assert_array_equal(a[k], b[k]),
+            state.train.params,
+            expected,
+        )

@@ -89,10 +89,16 @@ def results(directory: Path) -> list[dict]:
     return [json.loads(line) for line in (directory / "results.jsonl").read_text().splitlines()]
 
 
+# W&B's hyperband early_terminate: after epoch 1 each population keeps its best third
+# (the second one compared with the first one's curves too), so a resume must also bring
+# back which configs were pruned, and why, from the snapshot and results.jsonl.
+EARLY_TERMINATE = {"type": "hyperband", "min_iter": 1, "eta": 3}
+
+
 @pytest.fixture(scope="module")
 def spec(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("spec") / "resume.yaml"
-    path.write_text(yaml.safe_dump(SPEC))
+    path.write_text(yaml.safe_dump({**SPEC, "early_terminate": EARLY_TERMINATE}))
     return path
 
 
@@ -101,7 +107,10 @@ def uninterrupted(spec, tmp_path_factory) -> list[dict]:
     out = tmp_path_factory.mktemp("uninterrupted") / "sweep"
     finish(jaxtune("sweep", spec, "--out", out))
     assert not (out / SNAPSHOTS_DIR).exists()  # spent snapshots are deleted
-    return results(out)
+    records = results(out)
+    pruned = {r["group"] for r in records if r["status"] == "pruned"}
+    assert len(pruned) == 2, [r["status"] for r in records]  # in both populations
+    return records
 
 
 def check_resumes_to(out: Path, expected: list[dict]) -> str:

@@ -8,7 +8,8 @@ to DATA.npz for the PyTorch side), so only the tuner and the training engine dif
 - `jaxtune-random`, `jaxtune-bayes`: `jaxtune sweep` of a spec a user would write
   (method random or bayes, `budget.time_limit` = the budget). What it has found at time
   t is the best value in its `progress.jsonl` (one line per population round, as the
-  terminal shows it);
+  terminal shows it); `jaxtune-hyperband`: random with W&B's hyperband
+  `early_terminate` (schedulers/early_terminate.py);
 - `optuna-hyperband`, `optuna-median`: Optuna's TPESampler with that pruner driving
   PyTorch (bench/optuna_torch.py), one trial at a time on every core;
 - `optuna-jobs`: as many such processes as cores, one thread each, sharing one study
@@ -58,11 +59,15 @@ QUICK_FIXED = {"embedding_dim": 8}
 CONTESTANTS = (
     "jaxtune-random",
     "jaxtune-bayes",
+    "jaxtune-hyperband",
     "optuna-hyperband",
     "optuna-median",
     "optuna-jobs",
 )
 REFERENCE = "optuna-hyperband"
+# jaxtune-hyperband: method random with W&B's hyperband early_terminate, with the
+# resource and reduction factor of the Optuna side's HyperbandPruner (1 epoch, 3).
+EARLY_TERMINATE = {"type": "hyperband", "min_iter": 1, "eta": 3}
 MARKS = (0.1, 0.2, 0.5, 1.0)  # of the budget: 1, 2, 5 and 10 minutes of a 10-minute one
 
 
@@ -104,7 +109,10 @@ def quick_settings(data_dir: str | None, **overrides) -> Settings:
 
 
 def jaxtune_spec(settings: Settings, method: str, seed: int) -> dict[str, Any]:
-    """The spec a jaxtune user writes for the head-to-head's space."""
+    """The spec a jaxtune user writes for the head-to-head's space; method random, bayes,
+    or hyperband (random with early_terminate)."""
+    pruned = method == "hyperband"
+    method = "random" if pruned else method
     parameters = {}
     for name, values in settings.space.items():
         if isinstance(values, list):
@@ -129,6 +137,9 @@ def jaxtune_spec(settings: Settings, method: str, seed: int) -> dict[str, Any]:
     }
     if method == "bayes":
         spec["budget"]["ask_batch"] = settings.ask_batch
+    if pruned:
+        spec["name"] = "head_to_head_hyperband"
+        spec["early_terminate"] = dict(EARLY_TERMINATE)
     return spec
 
 
@@ -220,10 +231,11 @@ def run_jaxtune(settings: Settings, method: str, seed: int, work: Path) -> Run:
     records = [json.loads(x) for x in results.read_text().splitlines()] if results.exists() else []
     run.tried = len(records)
     reasons = [r.get("status_reason", "") for r in records]
-    run.cut = sum("time_limit" in reason for reason in reasons)
+    pruned = sum(r["status"] == "pruned" for r in records)
+    run.cut = sum("time_limit" in reason for reason in reasons) + pruned
     run.failed = sum(r["status"] == "failed" for r in records)
     run.finished = run.tried - run.cut - run.failed
-    run.extra = {"exit_code": process.returncode, "planned": settings.run_cap}
+    run.extra = {"exit_code": process.returncode, "planned": settings.run_cap, "pruned": pruned}
     if records:
         final = subprocess.run(
             [
@@ -508,8 +520,9 @@ def run_head_to_head(
 ) -> dict[str, Any]:
     """Every contestant once per seed, one after another; OUT/head_to_head_DATA.{json,md,png}
     rewritten after each run, so a stopped benchmark keeps the runs it finished. With
-    `append`, the runs already in OUT's JSON (the same settings but for the seeds) are
-    kept and not run again: seeds can be run in several sittings."""
+    `append`, the runs already in OUT's JSON (the same settings but for the seeds and
+    contestants) are kept and not run again: seeds and contestants can be run in several
+    sittings."""
     out.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
     stem = out / f"head_to_head_{settings.data}"
@@ -539,7 +552,14 @@ def run_head_to_head(
 
 
 def _with_seeds(settings: Settings, runs: list[Run]) -> Settings:
-    return dataclasses.replace(settings, seeds=tuple(sorted({r.seed for r in runs})))
+    """The settings of what `runs` hold: their seeds, and every contestant run (in
+    CONTESTANTS order; sittings may run different ones)."""
+    ran = {r.contestant for r in runs} | set(settings.contestants)
+    return dataclasses.replace(
+        settings,
+        seeds=tuple(sorted({r.seed for r in runs})),
+        contestants=tuple(c for c in CONTESTANTS if c in ran),
+    )
 
 
 def write_report(settings: Settings, runs: list[Run], meta: dict, stem: Path) -> dict[str, Any]:
@@ -558,8 +578,9 @@ def earlier_runs(settings: Settings, path: Path) -> list[Run]:
     if not path.exists():
         return []
     document = json.loads(path.read_text())
-    mine = {k: v for k, v in dataclasses.asdict(settings).items() if k != "seeds"}
-    theirs = {k: v for k, v in document["settings"].items() if k != "seeds"}
+    sitting = ("seeds", "contestants")  # what may differ between sittings
+    mine = {k: v for k, v in dataclasses.asdict(settings).items() if k not in sitting}
+    theirs = {k: v for k, v in document["settings"].items() if k not in sitting}
     mine = json.loads(json.dumps(mine))  # tuples as lists, as they come back from JSON
     if mine != theirs:
         changed = sorted(k for k in mine if mine.get(k) != theirs.get(k))

@@ -21,7 +21,7 @@ from jaxtune.embedding_rows import batch_rows, gather_rows, scatter_rows
 from jaxtune.losses import classification_metrics
 from jaxtune.models.classifier import EMBEDDING
 from jaxtune.population.chunks import config_map, over_chunks
-from jaxtune.population.lifecycle import after_evaluation, stop_now
+from jaxtune.population.lifecycle import after_evaluation, stop
 from jaxtune.population.program import Program
 from jaxtune.population.shapes import corner_slice
 from jaxtune.population.state import ConfigState
@@ -60,7 +60,8 @@ class Population(NamedTuple):
       [K]): best so far, early stopping, plateau, completion (lifecycle.py) of the configs
       that are `due` ([K] bool; None: all); rates: each config's learning rate for its
       next step. The state is donated.
-    stop_now(state) -> the state with every active config STOPPED (the time limit).
+    stop(state, where, status) -> the state with the active configs of `where` ([K] bool)
+      ended with `status` (int32 scalar: STOPPED by the time limit, PRUNED by a scheduler).
     """
 
     init: Callable
@@ -70,7 +71,7 @@ class Population(NamedTuple):
     evaluate_totals: Callable
     metrics: Callable
     after_evaluation: Callable
-    stop_now: Callable
+    stop: Callable
 
 
 def make_population(
@@ -275,8 +276,11 @@ def make_population(
         evaluate_totals=jax.jit(over_devices(evaluate_totals, mesh_devices)),
         metrics=jax.jit(metrics),
         after_evaluation=jax.jit(evaluated, donate_argnums=0),
-        stop_now=jax.jit(
-            jax.vmap(functools.partial(stop_now, restore_best=early_stopping.restore_best)),
+        stop=jax.jit(
+            jax.vmap(
+                functools.partial(stop, restore_best=early_stopping.restore_best),
+                in_axes=(0, 0, None),
+            ),
             donate_argnums=0,
         ),
     )

@@ -1,5 +1,5 @@
 """Per-config lifecycle after each evaluation: best-so-far, early stopping, plateau,
-completion, failure; and the stop a time limit forces.
+completion, failure; and the stops a time limit or a scheduler forces.
 
 Written for one config and vmapped by `factory.py`, so every config of a population
 stops, completes or fails on its own schedule while sharing one program.
@@ -93,17 +93,21 @@ def after_evaluation(
     return ConfigState(train, life), learning_rate(train.hparams, train.step, train.lr_scale)
 
 
-def stop_now(state: ConfigState, *, restore_best: bool) -> ConfigState:
-    """End an active config where it stands (the sweep's time limit): STOPPED, its params
-    those of its best evaluation when `restore_best`. Inactive configs are unchanged."""
+def stop(state: ConfigState, where, status, *, restore_best: bool) -> ConfigState:
+    """End the config if it is active and `where`: its status becomes `status` (STOPPED by
+    the time limit, PRUNED by a scheduler), its params those of its best evaluation when
+    `restore_best`. `where` and `status` are traced: masks and statuses never recompile."""
     train, life = state.train, state.life
+    ends = life.active & where
     params = train.params
     if restore_best:
         params = jax.tree.map(
-            lambda best, now: jnp.where(life.active, best, now), life.best_params, params
+            lambda best, now: jnp.where(ends, best, now), life.best_params, params
         )
-    status = jnp.where(life.active, jnp.int32(Status.STOPPED), life.status)
     return ConfigState(
         train.replace(params=params),
-        life.replace(status=status, active=jnp.zeros_like(life.active)),
+        life.replace(
+            status=jnp.where(ends, status, life.status).astype(jnp.int32),
+            active=life.active & ~ends,
+        ),
     )

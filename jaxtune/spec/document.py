@@ -15,10 +15,12 @@ import yaml
 
 from jaxtune.distributions import Distribution
 from jaxtune.population.status import MONITORS
+from jaxtune.schedulers.early_terminate import HyperbandStopping
 from jaxtune.space import canonical_name
 from jaxtune.spec.budget import Budget, parse_budget
 from jaxtune.spec.data import DataSpec
 from jaxtune.spec.data_section import parse_data_section
+from jaxtune.spec.early_terminate import parse_early_terminate
 from jaxtune.spec.errors import Reader, SpecError, key_name
 from jaxtune.spec.lengths import fit_data_width, requested_lengths
 from jaxtune.spec.model import parse_model, parse_named_configs
@@ -42,6 +44,7 @@ TOP_LEVEL = (
     "description",
     "method",
     "metric",
+    "early_terminate",
     "parameters",
     "run_cap",
     "optuna",
@@ -79,6 +82,8 @@ class SweepSpec:
     optuna_sampler: str = "TPESampler"  # method bayes: a class name in optuna.samplers
     # Named configs (name -> hyperparameters over `fixed`), run exactly as listed.
     named: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    # W&B's early_terminate: configs stopped (PRUNED) at bands of evaluations
+    early_terminate: HyperbandStopping | None = None
 
 
 def load_spec(path: str | Path) -> SweepSpec:
@@ -181,6 +186,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         else:
             parameters["embedding_trainable"] = flags
     budget = parse_budget(read, top.get("budget"))
+    early_terminate = parse_early_terminate(read, top.get("early_terminate"), notices)
     optuna_section = read.mapping(top.get("optuna"), "optuna", ("sampler",))
     sampler = optuna_section.get("sampler", "TPESampler")
     if sampler not in OPTUNA_SAMPLERS:
@@ -225,6 +231,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         run_cap=run_cap,
         optuna_sampler=sampler,
         named=named,
+        early_terminate=early_terminate,
     )
     return spec
 
