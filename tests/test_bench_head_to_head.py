@@ -23,9 +23,12 @@ from jaxtune.bench.head_to_head import (
     jaxtune_spec,
     markdown,
     quick_settings,
+    stem_name,
     summarize,
+    with_glove,
+    write_data,
 )
-from jaxtune.bench.optuna_torch import bucketed_batches
+from jaxtune.bench.optuna_torch import Data, bucketed_batches, build_model
 from jaxtune.spec import parse_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,3 +166,33 @@ def test_a_report_written_after_a_run_is_read_back_to_append_more_seeds(tmp_path
     document = write_report(other, more, {"data": data, "machine": "m"}, tmp_path / "h2h")
     assert list(document["contestants"]) == ["jaxtune-hyperband", REFERENCE]
     assert list(document["settings"]["seeds"]) == [0, 1]
+
+
+def test_the_glove_variant_gives_both_sides_the_same_vectors_frozen_or_fine_tuned(tmp_path):
+    """--glove: jaxtune's spec sweeps embedding_trainable over GloVe 50d; the PyTorch side
+    starts from the rows jaxtune starts from and freezes them when the config says so."""
+    settings = with_glove(quick_settings(str(make_slice(tmp_path / "data"))))
+    assert stem_name(settings) == "head_to_head_emotion_glove"
+    spec = parse_spec(jaxtune_spec(settings, "random", seed=0))
+    assert spec.data.embedding.pretrained == settings.embedding
+    assert spec.parameters["embedding_trainable"] == [True, False]
+    assert "embedding_dim" not in spec.fixed  # the vectors' width
+    write_data(settings, tmp_path / "data.npz")
+    data = Data(tmp_path / "data.npz")
+    assert data.vectors.shape == (data.vocab_size, 50)
+    assert np.abs(data.vectors[2:]).sum() > 0  # rows of real vectors, not zeros
+    config = {"architecture": "gru", "hidden_size": 8, "dropout": 0.1}
+    for trainable in (True, False):
+        model = build_model(
+            {**config, "embedding_trainable": trainable},
+            data.vocab_size,
+            data.num_classes,
+            data.vectors,
+        )
+        weight = model.embedding.weight
+        assert weight.requires_grad == trainable
+        np.testing.assert_array_equal(weight.detach().numpy(), data.vectors)
+    plain = quick_settings(str(tmp_path / "data"))  # the default: a learned table
+    assert stem_name(plain) == "head_to_head_emotion"
+    write_data(plain, tmp_path / "plain.npz")
+    assert Data(tmp_path / "plain.npz").vectors is None

@@ -47,6 +47,9 @@ SPACE = {
     "optimizer": ["adam", "rmsprop"],
 }
 FIXED = {"embedding_dim": 64}
+# --glove: the embedding is GloVe 50d (the subset in ../shared/data), frozen or fine-tuned
+# as a hyperparameter of the space, on both sides.
+GLOVE = "glove/glove.6B.50d.subset.txt.gz"
 # --quick: a space that compiles and trains in seconds on a slice of the data.
 QUICK_SPACE = {
     **SPACE,
@@ -85,6 +88,7 @@ class Settings:
     space: dict = dataclasses.field(default_factory=lambda: dict(SPACE))
     fixed: dict = dataclasses.field(default_factory=lambda: dict(FIXED))
     data_options: dict = dataclasses.field(default_factory=dict)  # more of the data section
+    embedding: str | None = None  # pretrained vectors (a file under data_dir); None: learned
     workers: int = os.cpu_count() or 1  # optuna-jobs: processes
     grace: float = 600.0  # seconds a process may run past its budget (its last epoch, final)
 
@@ -106,6 +110,22 @@ def quick_settings(data_dir: str | None, **overrides) -> Settings:
         "grace": 180.0,
     }
     return Settings(**{**options, **overrides})
+
+
+def with_glove(settings: Settings) -> Settings:
+    """The GloVe variant: GloVe 50d vectors in place of a learned 64d table, and whether
+    they are fine-tuned (embedding_trainable) swept with the rest."""
+    return dataclasses.replace(
+        settings,
+        embedding=GLOVE,
+        space={**settings.space, "embedding_trainable": [True, False]},
+        fixed={k: v for k, v in settings.fixed.items() if k != "embedding_dim"},
+    )
+
+
+def stem_name(settings: Settings) -> str:
+    """The results' file name: head_to_head_DATA, with _glove for the GloVe variant."""
+    return f"head_to_head_{settings.data}" + ("_glove" if settings.embedding else "")
 
 
 def jaxtune_spec(settings: Settings, method: str, seed: int) -> dict[str, Any]:
@@ -140,6 +160,8 @@ def jaxtune_spec(settings: Settings, method: str, seed: int) -> dict[str, Any]:
     if pruned:
         spec["name"] = "head_to_head_hyperband"
         spec["early_terminate"] = dict(EARLY_TERMINATE)
+    if settings.embedding:
+        spec["data"]["embedding"] = {"pretrained": settings.embedding}
     return spec
 
 
@@ -149,8 +171,10 @@ def write_data(settings: Settings, path: Path) -> dict[str, Any]:
     from jaxtune.spec import parse_spec
 
     spec = parse_spec(jaxtune_spec(settings, "random", 0))
-    dataset, _ = load_dataset(spec.data, data_dir=settings.data_dir)
+    dataset, report = load_dataset(spec.data, data_dir=settings.data_dir)
     arrays = {"vocab_size": dataset.vocab_size, "num_classes": dataset.num_classes}
+    if report.embedding is not None:  # the rows jaxtune starts every config from
+        arrays["embedding"] = report.embedding
     for name in ("train", "val", "test"):
         split = getattr(dataset, name)
         arrays |= {
@@ -378,8 +402,9 @@ def markdown(settings: Settings, summary: dict[str, Any], meta: dict[str, Any]) 
     marks = [f"{m * budget:g}" for m in MARKS]
     data = meta["data"]
     lines = [
-        f"# Head to head: {settings.data}, {budget:g} s per contestant, "
-        f"seeds {', '.join(map(str, settings.seeds))}",
+        f"# Head to head: {settings.data}"
+        + (f", embedding {settings.embedding}" if settings.embedding else "")
+        + f", {budget:g} s per contestant, seeds {', '.join(map(str, settings.seeds))}",
         "",
         f"Best validation accuracy found by t seconds from process start (median over seeds, "
         f"[min-max]). Reference: {REFERENCE}'s median best at {budget:g} s = "
@@ -525,7 +550,7 @@ def run_head_to_head(
     sittings."""
     out.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
-    stem = out / f"head_to_head_{settings.data}"
+    stem = out / stem_name(settings)
     runs = earlier_runs(settings, stem.with_suffix(".json")) if append else []
     data = work / "data.npz"
     meta = {"data": write_data(settings, data), "machine": machine()}
@@ -607,6 +632,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--space", type=json.loads, default=None, help="the space, JSON")
     parser.add_argument("--quick", action="store_true", help="seconds per run, on a slice")
     parser.add_argument(
+        "--glove", action="store_true", help="GloVe 50d, frozen or fine-tuned, for the embedding"
+    )
+    parser.add_argument(
         "--append", action="store_true", help="keep OUT's earlier runs (more seeds)"
     )
     parser.add_argument(
@@ -628,4 +656,6 @@ def main(argv: list[str] | None = None) -> None:
     else:
         options |= {"budget": args.budget, "seeds": tuple(args.seeds), "run_cap": args.run_cap}
         settings = Settings(data_dir=args.data_dir, **options)
+    if args.glove:
+        settings = with_glove(settings)
     run_head_to_head(settings, args.out, args.work, append=args.append)

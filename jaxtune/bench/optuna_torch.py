@@ -46,17 +46,29 @@ def search_space(trial, space: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-def build_model(config: dict[str, Any], vocab_size: int, num_classes: int):
+def build_model(
+    config: dict[str, Any], vocab_size: int, num_classes: int, vectors: np.ndarray | None = None
+):
+    """jaxtune's classifier in PyTorch; with `vectors` ([V, D], pretrained) the embedding
+    starts from them and is frozen unless config["embedding_trainable"]."""
     import torch
     from torch import nn
 
     class Classifier(nn.Module):
         def __init__(self):
             super().__init__()
-            self.embedding = nn.Embedding(vocab_size, config["embedding_dim"], padding_idx=0)
+            if vectors is None:
+                self.embedding = nn.Embedding(vocab_size, config["embedding_dim"], padding_idx=0)
+            else:
+                self.embedding = nn.Embedding.from_pretrained(
+                    torch.from_numpy(np.asarray(vectors, np.float32)),
+                    freeze=not config.get("embedding_trainable", True),
+                    padding_idx=0,
+                )
+            width = self.embedding.embedding_dim
             self.dropout = nn.Dropout(config["dropout"])
             kind = {"gru": nn.GRU, "lstm": nn.LSTM}[config["architecture"]]
-            self.rnn = kind(config["embedding_dim"], config["hidden_size"], batch_first=True)
+            self.rnn = kind(width, config["hidden_size"], batch_first=True)
             self.head = nn.Linear(config["hidden_size"], num_classes)
 
         def forward(self, tokens, lengths):
@@ -86,6 +98,7 @@ class Data:
         arrays = np.load(path)
         self.vocab_size = int(arrays["vocab_size"])
         self.num_classes = int(arrays["num_classes"])
+        self.vectors = arrays["embedding"] if "embedding" in arrays.files else None  # [V, D]
         self.splits = {}
         for split in ("train", "val", "test"):
             self.splits[split] = (
@@ -128,6 +141,7 @@ class Worker:
         self.args = args
         self.data = Data(Path(args.data))
         self.space = json.loads(args.space)
+        self.shapes = (self.data.vocab_size, self.data.num_classes, self.data.vectors)
         self.best: tuple | None = None  # (value, trial number, state_dict, config)
         self.events = open(args.events, "a", encoding="utf-8")  # noqa: SIM115
 
@@ -142,7 +156,7 @@ class Worker:
         config = {**self.args.fixed, **search_space(trial, self.space)}
         torch.manual_seed(self.args.seed * 100_003 + trial.number)
         rng = np.random.default_rng([self.args.seed, trial.number])
-        model = build_model(config, self.data.vocab_size, self.data.num_classes)
+        model = build_model(config, *self.shapes)
         optimizers = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop}
         optimizer = optimizers[config["optimizer"]](model.parameters(), lr=config["learning_rate"])
         best_loss, best_value, best_state, bad = math.inf, 0.0, None, 0
@@ -225,7 +239,7 @@ class Worker:
             self.log(final=None)
             return
         value, number, state, config = self.best
-        model = build_model(config, self.data.vocab_size, self.data.num_classes)
+        model = build_model(config, *self.shapes)
         model.load_state_dict(state)
         test_loss, test_accuracy = evaluate(model, self.data, "test")
         self.log(final={"trial": number, "value": value, "test_accuracy": test_accuracy,
