@@ -123,8 +123,11 @@ def _run_and_rank(spec, directory: Path, **options) -> None:
     finally:
         display.close()
     display.ranking(outcome.records, spec.metric)
+    spent = sum(r["epochs_run"] for r in outcome.records)
+    planned = sum(r.get("evaluations_planned", r["epochs_run"]) for r in outcome.records)
     display.console.print(
-        f"{len(outcome.records)} configs in {outcome.seconds:.1f}s; "
+        f"{len(outcome.records)} configs in {outcome.seconds:.1f}s, {spent} config-epochs "
+        f"of the {planned} their budgets hold ({spent / max(planned, 1):.0%}); "
         f"results: {outcome.directory / 'results.jsonl'}; Optuna study "
         f"{spec.name!r} in {storage_url(outcome.directory, options.get('storage'))}"
     )

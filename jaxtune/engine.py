@@ -226,7 +226,11 @@ class Engine:
             # minibatches of every variant.
             piece=BLOCK_STEPS if view.buckets is not None else stream.whole(min(every, per_epoch)),
         )
-        max_epochs = sum(1 for _ in rounds())  # rounds in all
+        # Rounds in all, and the evaluations each config would run to its budget.
+        max_epochs, planned = 0, np.zeros(plan.slots, int)
+        for round_ in rounds():
+            max_epochs += 1
+            planned += [track in round_.due for track in tracks]
         # Each variant's row of a call's bounds (the row of its ratio).
         rows = [stream.ratios.index(v.batch_size // stream.micro) for v in plan.variants]
         start = 0
@@ -309,6 +313,8 @@ class Engine:
             )
             for k in range(len(configs))
         ]
+        for k, record in enumerate(records):
+            record["evaluations_planned"] = int(planned[k])
         if self.params_dir is not None:
             checkpoint = save_population_params(
                 self.params_dir, population_index, state.life.best_params

@@ -29,6 +29,9 @@ class TrialRecord(TypedDict):
     best: dict[str, Any] | None  # the history entry of that evaluation
     failed_step: int | None  # the step at which it diverged
     history: list[dict[str, Any]]  # one entry per evaluation (epoch, step, metrics, rate)
+    # the evaluations its budget holds (epochs_run is fewer when it stopped or was pruned);
+    # absent from records of sweeps made before it was recorded
+    evaluations_planned: NotRequired[int]
     params: NotRequired[dict[str, Any]]  # {"checkpoint", "slot"} of its best params
 
 

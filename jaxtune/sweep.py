@@ -320,6 +320,10 @@ def run_sweep(
             "seconds": seconds,
             "configs": len(records),
             "config_epochs": sum(r["epochs_run"] for r in records),
+            # what training every config it tried to its budget would have evaluated
+            "config_epochs_planned": sum(
+                r.get("evaluations_planned", r["epochs_run"]) for r in records
+            ),
             "populations": populations,
             "time_limit_reached": out_of_time(),
             "chunk": chunk,

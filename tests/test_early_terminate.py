@@ -181,6 +181,14 @@ def test_a_wandb_sweep_file_with_early_terminate_prunes_what_the_rule_names(tmp_
         runs[name] = _records(out)
         printed = " ".join(result.output.split())
         assert ("configs compared at evaluations 1, 3, 9, 27, ..." in printed) == (et is not None)
+        spent = sum(r["epochs_run"] for r in runs[name].values())
+        assert all(r["evaluations_planned"] == 4 for r in runs[name].values())  # 4 epochs
+        assert f"{spent} config-epochs of the {4 * len(runs[name])} their budgets hold" in printed
+        summary = json.loads((out / "sweep.json").read_text())
+        assert (summary["config_epochs"], summary["config_epochs_planned"]) == (
+            spent,
+            4 * len(runs[name]),
+        )
     full, pruned = runs["full"], runs["pruned"]
     curves = {k: logged_values(r["history"], "val_accuracy") for k, r in full.items()}
     assert all(len(curves[k]) == len(r["history"]) for k, r in full.items())  # all finite
