@@ -174,7 +174,7 @@ def test_the_glove_variant_gives_both_sides_the_same_vectors_frozen_or_fine_tune
     settings = with_glove(quick_settings(str(make_slice(tmp_path / "data"))))
     assert stem_name(settings) == "head_to_head_emotion_glove"
     spec = parse_spec(jaxtune_spec(settings, "random", seed=0))
-    assert spec.data.embedding.pretrained == settings.embedding
+    assert spec.data.pretrained == settings.embedding
     assert spec.parameters["embedding_trainable"] == [True, False]
     assert "embedding_dim" not in spec.fixed  # the vectors' width
     write_data(settings, tmp_path / "data.npz")

@@ -97,7 +97,7 @@ def quick_settings(data_dir: str | None, **overrides) -> Settings:
     """Seconds per contestant on a slice: the harness end to end, not a measurement."""
     options = {
         "data_dir": data_dir,
-        "budget": 6.0,
+        "budget": 10.0,  # room for imports and a first epoch while other tests load the cores
         "seeds": (0,),
         "max_epochs": 2,
         "patience": 1,
