@@ -36,7 +36,9 @@ if CACHE_VARIABLE not in os.environ:
     os.environ[CACHE_VARIABLE] = tempfile.mkdtemp(prefix="jaxtune-test-xla-")
     atexit.register(shutil.rmtree, os.environ[CACHE_VARIABLE], ignore_errors=True)
 jax.config.update("jax_compilation_cache_dir", os.environ[CACHE_VARIABLE])
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+# Not the op-by-op compiles of code run outside jit (hundreds of tiny programs a test):
+# writing those costs more than compiling them again.
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
 jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 # A size bound turns on the cache's file lock: two workers never read a half-written entry.
 jax.config.update("jax_compilation_cache_max_size", 8 << 30)
