@@ -309,12 +309,11 @@ class Engine:
                     epoch=int(life.epoch[k]),
                     timed_out=bool(timed_out[k]),
                     verdict=verdicts.get(k),
+                    planned=int(planned[k]),
                 ),
             )
             for k in range(len(configs))
         ]
-        for k, record in enumerate(records):
-            record["evaluations_planned"] = int(planned[k])
         if self.params_dir is not None:
             checkpoint = save_population_params(
                 self.params_dir, population_index, state.life.best_params

@@ -45,6 +45,7 @@ class Outcome:
     epoch: int  # evaluations done while active
     timed_out: bool  # stopped by budget.time_limit
     verdict: Verdict | None = None  # PRUNED by early_terminate: at which band, and why
+    planned: int | None = None  # the evaluations its budget holds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +62,7 @@ class Recorder:
     ) -> TrialRecord:
         trial = plan.trials[k]
         best = next((dict(h) for h in history if h["epoch"] == outcome.best_epoch), None)
-        return TrialRecord(
+        record = TrialRecord(
             trial_id=trial.trial_id,
             group=plan.group,
             studies=list(trial.studies),
@@ -77,6 +78,9 @@ class Recorder:
             failed_step=outcome.failed_step if outcome.failed_step >= 0 else None,
             history=history,
         )
+        if outcome.planned is not None:
+            record["evaluations_planned"] = outcome.planned
+        return record
 
     def reason(self, outcome: Outcome) -> str:
         monitor = self.early_stopping.monitor
