@@ -93,7 +93,7 @@ class RichDisplay:
                 f"{spec.budget.ask_batch} per round, each round trained as populations; "
                 f"metric {spec.metric} ({spec.goal})"
             )
-            self._early_terminate(spec)
+            self._pruning(spec)
             self._start_progress()
             return
         if spec.method == "greedy":
@@ -103,7 +103,7 @@ class RichDisplay:
                 f"{greedy.max_configs(spec.parameters)} configs, each iteration trained as "
                 f"populations; metric {spec.metric} ({spec.goal})"
             )
-            self._early_terminate(spec)
+            self._pruning(spec)
             self._start_progress()
             return
         trials = sum(p.width for p in plans)
@@ -113,7 +113,7 @@ class RichDisplay:
             f"[bold]{spec.name}[/]: {trials} configs{merged_note} in {groups} static "
             f"group(s), {len(plans)} population(s); metric {spec.metric} ({spec.goal})"
         )
-        self._early_terminate(spec)
+        self._pruning(spec)
         if merge is not None:
             before = static_groups([t for p in plans for t in p.trials])
             self.console.print(
@@ -136,9 +136,10 @@ class RichDisplay:
             )
         self._start_progress()
 
-    def _early_terminate(self, spec: SweepSpec) -> None:
-        if spec.early_terminate is not None:
-            self.console.print(f"  {spec.early_terminate.describe()}")
+    def _pruning(self, spec: SweepSpec) -> None:
+        for rule in (spec.early_terminate, spec.scheduler):
+            if rule is not None:
+                self.console.print(f"  {rule.describe()}")
 
     def _start_progress(self) -> None:
         self.progress = Progress(

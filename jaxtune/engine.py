@@ -29,16 +29,12 @@ from jaxtune.population.program import Variant, program_for
 from jaxtune.population.status import EarlyStopping, Status
 from jaxtune.records import Outcome, Recorder, TrialRecord
 from jaxtune.rounds import Stream, Track, evaluation_rounds, steps_per_epoch
-from jaxtune.schedulers.early_terminate import Verdict
+from jaxtune.schedulers.base import Prune, Standing, Verdict
 from jaxtune.snapshots import PopulationSnapshots
 from jaxtune.space import KIND_NAMES, static_signature
 from jaxtune.views import DataView
 
 METRICS = ("loss", "accuracy", "macro_f1")
-
-# Which active configs to end as PRUNED after a round: (every config's history so far,
-# [K] active) -> config index -> why (schedulers/early_terminate.py).
-Prune = Callable[[list[list[dict]], np.ndarray], dict[int, Verdict]]
 
 
 @dataclasses.dataclass
@@ -179,7 +175,8 @@ class Engine:
         one every `snapshots.every` evaluations and after the last. Past `deadline` (a
         `time.monotonic()` value: the sweep's time limit) every active config stops at
         the evaluation just done, with its best evaluation's params. After each round
-        `prune` (early_terminate) names active configs to end as PRUNED, the same way.
+        `prune` (schedulers/: early_terminate, asha, hyperband) names active configs to
+        end as PRUNED, the same way.
         """
         configs = [t.config for t in plan.trials]
         population = self.population(configs[0], plan.variants)
@@ -256,14 +253,16 @@ class Engine:
             calls = [(call.block, call.bounds[rows or [0]]) for call in round_.calls]
             state, carried = self.train_calls(population, state, view, calls, carried)
             state, outcome = self.evaluate_round(population, state, view, carried, due, pending)
-            for k in np.flatnonzero(pending[: len(configs)] & due[: len(configs)]):
+            reported = np.flatnonzero(pending[: len(configs)] & due[: len(configs)])
+            for k in reported:
                 history = histories[k]
                 step = round_.steps[tracks[k].ratio]
                 history.append({"epoch": len(history) + 1, "step": step, **outcome[k]})
             pending = np.where(due, np.asarray(state.life.active), pending)
             if prune is not None:
                 active = np.asarray(state.life.active)[: len(configs)]
-                pruned = prune(histories, active)
+                pruned = prune(Standing(ids, histories, active, reported.tolist()))
+                pruned = {k: v for k, v in pruned.items() if active[k]}
                 if pruned:
                     where = np.isin(np.arange(plan.slots), list(pruned))
                     state = population.stop(state, where, np.int32(Status.PRUNED))

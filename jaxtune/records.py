@@ -7,10 +7,11 @@ final, the searches) receives; the file format is the JSON of it, unchanged.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from jaxtune.population.status import EarlyStopping, Status
-from jaxtune.schedulers.early_terminate import Verdict
+from jaxtune.schedulers.base import Verdict
 
 if TYPE_CHECKING:  # the plan imports the memory model (jax); a record reader needs neither
     from jaxtune.plan import PopulationPlan
@@ -44,7 +45,7 @@ class Outcome:
     failed_step: int  # -1: never diverged
     epoch: int  # evaluations done while active
     timed_out: bool  # stopped by budget.time_limit
-    verdict: Verdict | None = None  # PRUNED by early_terminate: at which band, and why
+    verdict: Verdict | None = None  # PRUNED by a scheduler: where, and why
     planned: int | None = None  # the evaluations its budget holds
 
 
@@ -55,7 +56,7 @@ class Recorder:
     early_stopping: EarlyStopping
     eval_every: int | None  # steps between evaluations; None: every epoch
     max_loss: float | None
-    metric: str = "val_accuracy"  # the sweep metric, which early_terminate compares
+    metric: str = "val_accuracy"  # the sweep metric, which the schedulers compare
 
     def record(
         self, plan: PopulationPlan, k: int, history: list[dict], outcome: Outcome
@@ -113,12 +114,29 @@ class Recorder:
                 )
             return f"diverged: non-finite validation loss at epoch {epoch}"
         if status == Status.PRUNED and outcome.verdict is not None:
-            verdict = outcome.verdict
-            unit = "epoch" if self.eval_every is None else "evaluation"
-            restored = f"; restored {unit} {best_epoch}" if self.early_stopping.restore_best else ""
+            return self._pruned(outcome)
+        return status.name.lower()
+
+    def _pruned(self, outcome: Outcome) -> str:
+        verdict, best_epoch = outcome.verdict, outcome.best_epoch
+        unit = "epoch" if self.eval_every is None else "evaluation"
+        restored = f"; restored {unit} {best_epoch}" if self.early_stopping.restore_best else ""
+        if verdict.rule == "early_terminate":
             return (
-                f"pruned by early_terminate after {unit} {epoch}: {self.metric} "
+                f"pruned by early_terminate after {unit} {outcome.epoch}: {self.metric} "
                 f"{verdict.value:.4g} worse than band {verdict.band}'s threshold "
                 f"{verdict.threshold:.4g}{restored}"
             )
-        return status.name.lower()
+        where = f"pruned by {verdict.rule} at rung {verdict.rung} ({unit} {verdict.band})"
+        if math.isnan(verdict.value):
+            return f"{where}: {self.metric} is NaN{restored}"
+        if math.isnan(verdict.threshold):  # bootstrap_count
+            return (
+                f"{where}: only {verdict.competing} configs had reached the rung, not more "
+                f"than bootstrap_count{restored}"
+            )
+        return (
+            f"{where}: {self.metric} {verdict.value:.4g} worse than {verdict.threshold:.4g}, "
+            f"the cutoff for promotion among the {verdict.competing} configs that reached "
+            f"the rung{restored}"
+        )

@@ -33,6 +33,7 @@ from jaxtune.progress import ProgressLog
 from jaxtune.records import TrialRecord
 from jaxtune.results import rank, read_results, write_json, write_results
 from jaxtune.schedulers.early_terminate import population_pruner
+from jaxtune.schedulers.halving import halving_pruner
 from jaxtune.search.base import Round, extended, run_rounds
 from jaxtune.search.bayes import BayesSearch, optuna_distributions
 from jaxtune.search.fixed import FixedSearch
@@ -217,11 +218,16 @@ def run_sweep(
         return deadline is not None and time.monotonic() > deadline
 
     progress = ProgressLog(directory)
-    prune = None  # W&B's early_terminate, over this population and every earlier config
+    # W&B's early_terminate or Optuna's successive halving / hyperband, over this
+    # population and every earlier config
+    prune = None
     if spec.early_terminate is not None:
         prune = population_pruner(
             spec.early_terminate, spec.metric, spec.goal == "maximize", lambda: records
         )
+    elif spec.scheduler is not None:
+        maximize = spec.goal == "maximize"
+        prune = halving_pruner(spec.scheduler, spec.metric, maximize, lambda: records)
 
     def on_epoch(report: EpochReport) -> None:
         display.epoch(report)

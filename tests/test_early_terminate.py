@@ -1,30 +1,19 @@
 """W&B's early_terminate (hyperband): band arithmetic, thresholds and verdicts computed by
-hand; the spec section; and a W&B sweep file run through the CLI, whose pruned configs
-are exactly those the rule names when it is replayed on the same sweep run unpruned."""
+hand, and the spec section. test_pruned_sweeps.py runs a W&B sweep file with it."""
 
 from __future__ import annotations
 
-import json
-import math
-
 import numpy as np
-import optuna
 import pytest
 import yaml
-from data_slices import make_slice
-from typer.testing import CliRunner
 
-from jaxtune.cli import app
-from jaxtune.results import rank
+from jaxtune.schedulers.base import Standing, Verdict
 from jaxtune.schedulers.early_terminate import (
     HyperbandStopping,
-    Verdict,
     logged_values,
     population_pruner,
 )
 from jaxtune.spec import SpecError, parse_spec
-
-runner = CliRunner()
 
 
 def test_bands_from_min_iter_multiply_by_eta_as_wandb_does():
@@ -89,7 +78,7 @@ def test_the_population_pruner_compares_with_earlier_configs_of_the_sweep():
     prune = population_pruner(rule, "val_accuracy", True, lambda: earlier)
     histories = [[{"val_accuracy": 0.5}], [{"val_accuracy": 0.8}], [{"val_accuracy": 0.7}]]
     # band 1 over [0.5, 0.8, 0.7, 0.9] (negated, sorted: -0.9 -0.8 -0.7 -0.5)[2] -> 0.7
-    verdicts = prune(histories, np.array([True, True, False]))
+    verdicts = prune(Standing([0, 1, 2], histories, np.array([True, True, False]), [0, 1, 2]))
     assert verdicts == {0: Verdict(1, 0.5, 0.7)}  # config 2 ended already: never stopped
 
 
@@ -134,93 +123,3 @@ def test_bad_early_terminate_sections_are_one_line(section, message):
         parse_spec(document, "s.yaml")
     assert str(error.value).startswith(f"s.yaml: {message}")
     assert "\n" not in str(error.value)
-
-
-def _records(directory) -> dict[int, dict]:
-    lines = (directory / "results.jsonl").read_text().splitlines()
-    return {record["trial_id"]: record for record in map(json.loads, lines)}
-
-
-def _replay(rule: HyperbandStopping, full: dict[int, list[float]]):
-    """The engine's use of the rule, replayed on the curves of the unpruned run: after each
-    evaluation, every config still training (it has evaluations to come) is checked
-    against every config's curve so far. Returns {config: the evaluation it was pruned
-    after}, {config: why}."""
-    at: dict[int, int] = {}
-    why: dict[int, Verdict] = {}
-    for evaluation in range(1, max(map(len, full.values())) + 1):
-        so_far = {k: h[: at.get(k, evaluation)] for k, h in full.items()}
-        running = {k: so_far[k] for k in full if k not in at and len(full[k]) > evaluation}
-        others = [so_far[k] for k in full if k not in running]
-        for k, verdict in rule.verdicts(running, others, maximize=True).items():
-            at[k], why[k] = evaluation, verdict
-    return at, why
-
-
-def test_a_wandb_sweep_file_with_early_terminate_prunes_what_the_rule_names(tmp_path):
-    """The pruned run equals the unpruned one cut where W&B's rule says: each pruned
-    config's curve is the unpruned curve up to its band, every other config is unchanged,
-    and the study and the ranking say which were pruned."""
-    data_dir = make_slice(tmp_path / "data")
-    document = yaml.safe_load(SWEEP) | {
-        "data": {"name": "emotion", "max_length": 24},
-        "model": {"embedding_dim": 16, "hidden_size": 16, "architecture": "gru"},
-        "train": {"epochs": 4},
-    }
-    runs = {}
-    for name, et in (("full", None), ("pruned", document["early_terminate"])):
-        spec = tmp_path / f"{name}.yaml"
-        doc = {k: v for k, v in document.items() if k != "early_terminate"}
-        if et is not None:
-            doc["early_terminate"] = et
-        spec.write_text(yaml.safe_dump(doc, sort_keys=False))
-        out = tmp_path / name
-        args = ["sweep", str(spec), "--data-dir", str(data_dir), "--out", str(out)]
-        result = runner.invoke(app, args)
-        assert result.exit_code == 0, result.output
-        runs[name] = _records(out)
-        printed = " ".join(result.output.split())
-        assert ("configs compared at evaluations 1, 3, 9, 27, ..." in printed) == (et is not None)
-        spent = sum(r["epochs_run"] for r in runs[name].values())
-        assert all(r["evaluations_planned"] == 4 for r in runs[name].values())  # 4 epochs
-        assert f"{spent} config-epochs of the {4 * len(runs[name])} their budgets hold" in printed
-        summary = json.loads((out / "sweep.json").read_text())
-        assert (summary["config_epochs"], summary["config_epochs_planned"]) == (
-            spent,
-            4 * len(runs[name]),
-        )
-    full, pruned = runs["full"], runs["pruned"]
-    curves = {k: logged_values(r["history"], "val_accuracy") for k, r in full.items()}
-    assert all(len(curves[k]) == len(r["history"]) for k, r in full.items())  # all finite
-    at, why = _replay(HyperbandStopping.of(min_iter=1, eta=3), curves)
-    assert at and len(at) < len(full)  # the rule prunes some configs, not all
-    assert set(pruned) == set(full)
-    for k, record in pruned.items():
-        expected = full[k]["history"][: at.get(k, len(full[k]["history"]))]
-        assert len(record["history"]) == len(expected), k
-        for got, want in zip(record["history"], expected, strict=True):
-            for metric in ("val_accuracy", "val_loss", "train_loss"):
-                assert math.isclose(got[metric], want[metric], rel_tol=1e-6, abs_tol=1e-7)
-        if k in at:
-            verdict = why[k]
-            assert record["status"] == "pruned"
-            assert (
-                f"band {verdict.band}'s threshold {verdict.threshold:.4g}"
-                in (record["status_reason"])
-            )
-        else:
-            assert record["status"] == full[k]["status"]
-
-    storage = f"sqlite:///{tmp_path / 'pruned' / 'study.db'}"
-    study = optuna.load_study(study_name="pruned", storage=storage)
-    states = {t.user_attrs["jaxtune_trial_id"]: t for t in study.trials}
-    for k in at:
-        trial = states[k]
-        assert trial.state == optuna.trial.TrialState.PRUNED
-        assert list(trial.intermediate_values.values()) == pytest.approx(curves[k][: at[k]])
-    ranked = rank(list(pruned.values()), "val_accuracy", "maximize")
-    statuses = [r["status"] == "pruned" for r in ranked]
-    assert statuses == sorted(statuses)  # every finished config ranks above the pruned
-    result = runner.invoke(app, ["report", str(tmp_path / "pruned")])
-    assert result.exit_code == 0, result.output
-    assert "PRUNED: pruned by early_terminate" in (tmp_path / "pruned" / "report.md").read_text()

@@ -179,7 +179,7 @@ DISTRIBUTION_SPECS = [
 BAD_SPECS = [
     (
         "nme: demo",
-        "nme: unknown key; allowed: name, description, method, metric, early_terminate, "
+        "nme: unknown key; allowed: name, description, method, metric, early_terminate, scheduler, "
         "parameters, run_cap, optuna, configs, model, data, train, budget, seed",
     ),
     ("name: '..'", "name: expected a directory name without '/', found '..'"),

@@ -28,19 +28,9 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
+from jaxtune.schedulers.base import Prune, Standing, Verdict
 
 MIN_ITER_BANDS = 100  # how many bands W&B makes from min_iter
-
-
-@dataclasses.dataclass(frozen=True)
-class Verdict:
-    """Why a config is stopped: its value at `band` (its best, unless strict) was worse
-    than the band's threshold (both in the metric's own sign)."""
-
-    band: int
-    value: float
-    threshold: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,12 +135,12 @@ def population_pruner(
     metric: str,
     maximize: bool,
     earlier: Callable[[], Sequence[Mapping[str, Any]]],
-) -> Callable[[list[list[dict]], np.ndarray], dict[int, Verdict]]:
+) -> Prune:
     """The `prune` of `Engine.run`: after a round, the rule over the population's configs
     (running: the active ones) and the result records of every earlier config."""
 
-    def prune(histories: list[list[dict]], active: np.ndarray) -> dict[int, Verdict]:
-        # histories: each config's entries so far; active: [K] bool
+    def prune(standing: Standing) -> dict[int, Verdict]:
+        histories, active = standing.histories, standing.active
         running = {k: logged_values(h, metric) for k, h in enumerate(histories) if active[k]}
         others = [logged_values(h, metric) for k, h in enumerate(histories) if not active[k]]
         others += [logged_values(record["history"], metric) for record in earlier()]

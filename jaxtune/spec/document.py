@@ -16,6 +16,7 @@ import yaml
 from jaxtune.distributions import Distribution
 from jaxtune.population.status import MONITORS
 from jaxtune.schedulers.early_terminate import HyperbandStopping
+from jaxtune.schedulers.halving import Hyperband, SuccessiveHalving
 from jaxtune.space import canonical_name
 from jaxtune.spec.budget import Budget, parse_budget
 from jaxtune.spec.data import DataSpec
@@ -25,6 +26,7 @@ from jaxtune.spec.errors import Reader, SpecError, key_name
 from jaxtune.spec.lengths import fit_data_width, requested_lengths
 from jaxtune.spec.model import parse_model, parse_named_configs
 from jaxtune.spec.parameters import check_layer_counts, parse_parameters
+from jaxtune.spec.scheduler import most_epochs, parse_scheduler
 from jaxtune.spec.train import TrainSpec, metric_alias, parse_train
 from jaxtune.values import integer
 
@@ -45,6 +47,7 @@ TOP_LEVEL = (
     "method",
     "metric",
     "early_terminate",
+    "scheduler",
     "parameters",
     "run_cap",
     "optuna",
@@ -84,6 +87,8 @@ class SweepSpec:
     named: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     # W&B's early_terminate: configs stopped (PRUNED) at bands of evaluations
     early_terminate: HyperbandStopping | None = None
+    # Optuna's successive halving or hyperband, pruning configs at rungs of evaluations
+    scheduler: SuccessiveHalving | Hyperband | None = None
 
 
 def load_spec(path: str | Path) -> SweepSpec:
@@ -187,6 +192,14 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
             parameters["embedding_trainable"] = flags
     budget = parse_budget(read, top.get("budget"))
     early_terminate = parse_early_terminate(read, top.get("early_terminate"), notices)
+    most = None  # the most evaluations a config's budget holds, when it is known
+    if train.eval_every is None and train.max_steps is None:
+        most = most_epochs(fixed, parameters, distributions, named.values())
+    scheduler = parse_scheduler(read, top.get("scheduler"), most, name)
+    if scheduler is not None and early_terminate is not None:
+        raise read.error(
+            "scheduler", "a sweep prunes by early_terminate or by scheduler; remove one"
+        )
     optuna_section = read.mapping(top.get("optuna"), "optuna", ("sampler",))
     sampler = optuna_section.get("sampler", "TPESampler")
     if sampler not in OPTUNA_SAMPLERS:
@@ -232,6 +245,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         optuna_sampler=sampler,
         named=named,
         early_terminate=early_terminate,
+        scheduler=scheduler,
     )
     return spec
 
