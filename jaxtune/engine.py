@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxtune.checkpoints import save_population_params
+from jaxtune.checkpoints import save_population_params, save_trial_params
 from jaxtune.data import bucketing
 from jaxtune.data.dataset import TextDataset, epoch_batches
 from jaxtune.data.widths import config_width
@@ -28,7 +29,14 @@ from jaxtune.population.lifecycle import stopping_args
 from jaxtune.population.program import Variant, program_for
 from jaxtune.population.status import EarlyStopping, Status
 from jaxtune.records import Outcome, Recorder, TrialRecord
-from jaxtune.rounds import Stream, Track, evaluation_rounds, steps_per_epoch
+from jaxtune.rounds import (
+    Stream,
+    Track,
+    evaluation_rounds,
+    steps_per_epoch,
+    streaming_rounds,
+    whole_epoch,
+)
 from jaxtune.schedulers.base import Prune, Standing, Verdict
 from jaxtune.snapshots import PopulationSnapshots
 from jaxtune.space import KIND_NAMES, static_signature
@@ -166,8 +174,9 @@ class Engine:
         snapshots: PopulationSnapshots | None = None,
         deadline: float | None = None,
         prune: Prune | None = None,
+        data_epoch: int = 0,
     ) -> list[TrialRecord]:
-        """Train one population to the end; one result record per trial.
+        """Train one population to the end; one result record per trial it started.
 
         Evaluations come every epoch, or every `eval_every` steps (`rounds.py`); a
         history entry's `epoch` counts evaluations and `step` the optimizer steps. With
@@ -177,57 +186,93 @@ class Engine:
         the evaluation just done, with its best evaluation's params. After each round
         `prune` (schedulers/: early_terminate, asha, hyperband) names active configs to
         end as PRUNED, the same way.
+
+        A streaming plan (`plan.queued`, plan.streamed) refills: after each round, each
+        slot whose config has ended takes the next queued trial, from that trial's own
+        initial params (`Population.refill`), until the queue is empty and every slot has
+        ended. Its rounds are whole epochs (configs evaluated at each epoch's end); a
+        trial that takes a slot in round j trains on the data epochs j, j + 1, ..., so it
+        equals the trial trained alone with `data_epoch` j (the data epoch of round 0).
         """
+        trials = plan.all_trials
+        streaming = bool(plan.queued)
         configs = [t.config for t in plan.trials]
         population = self.population(configs[0], plan.variants)
         # A merged program's stream is cut at its smallest batch size; a config of batch
         # size b steps on b / micro of its minibatches at a time (step.Variant).
         stream = Stream.of(configs, plan.variants)
         view = self.view(configs[0])  # max_length is static: one per population
-        epoch_blocks = functools.partial(
-            self.train_blocks, view, stream.micro, multiple=max(stream.ratios)
-        )
+
+        def epoch_blocks(epoch: int) -> list[bucketing.Block]:
+            return self.train_blocks(
+                view, stream.micro, data_epoch + epoch, multiple=max(stream.ratios)
+            )
+
         first = epoch_blocks(0)
         per_epoch = steps_per_epoch(first)
+        ratio_steps = {r: steps_per_epoch(first, r) for r in stream.ratios}
         view = view.on(population, plan.slots)
-        # Padding slots (plan.py) copy the first config and never train.
-        pad = plan.slots - plan.width
-        configs_and_pad = configs + configs[:1] * pad
-        hparams = hparam_arrays(
-            configs_and_pad,
-            steps_per_epoch=[steps_per_epoch(first, stream.ratio(c)) for c in configs_and_pad],
-            max_steps=self.max_steps,
-            variants=plan.variants,
-        )
-        ids = [t.trial_id for t in plan.trials]
-        state = population.init(hparams, trial_keys(self.seed, ids + ids[:1] * pad), self.embedding)
-        if pad:
+        # Each slot's trial (index into `trials`); padding slots (plan.py), -1, copy the
+        # first config and never train.
+        occupant = np.full(plan.slots, -1)
+        occupant[: plan.width] = np.arange(plan.width)
+
+        def slot_configs() -> list[dict[str, Any]]:
+            return [trials[max(t, 0)].config for t in occupant]
+
+        def initial():
+            """The slots' configs before their first step (hparams, keys, params)."""
+            config_list = slot_configs()
+            hparams = hparam_arrays(
+                config_list,
+                steps_per_epoch=[ratio_steps[stream.ratio(c)] for c in config_list],
+                max_steps=self.max_steps,
+                variants=plan.variants,
+            )
+            ids = [trials[max(t, 0)].trial_id for t in occupant]
+            return hparams, population.init(hparams, trial_keys(self.seed, ids), self.embedding)
+
+        hparams, state = initial()
+        if plan.slots > plan.width:
             life = state.life
             state = state.replace(life=life.replace(active=life.active.at[plan.width :].set(False)))
-        histories: list[list[dict]] = [[] for _ in configs]
+        histories: list[list[dict]] = [[] for _ in trials]
         timed_out = np.zeros(plan.slots, bool)
-        verdicts: dict[int, Verdict] = {}  # pruned configs: why
+        verdicts: dict[int, Verdict] = {}  # pruned trials: why
+        joined = dict.fromkeys(range(plan.width), 0)  # each started trial's first round
+        ended: dict[int, dict[str, Any]] = {}  # trials that left their slot: how, params
+        every = self.eval_every or per_epoch
+        # Without buckets an epoch is cut into pieces of this many steps, whole minibatches
+        # of every variant.
+        piece = BLOCK_STEPS if view.buckets is not None else stream.whole(min(every, per_epoch))
         # Configs of one ratio and one step budget are evaluated together (rounds.Track).
         tracks = [
             Track(stream.ratio(c), int(total))
-            for c, total in zip(configs_and_pad, hparams["total_steps"], strict=True)
+            for c, total in zip(slot_configs(), hparams["total_steps"], strict=True)
         ]
-        every = self.eval_every or per_epoch
-        rounds = functools.partial(
-            evaluation_rounds,
-            epoch_blocks,
-            ratios=stream.ratios,
-            tracks=sorted(set(tracks), key=lambda t: (t.ratio, t.total)),
-            every=self.eval_every,
-            # Without buckets an epoch is cut into pieces of this many steps, whole
-            # minibatches of every variant.
-            piece=BLOCK_STEPS if view.buckets is not None else stream.whole(min(every, per_epoch)),
-        )
-        # Rounds in all, and the evaluations each config would run to its budget.
-        max_epochs, planned = 0, np.zeros(plan.slots, int)
-        for round_ in rounds():
-            max_epochs += 1
-            planned += [track in round_.due for track in tracks]
+        if streaming:
+
+            def rounds():
+                for epoch in itertools.count():
+                    yield whole_epoch(epoch_blocks(epoch), ratios=stream.ratios, piece=piece)
+
+            planned = [int(t.config["epochs"]) for t in trials]
+            max_epochs = streaming_rounds(plan.slots, planned)
+        else:
+            rounds = functools.partial(
+                evaluation_rounds,
+                epoch_blocks,
+                ratios=stream.ratios,
+                tracks=sorted(set(tracks), key=lambda t: (t.ratio, t.total)),
+                every=self.eval_every,
+                piece=piece,
+            )
+            # Rounds in all, and the evaluations each config would run to its budget.
+            max_epochs, due_counts = 0, np.zeros(plan.slots, int)
+            for round_ in rounds():
+                max_epochs += 1
+                due_counts += [track in round_.due for track in tracks]
+            planned = due_counts[: plan.width].tolist()
         # Each variant's row of a call's bounds (the row of its ratio).
         rows = [stream.ratios.index(v.batch_size // stream.micro) for v in plan.variants]
         start = 0
@@ -244,30 +289,42 @@ class Engine:
             if progress.get("carried") is not None:
                 carried = {n: np.asarray(v, np.float32) for n, v in progress["carried"].items()}
             verdicts = {int(k): Verdict(**v) for k, v in progress.get("pruned", {}).items()}
+            if "slots" in progress:
+                occupant = np.asarray(progress["slots"]["occupant"])
+                joined = {int(t): r for t, r in progress["slots"]["joined"].items()}
+                ended = {int(t): e for t, e in progress["slots"]["ended"].items()}
         for epoch, round_ in enumerate(rounds()):
             if epoch < start:  # resumed: this round is in the snapshot
                 continue
             if not pending.any():
                 break
-            due = np.array([t in round_.due for t in tracks])
+            due = np.ones(plan.slots, bool)
+            if not streaming:
+                due = np.array([t in round_.due for t in tracks])
             calls = [(call.block, call.bounds[rows or [0]]) for call in round_.calls]
             state, carried = self.train_calls(population, state, view, calls, carried)
             state, outcome = self.evaluate_round(population, state, view, carried, due, pending)
-            reported = np.flatnonzero(pending[: len(configs)] & due[: len(configs)])
+            reported = [k for k in np.flatnonzero(pending & due) if occupant[k] >= 0]
             for k in reported:
-                history = histories[k]
-                step = round_.steps[tracks[k].ratio]
+                history = histories[occupant[k]]
+                ratio = stream.ratio(trials[occupant[k]].config)
+                # A streaming round is a whole epoch of every ratio's steps.
+                step = ratio_steps[ratio] * (len(history) + 1) if streaming else None
+                step = round_.steps[ratio] if step is None else step
                 history.append({"epoch": len(history) + 1, "step": step, **outcome[k]})
             pending = np.where(due, np.asarray(state.life.active), pending)
             if prune is not None:
-                active = np.asarray(state.life.active)[: len(configs)]
-                pruned = prune(Standing(ids, histories, active, reported.tolist()))
-                pruned = {k: v for k, v in pruned.items() if active[k]}
-                if pruned:
-                    where = np.isin(np.arange(plan.slots), list(pruned))
-                    state = population.stop(state, where, np.int32(Status.PRUNED))
-                    pending &= ~where
-                    verdicts.update(pruned)
+                state, pending = self._prune(
+                    prune,
+                    population,
+                    state,
+                    pending,
+                    occupant,
+                    trials,
+                    histories,
+                    reported,
+                    verdicts,
+                )
             if carried is not None and due.all():
                 carried = None
             elif carried is not None:
@@ -277,9 +334,9 @@ class Engine:
                     EpochReport(
                         population=population_index,
                         epoch=epoch + 1,
-                        max_epochs=max_epochs,
+                        max_epochs=max(max_epochs, epoch + 1),
                         active=int(np.asarray(state.life.active).sum()),
-                        width=len(configs),
+                        width=plan.width,
                         best_value=self._best_value(histories),
                     )
                 )
@@ -287,39 +344,124 @@ class Engine:
                 timed_out |= np.asarray(state.life.active)
                 state = population.stop(state, timed_out, np.int32(Status.STOPPED))
                 pending = np.zeros_like(pending)
+            elif streaming:
+                state, pending = self._refill(
+                    population,
+                    state,
+                    pending,
+                    occupant,
+                    joined,
+                    ended,
+                    epoch + 1,
+                    population_index,
+                    trials,
+                    initial,
+                )
             if snapshots is not None:
-                done = epoch + 1 == max_epochs or not pending.any()
+                done = not pending.any() or (not streaming and epoch + 1 == max_epochs)
                 progress = {"histories": histories, "pending": pending.tolist()}
                 if verdicts:
                     progress["pruned"] = {k: dataclasses.asdict(v) for k, v in verdicts.items()}
                 if carried is not None:
                     progress["carried"] = {n: v.tolist() for n, v in carried.items()}
+                if streaming:
+                    progress["slots"] = {
+                        "occupant": occupant.tolist(),
+                        "joined": joined,
+                        "ended": ended,
+                    }
                 snapshots.maybe_save(epoch + 1, state, progress, last=done)
-        life = jax.device_get(state.life)
-        records = [
-            self.recorder.record(
-                plan,
-                k,
-                histories[k],
-                Outcome(
-                    status=Status(int(life.status[k])),
-                    best_epoch=int(life.best_epoch[k]),
-                    failed_step=int(life.failed_step[k]),
-                    epoch=int(life.epoch[k]),
-                    timed_out=bool(timed_out[k]),
-                    verdict=verdicts.get(k),
-                    planned=int(planned[k]),
-                ),
-            )
-            for k in range(len(configs))
-        ]
+        life = jax.device_get(state.life.replace(best_params=None))
+        checkpoint = None
         if self.params_dir is not None:
             checkpoint = save_population_params(
                 self.params_dir, population_index, state.life.best_params
             )
-            for k, record in enumerate(records):
-                record["params"] = {"checkpoint": checkpoint, "slot": k}
+        records = []
+        for t in sorted(joined):
+            slots = np.flatnonzero(occupant == t)
+            if t in ended:
+                how = ended[t]
+            else:
+                k = int(slots[0])
+                how = self._ending(life, k)
+                how["timed_out"] = bool(timed_out[k])
+                how["params"] = checkpoint and {"checkpoint": checkpoint, "slot": k}
+            outcome = Outcome(
+                status=Status(how["status"]),
+                best_epoch=how["best_epoch"],
+                failed_step=how["failed_step"],
+                epoch=how["epoch"],
+                timed_out=how.get("timed_out", False),
+                verdict=verdicts.get(t),
+                planned=int(planned[t]),
+                data_epoch=data_epoch + joined[t],
+            )
+            record = self.recorder.record(plan, t, histories[t], outcome)
+            if how["params"] is not None:
+                record["params"] = how["params"]
+            records.append(record)
         return records
+
+    @staticmethod
+    def _ending(life, k: int) -> dict[str, Any]:
+        """How slot k's config ended, from the population's lifecycle (on the host)."""
+        return {
+            "status": int(life.status[k]),
+            "best_epoch": int(life.best_epoch[k]),
+            "failed_step": int(life.failed_step[k]),
+            "epoch": int(life.epoch[k]),
+        }
+
+    @staticmethod
+    def _prune(prune, population, state, pending, occupant, trials, histories, reported, verdicts):
+        """End as PRUNED the active configs the rule names; their verdicts into `verdicts`."""
+        active = np.asarray(state.life.active)
+        running = np.zeros(len(trials), bool)
+        held = occupant >= 0
+        running[occupant[held]] = active[held]
+        standing = Standing(
+            [t.trial_id for t in trials],
+            histories,
+            running,
+            [int(occupant[k]) for k in reported],
+        )
+        pruned = {t: v for t, v in prune(standing).items() if running[t]}
+        if pruned:
+            where = np.isin(occupant, list(pruned))
+            state = population.stop(state, where, np.int32(Status.PRUNED))
+            pending = pending & ~where
+            verdicts.update(pruned)
+        return state, pending
+
+    def _refill(
+        self, population, state, pending, occupant, joined, ended, round_, index, trials, initial
+    ):
+        """Each slot whose config has ended takes the next queued trial (in place: occupant,
+        joined, ended); the config leaving is recorded in `ended`, its params saved."""
+        free = np.flatnonzero(~np.asarray(state.life.active))
+        waiting = len(trials) - len(joined)
+        take = free[:waiting]
+        if not take.size:
+            return state, pending
+        life = jax.device_get(state.life.replace(best_params=None))
+        for k in take:
+            t = int(occupant[k])
+            if t < 0:
+                continue
+            ended[t] = self._ending(life, k)
+            ended[t]["params"] = None
+            if self.params_dir is not None:
+                best = jax.tree.map(lambda leaf, k=k: leaf[k : k + 1], state.life.best_params)
+                path = save_trial_params(self.params_dir, index, trials[t].trial_id, best)
+                ended[t]["params"] = {"checkpoint": path, "slot": 0}
+        for k in take:
+            occupant[k] = len(joined)
+            joined[len(joined)] = round_
+        where = np.isin(np.arange(len(occupant)), take)
+        _, fresh = initial()
+        state = population.refill(state, fresh, where)
+        return state, pending | where
 
     def train_round(
         self, population: Population, state, view: DataView, blocks: list[bucketing.Block]

@@ -9,6 +9,7 @@ DIR/
   progress.jsonl            one line per evaluation round as it ends: time, population, best so far
   study.db                  the Optuna study (unless --storage names another)
   params/population_NNN/    orbax checkpoints of each population's best-evaluation params
+  params/population_NNN_trials/trial_TTTTTT/   those of a config that left its slot early
   snapshots/population_NNN/ orbax snapshots of the population in training (resume)
   greedy.json               method greedy: its iterations
   sweep.json                how the sweep ran: wall seconds, configs, config-epochs, devices

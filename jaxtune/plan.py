@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from typing import Any
 
 from jaxtune.memory import MemoryEstimate, estimate_memory
@@ -36,10 +36,23 @@ class PopulationPlan:
     padded_width: int | None = None  # slots of the compiled program (None: width)
     devices: int = 1  # devices the config axis is split over, each computing `chunk`
     variants: tuple[Variant, ...] = ()  # a merged program's (merge.py); () the plain one
+    # Trials waiting for a slot (`streamed`): each takes the first slot whose config ends.
+    queued: tuple[Trial, ...] = ()
 
     @property
     def width(self) -> int:
         return len(self.trials)
+
+    @property
+    def all_trials(self) -> tuple[Trial, ...]:
+        """The trials that start in its slots, then the queued ones, in the order they start."""
+        return self.trials + self.queued
+
+    def without(self, trial_ids: Container[int]) -> PopulationPlan:
+        """The population of its trials not in `trial_ids`, in its slots (or fewer)."""
+        waiting = tuple(t for t in self.all_trials if t.trial_id not in trial_ids)
+        slots = self.slots
+        return dataclasses.replace(self, trials=waiting[:slots], queued=waiting[slots:])
 
     @property
     def slots(self) -> int:
@@ -172,6 +185,32 @@ def plan_populations(
             )
             start += width
     return plans
+
+
+def streamed(plans: list[PopulationPlan]) -> list[PopulationPlan]:
+    """The populations of each program joined into one that streams its trials through the
+    widest one's slots: they start in trial order, and each queued trial takes the first
+    slot whose config has ended (pruned, stopped, completed, failed), so a sweep that
+    prunes keeps its program's slots full instead of training its populations one after
+    another. One plan per program (static group and variants), in first-seen order.
+    """
+    joined: dict[tuple, list[PopulationPlan]] = {}
+    for plan in plans:
+        joined.setdefault((plan.group, plan.variants), []).append(plan)
+    out = []
+    for members in joined.values():
+        widest = max(members, key=lambda plan: plan.slots)
+        trials = [trial for plan in members for trial in plan.trials]
+        slots = widest.slots
+        out.append(
+            dataclasses.replace(
+                widest,
+                trials=tuple(trials[:slots]),
+                queued=tuple(trials[slots:]),
+                padded_width=None if widest.padded_width is None else slots,
+            )
+        )
+    return out
 
 
 def static_groups(trials: list[Trial]) -> int:

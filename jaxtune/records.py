@@ -34,6 +34,9 @@ class TrialRecord(TypedDict):
     # absent from records of sweeps made before it was recorded
     evaluations_planned: NotRequired[int]
     params: NotRequired[dict[str, Any]]  # {"checkpoint", "slot"} of its best params
+    # the data epoch its training began at, when not 0: it took the slot of a config that
+    # ended (plan.streamed); trained alone from that epoch (Engine.run), it gives this curve
+    data_epoch: NotRequired[int]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +50,7 @@ class Outcome:
     timed_out: bool  # stopped by budget.time_limit
     verdict: Verdict | None = None  # PRUNED by a scheduler: where, and why
     planned: int | None = None  # the evaluations its budget holds
+    data_epoch: int = 0  # the data epoch of its first epoch (later: it took a freed slot)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +65,7 @@ class Recorder:
     def record(
         self, plan: PopulationPlan, k: int, history: list[dict], outcome: Outcome
     ) -> TrialRecord:
-        trial = plan.trials[k]
+        trial = plan.all_trials[k]
         best = next((dict(h) for h in history if h["epoch"] == outcome.best_epoch), None)
         record = TrialRecord(
             trial_id=trial.trial_id,
@@ -81,6 +85,8 @@ class Recorder:
         )
         if outcome.planned is not None:
             record["evaluations_planned"] = outcome.planned
+        if outcome.data_epoch:
+            record["data_epoch"] = outcome.data_epoch
         return record
 
     def reason(self, outcome: Outcome) -> str:

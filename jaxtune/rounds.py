@@ -20,6 +20,7 @@ compilations.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -176,3 +177,30 @@ def evaluation_rounds(
                     calls = []
             if all(last[t] >= t.total for t in tracks):
                 return
+
+
+def whole_epoch(blocks: list[Block], *, ratios: Sequence[int], piece: int) -> Round:
+    """One epoch as one round: every ratio steps through all of its minibatches and every
+    config is evaluated at its end (a streaming population's round, engine.py). Its calls
+    are those `evaluation_rounds` makes of the epoch for configs of a one-epoch budget."""
+    tracks = [Track(r, steps_per_epoch(blocks, r)) for r in ratios]
+    rounds = list(
+        evaluation_rounds(
+            lambda _: blocks,
+            ratios=ratios,
+            tracks=[t for t in tracks if t.total > 0],
+            every=None,
+            piece=piece,
+        )
+    )
+    calls = [call for round_ in rounds for call in round_.calls]
+    return Round(calls, frozenset(tracks), {t.ratio: t.total for t in tracks})
+
+
+def streaming_rounds(slots: int, epochs: Sequence[int]) -> int:
+    """The rounds a streaming population runs when no config ends before its last epoch:
+    its trials, `epochs` each, in order, each taking the first slot to free."""
+    free = [0] * slots
+    for count in epochs:
+        heapq.heappush(free, heapq.heappop(free) + count)
+    return max(free)

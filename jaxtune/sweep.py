@@ -28,7 +28,7 @@ from jaxtune.layout import (
     SWEEP_FILE,
 )
 from jaxtune.merge import MergePolicy, merge_policy
-from jaxtune.plan import PopulationPlan, default_memory_budget, plan_populations
+from jaxtune.plan import PopulationPlan, default_memory_budget, plan_populations, streamed
 from jaxtune.progress import ProgressLog
 from jaxtune.records import TrialRecord
 from jaxtune.results import rank, read_results, write_json, write_results
@@ -174,8 +174,15 @@ def run_sweep(
         block_steps=BLOCK_STEPS,
     )
 
+    # A sweep that prunes streams each program's trials through its slots (plan.streamed):
+    # a pruned config's slot takes the next one. Its rounds are whole epochs, so a sweep
+    # evaluated every train.eval_every steps, or budgeted in steps, plans as usual.
+    stream = (spec.early_terminate is not None or spec.scheduler is not None) and (
+        spec.train.eval_every is None and spec.train.max_steps is None
+    )
+
     def plan_batch(trials):
-        return plan_populations(
+        plans = plan_populations(
             trials,
             spec.budget.resolved_max_population(backend),
             shapes=spec.shapes,
@@ -185,6 +192,7 @@ def run_sweep(
             embedding_update=spec.train.embedding_update,
             merge=merge,
         )
+        return streamed(plans) if stream else plans
 
     engine = Engine(
         dataset,
@@ -239,8 +247,10 @@ def run_sweep(
         for population in plans:
             index = populations
             populations += 1
-            if all(trial.trial_id in done for trial in population.trials):
+            if all(trial.trial_id in done for trial in population.all_trials):
                 continue
+            if population.queued:  # a resumed stream starts only the trials it has not run
+                population = population.without(done)
             if out_of_time():  # budget.time_limit: no population starts after it
                 return
             snapshots = None

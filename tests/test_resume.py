@@ -91,14 +91,17 @@ def results(directory: Path) -> list[dict]:
 
 # W&B's hyperband early_terminate: after epoch 1 each population keeps its best third
 # (the second one compared with the first one's curves too), so a resume must also bring
-# back which configs were pruned, and why, from the snapshot and results.jsonl.
+# back which configs were pruned, and why, from the snapshot and results.jsonl. With two
+# slots per program, each population streams its 4 configs through 2 slots (a pruned or
+# finished config's slot refilled), so a resume also brings back who is in which slot.
 EARLY_TERMINATE = {"type": "hyperband", "min_iter": 1, "eta": 3}
 
 
 @pytest.fixture(scope="module")
 def spec(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("spec") / "resume.yaml"
-    path.write_text(yaml.safe_dump({**SPEC, "early_terminate": EARLY_TERMINATE}))
+    document = {**SPEC, "early_terminate": EARLY_TERMINATE, "budget": {"max_population": 2}}
+    path.write_text(yaml.safe_dump(document))
     return path
 
 
@@ -110,6 +113,8 @@ def uninterrupted(spec, tmp_path_factory) -> list[dict]:
     records = results(out)
     pruned = {r["group"] for r in records if r["status"] == "pruned"}
     assert len(pruned) == 2, [r["status"] for r in records]  # in both populations
+    refilled = {r["group"] for r in records if r.get("data_epoch", 0) > 0}
+    assert len(refilled) == 2, [r.get("data_epoch") for r in records]
     return records
 
 

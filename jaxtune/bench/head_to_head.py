@@ -9,7 +9,8 @@ to DATA.npz for the PyTorch side), so only the tuner and the training engine dif
   (method random or bayes, `budget.time_limit` = the budget). What it has found at time
   t is the best value in its `progress.jsonl` (one line per population round, as the
   terminal shows it); `jaxtune-hyperband`: random with W&B's hyperband
-  `early_terminate` (schedulers/early_terminate.py);
+  `early_terminate` (schedulers/early_terminate.py); `jaxtune-asha`: random with Optuna's
+  successive halving as its `scheduler` (schedulers/halving.py);
 - `optuna-hyperband`, `optuna-median`: Optuna's TPESampler with that pruner driving
   PyTorch (bench/optuna_torch.py), one trial at a time on every core;
 - `optuna-jobs`: as many such processes as cores, one thread each, sharing one study
@@ -63,6 +64,7 @@ CONTESTANTS = (
     "jaxtune-random",
     "jaxtune-bayes",
     "jaxtune-hyperband",
+    "jaxtune-asha",
     "optuna-hyperband",
     "optuna-median",
     "optuna-jobs",
@@ -71,6 +73,9 @@ REFERENCE = "optuna-hyperband"
 # jaxtune-hyperband: method random with W&B's hyperband early_terminate, with the
 # resource and reduction factor of the Optuna side's HyperbandPruner (1 epoch, 3).
 EARLY_TERMINATE = {"type": "hyperband", "min_iter": 1, "eta": 3}
+# jaxtune-asha: method random with Optuna's successive halving as its scheduler, the
+# Optuna side's resource and reduction factor, its slots refilled (plan.streamed).
+SCHEDULER = {"type": "asha", "min_resource": 1, "reduction_factor": 3}
 MARKS = (0.1, 0.2, 0.5, 1.0)  # of the budget: 1, 2, 5 and 10 minutes of a 10-minute one
 
 
@@ -128,18 +133,24 @@ def stem_name(settings: Settings) -> str:
     return f"head_to_head_{settings.data}" + ("_glove" if settings.embedding else "")
 
 
-def jaxtune_spec(settings: Settings, method: str, seed: int) -> dict[str, Any]:
-    """The spec a jaxtune user writes for the head-to-head's space; method random, bayes,
-    or hyperband (random with early_terminate)."""
-    pruned = method == "hyperband"
-    method = "random" if pruned else method
+def space_parameters(space: dict[str, Any]) -> dict[str, Any]:
+    """The space as a spec's `parameters`: value lists, and uniform or log-uniform ranges."""
     parameters = {}
-    for name, values in settings.space.items():
+    for name, values in space.items():
         if isinstance(values, list):
             parameters[name] = {"values": values}
         else:
             kind = "log_uniform_values" if values.get("log") else "uniform"
             parameters[name] = {"distribution": kind, "min": values["min"], "max": values["max"]}
+    return parameters
+
+
+def jaxtune_spec(settings: Settings, method: str, seed: int) -> dict[str, Any]:
+    """The spec a jaxtune user writes for the head-to-head's space; method random, bayes,
+    hyperband (random with early_terminate) or asha (random with that scheduler)."""
+    pruned = method in ("hyperband", "asha")
+    contestant, method = method, "random" if pruned else method
+    parameters = space_parameters(settings.space)
     spec = {
         "name": f"head_to_head_{method}",
         "seed": seed,
@@ -157,9 +168,12 @@ def jaxtune_spec(settings: Settings, method: str, seed: int) -> dict[str, Any]:
     }
     if method == "bayes":
         spec["budget"]["ask_batch"] = settings.ask_batch
-    if pruned:
+    if contestant == "hyperband":
         spec["name"] = "head_to_head_hyperband"
         spec["early_terminate"] = dict(EARLY_TERMINATE)
+    if contestant == "asha":
+        spec["name"] = "head_to_head_asha"
+        spec["scheduler"] = dict(SCHEDULER)
     if settings.embedding:
         spec["data"]["embedding"] = {"pretrained": settings.embedding}
     return spec

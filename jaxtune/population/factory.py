@@ -62,6 +62,9 @@ class Population(NamedTuple):
       next step. The state is donated.
     stop(state, where, status) -> the state with the active configs of `where` ([K] bool)
       ended with `status` (int32 scalar: STOPPED by the time limit, PRUNED by a scheduler).
+    refill(state, fresh, where) -> the state with the slots of `where` ([K] bool) taken
+      from `fresh` (an `init` of the configs that take them): a gather on the config axis
+      that never recompiles, whichever slots it names. The state is donated.
     """
 
     init: Callable
@@ -72,6 +75,7 @@ class Population(NamedTuple):
     metrics: Callable
     after_evaluation: Callable
     stop: Callable
+    refill: Callable
 
 
 def make_population(
@@ -283,4 +287,14 @@ def make_population(
             ),
             donate_argnums=0,
         ),
+        refill=jax.jit(_refill, donate_argnums=0),
     )
+
+
+def _refill(state: ConfigState, fresh: ConfigState, where) -> ConfigState:
+    """Every leaf's slots of `where` ([K] bool) from `fresh`, the others from `state`."""
+
+    def pick(new, old):
+        return jnp.where(where.reshape(where.shape + (1,) * (old.ndim - 1)), new, old)
+
+    return jax.tree.map(pick, fresh, state)

@@ -1,0 +1,45 @@
+"""`benchmarks/schedulers.py`: the two sweeps draw the same configs, and --quick runs the
+benchmark end to end on a slice (both sweeps, their comparison, JSON and table)."""
+
+from __future__ import annotations
+
+import json
+
+from data_slices import make_slice
+
+from jaxtune.bench.schedulers import ASHA, compare, main, quick_settings, sweep_spec
+from jaxtune.search.samplers import sample
+from jaxtune.spec import parse_spec
+
+
+def test_both_sweeps_draw_the_same_configs_and_only_one_prunes():
+    settings = quick_settings(None)
+    full, asha = (parse_spec(sweep_spec(settings, s)) for s in (None, ASHA))
+    assert full.scheduler is None and asha.scheduler is not None
+    assert full.train.early_stopping.patience is None  # every config trains fully
+    assert full.budget.max_population == asha.budget.max_population == settings.slots
+    assert [t.config for t in sample(full)[0]] == [t.config for t in sample(asha)[0]]
+
+
+def test_the_bar_is_the_gap_in_points_and_the_share_of_config_epochs():
+    full = {"best_val_accuracy": 0.90, "config_epochs": 100, "wall_seconds": 50.0}
+    asha = {"best_val_accuracy": 0.896, "config_epochs": 38, "wall_seconds": 20.0}
+    verdict = compare(full, asha)
+    assert round(verdict["gap_points"], 6) == 0.4 and verdict["config_epoch_share"] == 0.38
+    assert verdict["within_gap"] and verdict["within_share"] and verdict["wall_ratio"] == 0.4
+    worse = compare(full, {**asha, "best_val_accuracy": 0.89, "config_epochs": 41})
+    assert not worse["within_gap"] and not worse["within_share"]
+
+
+def test_quick_run_end_to_end(tmp_path):
+    data_dir = make_slice(tmp_path / "data")
+    out = tmp_path / "results"
+    main(["--quick", "--data-dir", str(data_dir), "--out", str(out), "--work", str(tmp_path)])
+    document = json.loads((out / "asha_emotion.json").read_text())
+    full, asha = document["runs"]["full"], document["runs"]["asha"]
+    assert full["configs"] == asha["configs"] == 6
+    assert full["config_epochs"] == full["config_epochs_planned"] == 18  # 6 configs x 3
+    assert asha["pruned"] > 0 and asha["refilled"] > 0  # 6 configs stream through 2 slots
+    assert asha["config_epochs"] < full["config_epochs"]
+    assert asha["populations"] < full["populations"]
+    assert "| asha |" in (out / "asha_emotion.md").read_text()
