@@ -1,13 +1,15 @@
-"""`benchmarks/schedulers.py`: the two sweeps draw the same configs, and --quick runs the
-benchmark end to end on a slice (both sweeps, their comparison, JSON and table)."""
+"""`benchmarks/schedulers.py`: the two sweeps draw the same configs, the bar's arithmetic,
+and (`-m slow`) --quick end to end on a slice: both sweeps, their comparison, JSON and
+table."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 from data_slices import make_slice
 
-from jaxtune.bench.schedulers import ASHA, compare, main, quick_settings, sweep_spec
+from jaxtune.bench.schedulers import ASHA, compare, main, markdown, quick_settings, sweep_spec
 from jaxtune.search.samplers import sample
 from jaxtune.spec import parse_spec
 
@@ -31,6 +33,7 @@ def test_the_bar_is_the_gap_in_points_and_the_share_of_config_epochs():
     assert not worse["within_gap"] and not worse["within_share"]
 
 
+@pytest.mark.slow  # two sweep processes, about a minute: the suite keeps under 15 minutes
 def test_quick_run_end_to_end(tmp_path):
     data_dir = make_slice(tmp_path / "data")
     out = tmp_path / "results"
@@ -43,3 +46,18 @@ def test_quick_run_end_to_end(tmp_path):
     assert asha["config_epochs"] < full["config_epochs"]
     assert asha["populations"] < full["populations"]
     assert "| asha |" in (out / "asha_emotion.md").read_text()
+
+
+def test_the_table_names_both_sweeps_and_the_bar():
+    settings = quick_settings(None)
+    runs = {
+        "full": {"best_val_accuracy": 0.9, "config_epochs": 18, "config_epochs_planned": 18},
+        "asha": {"best_val_accuracy": 0.89, "config_epochs": 7, "config_epochs_planned": 18},
+    }
+    for run, wall in zip(runs.values(), (30.0, 12.0), strict=True):
+        run |= {"wall_seconds": wall, "populations": 2, "pruned": 0, "refilled": 0}
+    verdict = compare(runs["full"], runs["asha"])
+    text = markdown(settings, runs, verdict, {"machine": "m", "date": "d"})
+    assert "| full | 0.9000 | 18 | 18 | 30 | 2 | 0 | 0 |" in text
+    assert "+1.00 points below the full sweep's (bar: at most 0.5: missed)" in text
+    assert "with 39% of its config-epochs (bar: at most 40%: met) and 0.40x its wall" in text

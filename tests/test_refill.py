@@ -5,6 +5,7 @@ trained alone from that data epoch; refills never compile anything new."""
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 from support import configs, tiny_dataset
 
@@ -71,23 +72,21 @@ def test_a_refilled_slot_equals_its_trial_trained_alone_from_its_data_epoch(
     # trial 1 runs epochs 0-1, trial 3 epochs 2-3; both free after epoch 3: trials 4, 5.
     assert joined == {0: 0, 1: 0, 2: 1, 3: 2, 4: 4, 5: 4}
     assert {k for k, r in records.items() if r["status"] == "pruned"} == PRUNED_AFTER_ONE
+    solo = engine(tmp_path / "solo")  # one engine: its width-1 program compiles once
     for k, record in records.items():
         alone = PopulationPlan(0, (every[k],), chunk=1)
-        [solo] = engine(tmp_path / f"solo{k}").run(alone, prune=prune_first, data_epoch=joined[k])
-        assert record["status"] == solo["status"], k
+        [own] = solo.run(alone, prune=prune_first, data_epoch=joined[k])
+        assert record["status"] == own["status"], k
         assert record["evaluations_planned"] == every[k].config["epochs"]
-        assert (
-            len(record["history"])
-            == len(solo["history"])
-            == (1 if k in {0, 4} else every[k].config["epochs"])
-        )
-        for ours, theirs in zip(record["history"], solo["history"], strict=True):
+        epochs = 1 if k in PRUNED_AFTER_ONE else every[k].config["epochs"]
+        assert len(record["history"]) == len(own["history"]) == epochs
+        for ours, theirs in zip(record["history"], own["history"], strict=True):
             assert ours["step"] == theirs["step"]
             for name in ("train_loss", "val_loss", "val_accuracy"):
                 np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-5, err_msg=f"{k}")
         mine = load_config_params(tmp_path / "stream", record["params"])
-        own = load_config_params(tmp_path / f"solo{k}", solo["params"])
-        for a, b in zip(_leaves(mine), _leaves(own), strict=True):
+        theirs = load_config_params(tmp_path / "solo", own["params"])  # before the next run
+        for a, b in zip(jax.tree.leaves(mine), jax.tree.leaves(theirs), strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, err_msg=f"{k}")
     # Another stream of the same program, other rates and other refills: nothing compiles.
     before = len(compile_counter)
@@ -95,9 +94,3 @@ def test_a_refilled_slot_equals_its_trial_trained_alone_from_its_data_epoch(
     other = PopulationPlan(0, tuple(again[3:5]), chunk=1, queued=tuple(again[:3]))
     assert len(trainer.run(other, prune=prune_first)) == 5
     assert len(compile_counter) == before
-
-
-def _leaves(tree):
-    import jax
-
-    return jax.tree.leaves(tree)
