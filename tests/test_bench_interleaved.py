@@ -10,6 +10,7 @@ import pytest
 from jaxtune.bench.interleaved import main
 
 
+@pytest.mark.slow  # four processes and two GEMM peaks: about 40 s of the suite's 15 minutes
 def test_quick_interleaved_rounds(tmp_path, capsys):
     try:
         import torch  # noqa: F401

@@ -85,7 +85,16 @@ def assert_each_equals_alone(population, state, history, epochs=2, native=False)
         )
 
 
-@pytest.mark.parametrize("base", ARCHITECTURES[:4], ids=lambda b: b["architecture"])
+# The SimpleRNN runs the same merged-program code as the GRU and LSTM (one cell module):
+# it is checked with -m slow, which keeps the default suite under 15 minutes.
+@pytest.mark.parametrize(
+    "base",
+    [
+        pytest.param(b, marks=pytest.mark.slow) if b["architecture"] == "rnn" else b
+        for b in ARCHITECTURES[:4]
+    ],
+    ids=lambda b: b["architecture"],
+)
 def test_each_config_of_a_merged_population_equals_it_trained_alone(base):
     """Batch sizes, optimizer kinds and widths in one program, one config diverging."""
     population = configs(base, MIXED_WIDTHS)

@@ -86,12 +86,12 @@ def _sweep(tmp_path, data_dir, name, document):
     records = _records(out)
     printed = " ".join(result.output.split())
     spent = sum(r["epochs_run"] for r in records.values())
-    assert all(r["evaluations_planned"] == 4 for r in records.values())  # 4 epochs
-    assert f"{spent} config-epochs of the {4 * len(records)} their budgets hold" in printed
+    assert all(r["evaluations_planned"] == 3 for r in records.values())  # 3 epochs
+    assert f"{spent} config-epochs of the {3 * len(records)} their budgets hold" in printed
     summary = json.loads((out / "sweep.json").read_text())
     assert (summary["config_epochs"], summary["config_epochs_planned"]) == (
         spent,
-        4 * len(records),
+        3 * len(records),
     )
     return records, printed
 
@@ -122,7 +122,7 @@ def test_pruned_sweeps_equal_the_unpruned_one_cut_where_each_rule_says(tmp_path)
     document = yaml.safe_load(SWEEP) | {
         "data": {"name": "emotion", "max_length": 24},
         "model": {"embedding_dim": 16, "hidden_size": 16, "architecture": "gru"},
-        "train": {"epochs": 4},
+        "train": {"epochs": 3},
     }
     unpruned = {k: v for k, v in document.items() if k != "early_terminate"}
     full, printed = _sweep(tmp_path, data_dir, "full", unpruned)
