@@ -184,8 +184,11 @@ def _exp(x: float) -> float:
         return math.inf
 
 
-def _value_range(dist: Distribution) -> tuple[float, float]:
-    """The interval the unquantized draw falls in (before rounding to q)."""
+def value_range(dist: Distribution) -> tuple[float, float]:
+    """The interval the unquantized draw falls in (before rounding to q); unbounded for
+    the normal family."""
+    if dist.kind in NORMAL_FAMILY:
+        return -math.inf, math.inf
     if dist.kind in ("log_uniform", "q_log_uniform"):
         return _exp(dist.min), _exp(dist.max)
     if dist.kind == "inv_log_uniform":  # log(1/X) uniform in [min, max]
@@ -242,7 +245,7 @@ def _checkpoints(dist: Distribution) -> list[tuple[str, Any, str]]:
     else:
         # Draws fall strictly inside the interval (W&B reaches its ends with probability
         # zero), so the points checked are its ends nudged one float inward.
-        low, high = _value_range(dist)
+        low, high = value_range(dist)
         low, high = math.nextafter(low, high), math.nextafter(high, low)
         if dist.kind == "inv_log_uniform":  # the largest exponent gives the smallest value
             points = [

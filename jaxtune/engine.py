@@ -38,6 +38,7 @@ from jaxtune.rounds import (
     whole_epoch,
 )
 from jaxtune.schedulers.base import Prune, Standing, Verdict
+from jaxtune.schedulers.pbt import PopulationBasedTraining
 from jaxtune.snapshots import PopulationSnapshots
 from jaxtune.space import KIND_NAMES, static_signature
 from jaxtune.views import DataView
@@ -175,6 +176,7 @@ class Engine:
         deadline: float | None = None,
         prune: Prune | None = None,
         data_epoch: int = 0,
+        evolve: PopulationBasedTraining | None = None,
     ) -> list[TrialRecord]:
         """Train one population to the end; one result record per trial it started.
 
@@ -185,7 +187,10 @@ class Engine:
         `time.monotonic()` value: the sweep's time limit) every active config stops at
         the evaluation just done, with its best evaluation's params. After each round
         `prune` (schedulers/: early_terminate, asha, hyperband) names active configs to
-        end as PRUNED, the same way.
+        end as PRUNED, the same way. With `evolve` (schedulers/pbt.py), every
+        `perturbation_interval` evaluations the worst running configs copy the training
+        state of the best and explore their hyperparameters (Population.exploit); each
+        record's `lineage` says when, from whom and to which values.
 
         A streaming plan (`plan.queued`, plan.streamed) refills: after each round, each
         slot whose config has ended takes the next queued trial, from that trial's own
@@ -241,6 +246,7 @@ class Engine:
         verdicts: dict[int, Verdict] = {}  # pruned trials: why
         joined = dict.fromkeys(range(plan.width), 0)  # each started trial's first round
         ended: dict[int, dict[str, Any]] = {}  # trials that left their slot: how, params
+        lineage: dict[int, list[dict[str, Any]]] = {}  # PBT: each perturbed trial's events
         every = self.eval_every or per_epoch
         # Without buckets an epoch is cut into pieces of this many steps, whole minibatches
         # of every variant.
@@ -293,6 +299,7 @@ class Engine:
                 occupant = np.asarray(progress["slots"]["occupant"])
                 joined = {int(t): r for t, r in progress["slots"]["joined"].items()}
                 ended = {int(t): e for t, e in progress["slots"]["ended"].items()}
+            lineage = {int(t): events for t, events in progress.get("lineage", {}).items()}
         for epoch, round_ in enumerate(rounds()):
             if epoch < start:  # resumed: this round is in the snapshot
                 continue
@@ -324,6 +331,18 @@ class Engine:
                     histories,
                     reported,
                     verdicts,
+                )
+            if evolve is not None:
+                state = self._evolve(
+                    evolve,
+                    population,
+                    state,
+                    occupant,
+                    trials,
+                    histories,
+                    reported,
+                    lineage,
+                    (population_index, epoch),
                 )
             if carried is not None and due.all():
                 carried = None
@@ -364,6 +383,8 @@ class Engine:
                     progress["pruned"] = {k: dataclasses.asdict(v) for k, v in verdicts.items()}
                 if carried is not None:
                     progress["carried"] = {n: v.tolist() for n, v in carried.items()}
+                if lineage:
+                    progress["lineage"] = lineage
                 if streaming:
                     progress["slots"] = {
                         "occupant": occupant.tolist(),
@@ -400,6 +421,8 @@ class Engine:
             record = self.recorder.record(plan, t, histories[t], outcome)
             if how["params"] is not None:
                 record["params"] = how["params"]
+            if t in lineage:
+                record["lineage"] = lineage[t]
             records.append(record)
         return records
 
@@ -433,6 +456,42 @@ class Engine:
             pending = pending & ~where
             verdicts.update(pruned)
         return state, pending
+
+    def _evolve(
+        self, pbt, population, state, occupant, trials, histories, reported, lineage, round_key
+    ):
+        """PBT after a round: the configs that reported their n-th evaluation, n a multiple
+        of the interval and still running, ranked by it; the worst copy the best (in place:
+        lineage)."""
+        active = np.asarray(state.life.active)
+        sign = 1.0 if self.goal == "maximize" else -1.0
+        scores = {}
+        for k in reported:
+            history = histories[occupant[k]]
+            value = history[-1].get(self.metric)
+            if active[k] and pbt.due(len(history)) and value is not None and np.isfinite(value):
+                scores[k] = sign * float(value)
+        names = [m.name for m in pbt.mutations]
+        current = jax.device_get({name: state.train.hparams[name] for name in names})
+        values = [{n: float(current[n][k]) for n in names} for k in range(len(occupant))]
+        perturbations = pbt.perturb(scores, values, round_key)
+        if not perturbations:
+            return state
+        source = np.arange(len(occupant))
+        arrays = {n: np.array(current[n]) for n in names}
+        for p in perturbations:
+            source[p.slot] = p.source
+            for name, value in p.hparams.items():
+                arrays[name][p.slot] = value
+            history = histories[occupant[p.slot]]
+            lineage.setdefault(int(occupant[p.slot]), []).append(
+                {
+                    "epoch": len(history),
+                    "copied": trials[occupant[p.source]].trial_id,
+                    "hparams": p.hparams,
+                }
+            )
+        return population.exploit(state, source.astype(np.int32), arrays)
 
     def _refill(
         self, population, state, pending, occupant, joined, ended, round_, index, trials, initial

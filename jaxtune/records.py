@@ -37,6 +37,9 @@ class TrialRecord(TypedDict):
     # the data epoch its training began at, when not 0: it took the slot of a config that
     # ended (plan.streamed); trained alone from that epoch (Engine.run), it gives this curve
     data_epoch: NotRequired[int]
+    # PBT (schedulers/pbt.py): each perturbation, in order: the evaluation after which it
+    # came, the trial whose training state it copied, the hyperparameters' new values
+    lineage: NotRequired[list[dict[str, Any]]]
 
 
 @dataclasses.dataclass(frozen=True)

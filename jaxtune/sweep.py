@@ -34,6 +34,7 @@ from jaxtune.records import TrialRecord
 from jaxtune.results import rank, read_results, write_json, write_results
 from jaxtune.schedulers.early_terminate import population_pruner
 from jaxtune.schedulers.halving import halving_pruner
+from jaxtune.schedulers.pbt import PopulationBasedTraining
 from jaxtune.search.base import Round, extended, run_rounds
 from jaxtune.search.bayes import BayesSearch, optuna_distributions
 from jaxtune.search.fixed import FixedSearch
@@ -177,7 +178,9 @@ def run_sweep(
     # A sweep that prunes streams each program's trials through its slots (plan.streamed):
     # a pruned config's slot takes the next one. Its rounds are whole epochs, so a sweep
     # evaluated every train.eval_every steps, or budgeted in steps, plans as usual.
-    stream = (spec.early_terminate is not None or spec.scheduler is not None) and (
+    halving = None if isinstance(spec.scheduler, PopulationBasedTraining) else spec.scheduler
+    evolve = spec.scheduler if isinstance(spec.scheduler, PopulationBasedTraining) else None
+    stream = (spec.early_terminate is not None or halving is not None) and (
         spec.train.eval_every is None and spec.train.max_steps is None
     )
 
@@ -233,9 +236,9 @@ def run_sweep(
         prune = population_pruner(
             spec.early_terminate, spec.metric, spec.goal == "maximize", lambda: records
         )
-    elif spec.scheduler is not None:
+    elif halving is not None:
         maximize = spec.goal == "maximize"
-        prune = halving_pruner(spec.scheduler, spec.metric, maximize, lambda: records)
+        prune = halving_pruner(halving, spec.metric, maximize, lambda: records)
 
     def on_epoch(report: EpochReport) -> None:
         display.epoch(report)
@@ -269,6 +272,7 @@ def run_sweep(
                     snapshots=snapshots,
                     deadline=deadline,
                     prune=prune,
+                    evolve=evolve,
                 )
             finally:
                 if snapshots is not None:

@@ -9,7 +9,17 @@ import json
 import pytest
 from data_slices import make_slice
 
-from jaxtune.bench.schedulers import ASHA, compare, main, markdown, quick_settings, sweep_spec
+from jaxtune.bench.schedulers import (
+    ASHA,
+    PBT,
+    compare,
+    compare_pbt,
+    main,
+    markdown,
+    pbt_settings,
+    quick_settings,
+    sweep_spec,
+)
 from jaxtune.search.samplers import sample
 from jaxtune.spec import parse_spec
 
@@ -61,3 +71,28 @@ def test_the_table_names_both_sweeps_and_the_bar():
     assert "| full | 0.9000 | 18 | 18 | 30 | 2 | 0 | 0 |" in text
     assert "+1.00 points below the full sweep's (bar: at most 0.5: missed)" in text
     assert "with 39% of its config-epochs (bar: at most 40%: met) and 0.40x its wall" in text
+
+
+def test_the_pbt_comparison_draws_16_configs_of_one_program_and_evolves_them():
+    settings = pbt_settings(quick_settings(None))
+    fixed, evolved = (parse_spec(sweep_spec(settings, s)) for s in (None, PBT))
+    assert evolved.scheduler.perturbation_interval == 2
+    assert [m.name for m in evolved.scheduler.mutations] == ["learning_rate", "dropout"]
+    assert [t.config for t in sample(fixed)[0]] == [t.config for t in sample(evolved)[0]]
+    full = {"best_val_accuracy": 0.90, "config_epochs": 48, "wall_seconds": 10.0}
+    verdict = compare_pbt(full, {**full, "best_val_accuracy": 0.905, "wall_seconds": 11.0})
+    assert verdict["at_least_best_fixed"] and verdict["equal_config_epochs"]
+    assert round(verdict["gain_points"], 6) == 0.5
+
+
+@pytest.mark.slow  # two sweep processes
+def test_quick_pbt_run_end_to_end(tmp_path):
+    data_dir = make_slice(tmp_path / "data")
+    out = tmp_path / "results"
+    args = ["--quick", "--pbt", "--data-dir", str(data_dir), "--out", str(out)]
+    main([*args, "--work", str(tmp_path)])
+    document = json.loads((out / "pbt_emotion.json").read_text())
+    fixed, evolved = document["runs"]["full"], document["runs"]["pbt"]
+    assert fixed["config_epochs"] == evolved["config_epochs"] == 6 * 3
+    assert document["verdict"]["equal_config_epochs"]
+    assert "# PBT vs. the same configs" in (out / "pbt_emotion.md").read_text()

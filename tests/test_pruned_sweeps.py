@@ -12,6 +12,7 @@ import optuna
 import pytest
 import yaml
 from data_slices import make_slice
+from test_early_terminate import SWEEP  # the W&B sweep file
 from typer.testing import CliRunner
 
 from jaxtune.cli import app
@@ -22,17 +23,6 @@ from jaxtune.schedulers.early_terminate import HyperbandStopping, logged_values
 runner = CliRunner()
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-SWEEP = """\
-program: train.py
-name: pruned
-method: grid
-metric: {name: val_accuracy, goal: maximize}
-early_terminate: {type: hyperband, min_iter: 1, eta: 3}
-parameters:
-  learning_rate: {values: [0.0003, 0.003, 0.03]}
-  dropout: {values: [0.0, 0.5]}
-  optimizer: {values: [adam, sgd]}
-"""
 ASHA = {"type": "asha", "min_resource": 1, "reduction_factor": 3}
 
 

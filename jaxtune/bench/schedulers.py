@@ -1,5 +1,6 @@
 """Schedulers benchmark: one random sweep trained fully, and the same configs with Optuna's
-successive halving (`scheduler: {type: asha}`) and slot refill.
+successive halving (`scheduler: {type: asha}`) and slot refill; or (`--pbt`) 16 configs
+trained with fixed hyperparameters, and the same 16 under population-based training.
 
 Both sweeps draw the same configs (method random, one seed) from the head-to-head's space
 (bench/head_to_head.py) on the same data, with the same slots per population
@@ -10,6 +11,9 @@ every config for all its epochs. Each runs as a fresh `jaxtune sweep` process.
 Reported: each sweep's best validation accuracy, config-epochs spent (sweep.json), wall
 seconds, and the configs pruned and refilled; the issue's bar: the pruned sweep's best
 within 0.5 points of the full sweep's while spending at most 40% of its config-epochs.
+With --pbt: one GRU program (every config in one population), learning rate and dropout
+drawn, then perturbed every 2 epochs; the bar: PBT's best at least the best fixed
+config's, at equal config-epochs.
 """
 
 from __future__ import annotations
@@ -34,6 +38,23 @@ from jaxtune.bench.head_to_head import (
 )
 
 ASHA = {"type": "asha", "min_resource": 1, "reduction_factor": 3}
+PBT_SPACE = {
+    "learning_rate": {"min": 1e-4, "max": 1e-2, "log": True},
+    "dropout": {"min": 0.0, "max": 0.6},
+}
+PBT_FIXED = {
+    "architecture": "gru",
+    "hidden_size": 128,
+    "batch_size": 64,
+    "optimizer": "adam",
+    "embedding_dim": 64,
+}
+PBT = {
+    "type": "pbt",
+    "perturbation_interval": 2,
+    "quantile_fraction": 0.25,
+    "hyperparam_mutations": space_parameters(PBT_SPACE),
+}
 GAP_POINTS = 0.5  # the pruned sweep's best may be this many points below the full one's
 EPOCH_SHARE = 0.40  # of the full sweep's config-epochs, at most
 
@@ -67,7 +88,7 @@ def quick_settings(data_dir: str | None) -> Settings:
 def sweep_spec(settings: Settings, scheduler: dict | None) -> dict[str, Any]:
     """The spec of one of the two sweeps (the same configs; a scheduler or none)."""
     spec = {
-        "name": "asha" if scheduler else "full",
+        "name": scheduler["type"] if scheduler else "full",
         "seed": settings.seed,
         "method": "random",
         "run_cap": settings.configs,
@@ -126,13 +147,61 @@ def compare(full: dict[str, Any], asha: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def pbt_settings(settings: Settings) -> Settings:
+    """The PBT comparison: 16 configs of one program, learning rate and dropout drawn."""
+    configs = 16 if settings.configs == Settings.configs else settings.configs
+    return dataclasses.replace(
+        settings,
+        configs=configs,
+        slots=configs,
+        space=dict(PBT_SPACE),
+        fixed={**settings.fixed, **PBT_FIXED} if settings.fixed == FIXED else dict(settings.fixed),
+    )
+
+
+def compare_pbt(fixed: dict[str, Any], pbt: dict[str, Any]) -> dict[str, Any]:
+    """PBT against the same configs trained with fixed hyperparameters."""
+    return {
+        "gain_points": 100.0 * (pbt["best_val_accuracy"] - fixed["best_val_accuracy"]),
+        "at_least_best_fixed": pbt["best_val_accuracy"] >= fixed["best_val_accuracy"],
+        "equal_config_epochs": pbt["config_epochs"] == fixed["config_epochs"],
+        "wall_ratio": pbt["wall_seconds"] / fixed["wall_seconds"],
+    }
+
+
 def markdown(settings: Settings, runs: dict[str, dict], verdict: dict, meta: dict) -> str:
+    where = f"{meta['machine']}, {meta['date']}."
+    if "gain_points" in verdict:  # PBT against the same configs fixed
+        title = f"# PBT vs. the same configs with fixed hyperparameters ({settings.data})"
+        intro = (
+            f"{settings.configs} random configs (seed {settings.seed}) of {settings.space}, "
+            f"{settings.fixed}, {settings.epochs} epochs, no early stopping; "
+            f"`scheduler: {PBT}`. {where}"
+        )
+        outcome = (
+            f"PBT's best is {verdict['gain_points']:+.2f} points from the best fixed config's "
+            f"(bar: at least as high: {'met' if verdict['at_least_best_fixed'] else 'missed'}), "
+            f"at {'equal' if verdict['equal_config_epochs'] else 'unequal'} config-epochs and "
+            f"{verdict['wall_ratio']:.2f}x its wall time."
+        )
+    else:
+        title = f"# ASHA with slot refill vs. every config trained fully ({settings.data})"
+        intro = (
+            f"{settings.configs} random configs (seed {settings.seed}) of the head-to-head's "
+            f"space, {settings.epochs} epochs, no early stopping, {settings.slots} slots per "
+            f"population; `scheduler: {ASHA}`. {where}"
+        )
+        outcome = (
+            f"ASHA's best is {verdict['gap_points']:+.2f} points below the full sweep's "
+            f"(bar: at most {GAP_POINTS}: {'met' if verdict['within_gap'] else 'missed'}), with "
+            f"{100 * verdict['config_epoch_share']:.0f}% of its config-epochs (bar: at most "
+            f"{100 * EPOCH_SHARE:.0f}%: {'met' if verdict['within_share'] else 'missed'}) and "
+            f"{verdict['wall_ratio']:.2f}x its wall time."
+        )
     lines = [
-        f"# ASHA with slot refill vs. every config trained fully ({settings.data})",
+        title,
         "",
-        f"{settings.configs} random configs (seed {settings.seed}) of the head-to-head's space, "
-        f"{settings.epochs} epochs, no early stopping, {settings.slots} slots per population; "
-        f"`scheduler: {ASHA}`. {meta['machine']}, {meta['date']}.",
+        intro,
         "",
         "| sweep | best val acc | config-epochs | of planned | wall s | populations "
         "| pruned | refilled |",
@@ -144,29 +213,23 @@ def markdown(settings: Settings, runs: dict[str, dict], verdict: dict, meta: dic
             f"{run['config_epochs_planned']} | {run['wall_seconds']:.0f} | "
             f"{run['populations']} | {run['pruned']} | {run['refilled']} |"
         )
-    lines += [
-        "",
-        f"ASHA's best is {verdict['gap_points']:+.2f} points below the full sweep's "
-        f"(bar: at most {GAP_POINTS}: {'met' if verdict['within_gap'] else 'missed'}), "
-        f"with {100 * verdict['config_epoch_share']:.0f}% of its config-epochs (bar: at most "
-        f"{100 * EPOCH_SHARE:.0f}%: {'met' if verdict['within_share'] else 'missed'}) and "
-        f"{verdict['wall_ratio']:.2f}x its wall time.",
-    ]
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, "", outcome]) + "\n"
 
 
-def run_benchmark(settings: Settings, out: Path, work: Path) -> dict[str, Any]:
+def run_benchmark(settings: Settings, out: Path, work: Path, pbt: bool = False) -> dict[str, Any]:
+    scheduler = PBT if pbt else ASHA
+    name = scheduler["type"]
     runs = {
         "full": run_sweep(settings, sweep_spec(settings, None), work),
-        "asha": run_sweep(settings, sweep_spec(settings, ASHA), work),
+        name: run_sweep(settings, sweep_spec(settings, scheduler), work),
     }
-    if runs["full"]["trial_ids"] != runs["asha"]["trial_ids"]:
+    if runs["full"]["trial_ids"] != runs[name]["trial_ids"]:
         raise RuntimeError("the two sweeps trained different configs")
-    verdict = compare(runs["full"], runs["asha"])
+    verdict = (compare_pbt if pbt else compare)(runs["full"], runs[name])
     meta = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
     document = {"settings": dataclasses.asdict(settings), "runs": runs, "verdict": verdict, **meta}
     out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"asha_{settings.data}"
+    stem = out / f"{name}_{settings.data}"
     stem.with_suffix(".json").write_text(json.dumps(document, indent=2) + "\n")
     stem.with_suffix(".md").write_text(markdown(settings, runs, verdict, meta))
     print(stem.with_suffix(".md").read_text())
@@ -186,6 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--slots", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="seconds, on a slice")
+    parser.add_argument("--pbt", action="store_true", help="16 fixed configs against PBT")
     parser.add_argument("--out", type=Path, default=root / "benchmarks" / "results" / "schedulers")
     parser.add_argument("--work", type=Path, default=root / "runs" / "schedulers")
     args = parser.parse_args(argv)
@@ -204,4 +268,6 @@ def main(argv: list[str] | None = None) -> None:
             slots=args.slots,
             seed=args.seed,
         )
-    run_benchmark(settings, args.out, args.work)
+    if args.pbt:
+        settings = pbt_settings(settings)
+    run_benchmark(settings, args.out, args.work, pbt=args.pbt)

@@ -65,6 +65,10 @@ class Population(NamedTuple):
     refill(state, fresh, where) -> the state with the slots of `where` ([K] bool) taken
       from `fresh` (an `init` of the configs that take them): a gather on the config axis
       that never recompiles, whichever slots it names. The state is donated.
+    exploit(state, source, hparams) -> each config's params, optimizer state and
+      learning-rate scale those of config source[k] ([K] int32; k itself: unchanged), and
+      the hyperparameters of `hparams` ({name: [K]}) replaced: PBT's exploit and explore
+      (schedulers/pbt.py), a gather on the config axis. The state is donated.
     """
 
     init: Callable
@@ -76,6 +80,7 @@ class Population(NamedTuple):
     after_evaluation: Callable
     stop: Callable
     refill: Callable
+    exploit: Callable
 
 
 def make_population(
@@ -288,6 +293,27 @@ def make_population(
             donate_argnums=0,
         ),
         refill=jax.jit(_refill, donate_argnums=0),
+        exploit=jax.jit(_exploit, donate_argnums=0),
+    )
+
+
+def _exploit(state: ConfigState, source, hparams) -> ConfigState:
+    """Each config's training state from config source[k]; `hparams` set."""
+    train = state.train
+
+    def take(leaf):
+        return jnp.take(leaf, source, axis=0)
+
+    return state.replace(
+        train=train.replace(
+            params=jax.tree.map(take, train.params),
+            opt_state=jax.tree.map(take, train.opt_state),
+            lr_scale=take(train.lr_scale),
+            hparams={
+                **train.hparams,
+                **{n: v.astype(train.hparams[n].dtype) for n, v in hparams.items()},
+            },
+        )
     )
 
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from jaxtune.layout import FIGURES_DIR, REPORT_HTML, REPORT_MARKDOWN
-from jaxtune.report import conclusions, provenance, sections, tuning
+from jaxtune.report import conclusions, lineage, provenance, sections, tuning
 from jaxtune.report.analysis import load_sweep
 from jaxtune.report.document import Figure, to_html, to_markdown
 
@@ -18,6 +18,7 @@ OWN_FIGURES = (
     "learning_curves.png",
     "cell_types.png",
     tuning.FIGURE,
+    lineage.FIGURE,
 )
 
 
@@ -41,6 +42,7 @@ def write_report(directory: Path) -> Written:
         *tuning.tuning_iterations(sweep, figure_dir),
         *sections.hyperparameters(sweep, figure_dir),
         *sections.learning_curves(sweep, figure_dir),
+        *lineage.pbt_section(sweep, figure_dir),
         *conclusions.cell_types(sweep, figure_dir),
         *conclusions.recommendations(sweep),
         *provenance.throughput_section(sweep),

@@ -348,3 +348,39 @@ def plot_tuning_iterations(entries: Sequence[dict], metric: str, path: Path) -> 
     ax.legend(loc="best", fontsize=9)
     ax.set_title(f"{metric_label(metric)} across tuning iterations (★ a value adopted)")
     return _save(figure, path)
+
+
+def plot_schedules(
+    records: Sequence[dict], schedules: Sequence[dict[str, list]], metric: str, path: Path
+) -> Path:
+    """One panel per perturbed hyperparameter (its value at each evaluation) and one of the
+    metric, a line per config; schedules: each config's values per evaluation, by name."""
+    names = list(schedules[0])
+    figure = Figure(figsize=(10, 3.2 * (len(names) + 1)), layout="constrained")
+    axes = figure.subplots(len(names) + 1, 1, sharex=True, squeeze=False)[:, 0]
+    for index, record in enumerate(records):
+        color = COLORS[index % len(COLORS)]
+        label = f"#{index + 1}: trial {record['trial_id']}"
+        history = record.get("history") or []
+        epochs = [h["epoch"] for h in history]
+        for ax, name in zip(axes, names, strict=False):
+            # The value epoch e trained with spans (e - 1, e]: from one evaluation to the next.
+            values = [_finite(v) for v in schedules[index][name]]
+            ax.stairs(values, range(len(values) + 1), color=color, baseline=None)
+            ax.set_ylabel(name)
+        axes[-1].plot(
+            epochs,
+            [_finite(h.get(metric)) for h in history],
+            "-o",
+            color=color,
+            markersize=3,
+            label=label,
+        )
+    for ax in axes:
+        ax.grid(True, alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    axes[-1].set_ylabel(metric_label(metric))
+    axes[-1].set_xlabel("evaluation")
+    axes[-1].legend(fontsize=9)
+    figure.suptitle("Hyperparameter schedules under population-based training")
+    return _save(figure, path)

@@ -17,6 +17,7 @@ from jaxtune.distributions import Distribution
 from jaxtune.population.status import MONITORS
 from jaxtune.schedulers.early_terminate import HyperbandStopping
 from jaxtune.schedulers.halving import Hyperband, SuccessiveHalving
+from jaxtune.schedulers.pbt import PopulationBasedTraining
 from jaxtune.space import canonical_name
 from jaxtune.spec.budget import Budget, parse_budget
 from jaxtune.spec.data import DataSpec
@@ -87,8 +88,9 @@ class SweepSpec:
     named: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     # W&B's early_terminate: configs stopped (PRUNED) at bands of evaluations
     early_terminate: HyperbandStopping | None = None
-    # Optuna's successive halving or hyperband, pruning configs at rungs of evaluations
-    scheduler: SuccessiveHalving | Hyperband | None = None
+    # Optuna's successive halving or hyperband, pruning configs at rungs of evaluations;
+    # or population-based training, perturbing the running configs
+    scheduler: SuccessiveHalving | Hyperband | PopulationBasedTraining | None = None
 
 
 def load_spec(path: str | Path) -> SweepSpec:
@@ -195,7 +197,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
     most = None  # the most evaluations a config's budget holds, when it is known
     if train.eval_every is None and train.max_steps is None:
         most = most_epochs(fixed, parameters, distributions, named.values())
-    scheduler = parse_scheduler(read, top.get("scheduler"), most, name)
+    scheduler = parse_scheduler(read, top.get("scheduler"), most, name, seed)
     if scheduler is not None and early_terminate is not None:
         raise read.error(
             "scheduler", "a sweep prunes by early_terminate or by scheduler; remove one"
