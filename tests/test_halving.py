@@ -203,5 +203,7 @@ def test_auto_resources_need_evaluations_per_epoch_and_one_rule_per_sweep():
     document["scheduler"]["max_resource"] = 20
     assert parse_spec(document, "s.yaml").scheduler.max_resource == 20
     document["early_terminate"] = {"type": "hyperband", "min_iter": 1}
-    with pytest.raises(SpecError, match="s.yaml: scheduler: a sweep prunes by early_terminate"):
+    with pytest.raises(
+        SpecError, match="s.yaml: scheduler: a sweep takes early_terminate or a scheduler, not both"
+    ):
         parse_spec(document, "s.yaml")

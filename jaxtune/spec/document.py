@@ -200,7 +200,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
     scheduler = parse_scheduler(read, top.get("scheduler"), most, name, seed)
     if scheduler is not None and early_terminate is not None:
         raise read.error(
-            "scheduler", "a sweep prunes by early_terminate or by scheduler; remove one"
+            "scheduler", "a sweep takes early_terminate or a scheduler, not both; remove one"
         )
     optuna_section = read.mapping(top.get("optuna"), "optuna", ("sampler",))
     sampler = optuna_section.get("sampler", "TPESampler")
