@@ -68,7 +68,7 @@ def test_the_table_names_both_sweeps_and_the_bar():
         run |= {"wall_seconds": wall, "populations": 2, "pruned": 0, "refilled": 0}
     verdict = compare(runs["full"], runs["asha"])
     text = markdown(settings, runs, verdict, {"machine": "m", "date": "d"})
-    assert "| full | 0.9000 | 18 | 18 | 30 | 2 | 0 | 0 |" in text
+    assert "| full | 0.9000 | - | 18 | 18 | 30 | 2 | 0 | 0 |" in text
     assert "+1.00 points below the full sweep's (bar: at most 0.5: missed)" in text
     assert "with 39% of its config-epochs (bar: at most 40%: met) and 0.40x its wall" in text
 
