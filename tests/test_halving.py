@@ -172,7 +172,10 @@ def test_the_scheduler_section_takes_optunas_defaults():
 @pytest.mark.parametrize(
     "scheduler, message",
     [
-        ({"type": "pbt"}, "s.yaml: scheduler.type: expected one of asha, hyperband, found 'pbt'"),
+        (
+            {"type": "median"},
+            "s.yaml: scheduler.type: expected one of asha, hyperband, pbt, found 'median'",
+        ),
         (
             {"type": "asha", "max_resource": 9},
             "s.yaml: scheduler.max_resource: unknown key; allowed: type, min_resource, "
