@@ -162,6 +162,15 @@ def test_a_report_written_after_a_run_is_read_back_to_append_more_seeds(tmp_path
     with pytest.raises(SystemExit, match=r"these differ: \['budget'\]"):
         earlier_runs(Settings(budget=60.0, contestants=(REFERENCE,)), tmp_path / "h2h.json")
     assert earlier_runs(settings, tmp_path / "missing.json") == []
+    # A report written before a setting existed ran with its default (glove's embedding).
+    saved = json.loads((tmp_path / "h2h.json").read_text())
+    del saved["settings"]["embedding"]
+    (tmp_path / "older.json").write_text(json.dumps(saved))
+    assert earlier_runs(settings, tmp_path / "older.json") == runs
+    saved["settings"]["budget"] = 60.0
+    (tmp_path / "older.json").write_text(json.dumps(saved))
+    with pytest.raises(SystemExit, match=r"these differ: \['budget'\]"):
+        earlier_runs(settings, tmp_path / "older.json")
     # A later sitting may run another contestant; the report holds both, in CONTESTANTS order.
     other = Settings(budget=100.0, seeds=(0,), contestants=("jaxtune-hyperband",))
     assert earlier_runs(other, tmp_path / "h2h.json") == runs

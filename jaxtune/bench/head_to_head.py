@@ -621,6 +621,9 @@ def earlier_runs(settings: Settings, path: Path) -> list[Run]:
     mine = {k: v for k, v in dataclasses.asdict(settings).items() if k not in sitting}
     theirs = {k: v for k, v in document["settings"].items() if k not in sitting}
     mine = json.loads(json.dumps(mine))  # tuples as lists, as they come back from JSON
+    # A setting added after the earlier sitting was written: it ran with the default.
+    defaults = json.loads(json.dumps(dataclasses.asdict(Settings())))
+    theirs = {k: theirs.get(k, defaults.get(k)) for k in {*mine, *theirs}}
     if mine != theirs:
         changed = sorted(k for k in mine if mine.get(k) != theirs.get(k))
         raise SystemExit(f"{path}: --append needs the same settings; these differ: {changed}")
