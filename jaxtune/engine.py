@@ -400,11 +400,10 @@ class Engine:
             )
         records = []
         for t in sorted(joined):
-            slots = np.flatnonzero(occupant == t)
             if t in ended:
                 how = ended[t]
             else:
-                k = int(slots[0])
+                k = int(np.flatnonzero(occupant == t)[0])
                 how = self._ending(life, k)
                 how["timed_out"] = bool(timed_out[k])
                 how["params"] = checkpoint and {"checkpoint": checkpoint, "slot": k}
@@ -471,6 +470,8 @@ class Engine:
             value = history[-1].get(self.metric)
             if active[k] and pbt.due(len(history)) and value is not None and np.isfinite(value):
                 scores[k] = sign * float(value)
+        if len(scores) < 2:  # not a perturbation round (or one config left): no host copy
+            return state
         names = [m.name for m in pbt.mutations]
         current = jax.device_get({name: state.train.hparams[name] for name in names})
         values = [{n: float(current[n][k]) for n in names} for k in range(len(occupant))]
