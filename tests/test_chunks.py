@@ -69,3 +69,24 @@ def test_config_map_is_vmap_and_runs_one_config_as_the_plain_program(width):
         jaxpr = jax.make_jaxpr(lifted)(state, jnp.ones(3))
         shapes = {v.aval.shape for eqn in jaxpr.eqns for v in eqn.outvars}
         assert (3,) in shapes and (1, 3) in shapes  # computed unbatched, then expanded
+
+
+@pytest.mark.parametrize("width, traces", [(4, 1), (5, 2)])
+def test_the_chunk_function_is_traced_once_per_chunk_size(width, traces):
+    """A merged program's step takes seconds to trace: the chunk loop, its skip branch and
+    its stacked results share one trace (the remainder chunk, another size, its own)."""
+    calls = []
+
+    def counted(state, shared):
+        calls.append(jax.tree.leaves(state)[0].shape[0])
+        return jax.vmap(one_config, in_axes=(0, None))(state, shared)
+
+    state = jax.tree.map(lambda leaf: leaf[:width], dict(population(), active=jnp.ones(K, bool)))
+    new, _ = jax.jit(
+        lambda s: over_chunks(
+            counted, 2, s, jnp.ones(3), updates_input=True, active=lambda t: t["active"]
+        )
+    )(state)
+    assert len(calls) == traces and calls[0] == 2
+    expected, _ = jax.vmap(one_config, in_axes=(0, None))(state, jnp.ones(3))
+    np.testing.assert_array_equal(new["x"], expected["x"])

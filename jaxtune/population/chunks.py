@@ -6,6 +6,24 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 from jax import lax
+from jax.extend.core import jaxpr_as_fun
+
+
+def traced_once(fn, *args):
+    """fn traced once on args: (a function of arguments shaped like args that evaluates
+    that trace, fn's output shapes).
+
+    A merged program's functions take seconds to trace (each variant's step, forward and
+    backward); a loop that needs fn's output shapes for its initial carry and then calls
+    fn in its body would trace it twice.
+    """
+    jaxpr, shapes = jax.make_jaxpr(fn, return_shape=True)(*args)
+    structure = jax.tree.structure(shapes)
+
+    def call(*like_args):
+        return jax.tree.unflatten(structure, jaxpr_as_fun(jaxpr)(*jax.tree.leaves(like_args)))
+
+    return call, shapes
 
 
 def over_chunks(vmapped, chunk: int | None, per_config, *shared, updates_input=False, active=None):
@@ -32,30 +50,39 @@ def over_chunks(vmapped, chunk: int | None, per_config, *shared, updates_input=F
             lambda t, v: lax.dynamic_update_slice_in_dim(t, v, start, 0), tree, values
         )
 
-    shapes = jax.eval_shape(vmapped, per_config, *shared)
-    stacked = shapes[1] if updates_input else shapes
-    stacked = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), stacked)
+    # vmapped traced once, on the first chunk: the chunk loop, the skip branch and the
+    # stacked results all need it. Every result carries the config axis, so the stacked
+    # results and a skipped chunk's zeros have its shapes but for that axis.
+    traced, shapes = traced_once(vmapped, part(per_config, 0, chunk), *shared)
+    results = shapes[1] if updates_input else shapes
+
+    def zeros(size):
+        return jax.tree.map(lambda s: jnp.zeros((size, *s.shape[1:]), s.dtype), results)
+
+    def compute(inputs):  # vmapped(inputs, *shared) for a chunk of `chunk` configs
+        return traced(inputs, *shared)
 
     def run(carry, start, size):
         tree, stacked = carry
         inputs = part(tree, start, size)
+        # The remainder chunk (size < chunk) is traced on its own.
+        step = compute if size == chunk else lambda x: vmapped(x, *shared)
 
         def skip(inputs):
-            zeros = jax.eval_shape(vmapped, inputs, *shared)
-            zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), zeros)
-            return (inputs, zeros[1]) if updates_input else zeros
+            return (inputs, zeros(size)) if updates_input else zeros(size)
 
-        if active is None:
-            out = vmapped(inputs, *shared)
-        else:
-            out = lax.cond(jnp.any(active(inputs)), lambda x: vmapped(x, *shared), skip, inputs)
+        out = (
+            step(inputs)
+            if active is None
+            else lax.cond(jnp.any(active(inputs)), step, skip, inputs)
+        )
         if updates_input:
             tree = write(tree, out[0], start)
             out = out[1]
         return tree, write(stacked, out, start)
 
     carry = lax.fori_loop(
-        0, full, lambda i, carry: run(carry, i * chunk, chunk), (per_config, stacked)
+        0, full, lambda i, carry: run(carry, i * chunk, chunk), (per_config, zeros(width))
     )
     if rest:
         carry = run(carry, full * chunk, rest)

@@ -20,13 +20,14 @@ from jax import lax
 from jaxtune.embedding_rows import batch_rows, gather_rows, scatter_rows
 from jaxtune.losses import classification_metrics
 from jaxtune.models.classifier import EMBEDDING
-from jaxtune.population.chunks import config_map, over_chunks
+from jaxtune.population.chunks import config_map, over_chunks, traced_once
 from jaxtune.population.lifecycle import after_evaluation, stop
 from jaxtune.population.program import Program
 from jaxtune.population.shapes import corner_slice
 from jaxtune.population.state import ConfigState
 from jaxtune.population.status import EarlyStopping
 from jaxtune.population.step import (
+    STEP_METRICS,
     DeviceSplit,
     eval_step,
     guarded_train_step,
@@ -156,12 +157,9 @@ def make_population(
             state, metrics = step(state, batch, max_loss, *step_rows, variant)
             return state, jax.tree.map(jnp.add, totals, metrics)
 
-        first = jax.tree.map(lambda r: r[0], per_step)
-        batch = split.gather(index[0], weights[0])
-        zeros = jax.eval_shape(
-            functools.partial(step, variant=variant), state, batch, max_loss, *first
-        )
-        zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), zeros[1])
+        # The summed metrics start at zero (their names are the step's: tracing a step
+        # only for its output's shape was a second trace of every variant's step).
+        zeros = dict.fromkeys(STEP_METRICS, jnp.zeros((), jnp.float32))
         state, totals = lax.fori_loop(start, num_steps, body, (state, zeros))
         if variant is not None:
             state = state.replace(train=stored_state(program, stored, state.train))
@@ -228,12 +226,15 @@ def make_population(
         """Summed loss [K] and confusion [K, C, C] of every config over batches [S, B];
         per_config: (params, variant codes [K] or None[, wanted [K] bool])."""
 
+        evaluate, shapes = traced_once(
+            evaluate_batch, per_config, split.gather(index[0], weights[0])
+        )
+
         def body(totals, batch_ids):
-            loss_sum, confusion = evaluate_batch(per_config, split.gather(*batch_ids))
+            loss_sum, confusion = evaluate(per_config, split.gather(*batch_ids))
             return jax.tree.map(jnp.add, totals, (loss_sum, confusion)), None
 
-        zeros = jax.eval_shape(evaluate_batch, per_config, split.gather(index[0], weights[0]))
-        zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), zeros)
+        zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
         (loss_sum, confusion), _ = lax.scan(body, zeros, (index, weights))
         return loss_sum, confusion
 

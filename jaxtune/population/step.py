@@ -44,6 +44,10 @@ class DeviceSplit:
         return Batch(self.tokens[index], self.lengths[index], self.labels[index], weights)
 
 
+# What a guarded step returns beside the state: float32 scalars, summed over a round's steps.
+STEP_METRICS = ("loss_sum", "correct", "count")
+
+
 def init_state(program: Program, hparams, key) -> ConfigState:
     """Initialise one config. key: this trial's key, `fold_in(sweep_key, trial_id)`.
 
