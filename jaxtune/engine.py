@@ -13,7 +13,7 @@ import itertools
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
@@ -24,7 +24,7 @@ from jaxtune.data.dataset import TextDataset, epoch_batches
 from jaxtune.data.widths import config_width
 from jaxtune.plan import PopulationPlan
 from jaxtune.population.factory import Population, make_population
-from jaxtune.population.hparams import hparam_arrays, trial_keys
+from jaxtune.population.hparams import hparam_arrays, trial_keys, variant_in
 from jaxtune.population.lifecycle import stopping_args
 from jaxtune.population.program import Variant, program_for
 from jaxtune.population.status import EarlyStopping, Status
@@ -42,6 +42,9 @@ from jaxtune.schedulers.pbt import PopulationBasedTraining
 from jaxtune.snapshots import PopulationSnapshots
 from jaxtune.space import KIND_NAMES, static_signature
 from jaxtune.views import DataView
+
+if TYPE_CHECKING:
+    from jaxtune.search.base import Supply
 
 METRICS = ("loss", "accuracy", "macro_f1")
 
@@ -146,13 +149,19 @@ class Engine:
             block_steps=BLOCK_STEPS,
         )
 
-    def population(self, config: dict[str, Any], variants: tuple[Variant, ...] = ()) -> Population:
-        """The jitted functions of the config's static signature (made once per signature);
-        with `variants`, of the merged program whose configs run them (merge.py)."""
+    @staticmethod
+    def program_key(config: dict[str, Any], variants: tuple[Variant, ...] = ()) -> tuple:
+        """What the program of a config depends on: its static signature, less what the
+        variants of a merged program set."""
         merged = ()
         if variants:  # the program no longer depends on what its variants set
             merged = (*KIND_NAMES, "batch_size", *(name for name, _ in variants[0].widths))
-        signature = (static_signature(config, merged), variants)
+        return static_signature(config, merged)
+
+    def population(self, config: dict[str, Any], variants: tuple[Variant, ...] = ()) -> Population:
+        """The jitted functions of the config's static signature (made once per signature);
+        with `variants`, of the merged program whose configs run them (merge.py)."""
+        signature = (self.program_key(config, variants), variants)
         if signature not in self._populations:
             program = program_for(
                 config,
@@ -177,6 +186,7 @@ class Engine:
         prune: Prune | None = None,
         data_epoch: int = 0,
         evolve: PopulationBasedTraining | None = None,
+        supply: Supply | None = None,
     ) -> list[TrialRecord]:
         """Train one population to the end; one result record per trial it started.
 
@@ -198,9 +208,11 @@ class Engine:
         ended. Its rounds are whole epochs (configs evaluated at each epoch's end); a
         trial that takes a slot in round j trains on the data epochs j, j + 1, ..., so it
         equals the trial trained alone with `data_epoch` j (the data epoch of round 0).
+        With `supply` (method bayes), a freed slot the queue cannot fill asks it for a
+        trial of this program, after telling it which trials have left their slots.
         """
-        trials = plan.all_trials
-        streaming = bool(plan.queued)
+        trials = list(plan.all_trials)
+        streaming = bool(plan.queued) or supply is not None
         configs = [t.config for t in plan.trials]
         population = self.population(configs[0], plan.variants)
         # A merged program's stream is cut at its smallest batch size; a config of batch
@@ -262,8 +274,7 @@ class Engine:
                 for epoch in itertools.count():
                     yield whole_epoch(epoch_blocks(epoch), ratios=stream.ratios, piece=piece)
 
-            planned = [int(t.config["epochs"]) for t in trials]
-            max_epochs = streaming_rounds(plan.slots, planned)
+            max_epochs = streaming_rounds(plan.slots, [int(t.config["epochs"]) for t in trials])
         else:
             rounds = functools.partial(
                 evaluation_rounds,
@@ -279,6 +290,33 @@ class Engine:
                 max_epochs += 1
                 due_counts += [track in round_.due for track in tracks]
             planned = due_counts[: plan.width].tolist()
+
+        def planned_of(t: int) -> int:  # evaluations the trial's budget holds
+            return int(trials[t].config["epochs"]) if streaming else int(planned[t])
+
+        def record_of(t: int, how: dict[str, Any]) -> TrialRecord:
+            outcome = Outcome(
+                status=Status(how["status"]),
+                best_epoch=how["best_epoch"],
+                failed_step=how["failed_step"],
+                epoch=how["epoch"],
+                timed_out=how.get("timed_out", False),
+                verdict=verdicts.get(t),
+                planned=planned_of(t),
+                data_epoch=data_epoch + joined[t],
+            )
+            record = self.recorder.record(plan, trials[t], histories[t], outcome)
+            if how.get("params") is not None:
+                record["params"] = how["params"]
+            if t in lineage:
+                record["lineage"] = lineage[t]
+            return record
+
+        def fits(config: dict[str, Any]) -> bool:  # a supplied config runs in this program
+            return self.program_key(config, plan.variants) == self.program_key(
+                configs[0], plan.variants
+            ) and (not plan.variants or variant_in(config, plan.variants) in plan.variants)
+
         # Each variant's row of a call's bounds (the row of its ratio).
         rows = [stream.ratios.index(v.batch_size // stream.micro) for v in plan.variants]
         start = 0
@@ -300,6 +338,9 @@ class Engine:
                 joined = {int(t): r for t, r in progress["slots"]["joined"].items()}
                 ended = {int(t): e for t, e in progress["slots"]["ended"].items()}
             lineage = {int(t): events for t, events in progress.get("lineage", {}).items()}
+            if supply is not None:
+                supply.restore(progress.get("supply", 0))
+                trials.extend(supply.trial(i) for i in progress.get("supplied", []))
         for epoch, round_ in enumerate(rounds()):
             if epoch < start:  # resumed: this round is in the snapshot
                 continue
@@ -375,7 +416,9 @@ class Engine:
                     population_index,
                     trials,
                     initial,
+                    supply and (supply, record_of, fits),
                 )
+                histories += [[] for _ in range(len(trials) - len(histories))]  # supplied
             if snapshots is not None:
                 done = not pending.any() or (not streaming and epoch + 1 == max_epochs)
                 progress = {"histories": histories, "pending": pending.tolist()}
@@ -391,6 +434,9 @@ class Engine:
                         "joined": joined,
                         "ended": ended,
                     }
+                if supply is not None:
+                    progress["supply"] = supply.position()
+                    progress["supplied"] = [t.trial_id for t in trials[len(plan.all_trials) :]]
                 snapshots.maybe_save(epoch + 1, state, progress, last=done)
         life = jax.device_get(state.life.replace(best_params=None))
         checkpoint = None
@@ -407,22 +453,7 @@ class Engine:
                 how = self._ending(life, k)
                 how["timed_out"] = bool(timed_out[k])
                 how["params"] = checkpoint and {"checkpoint": checkpoint, "slot": k}
-            outcome = Outcome(
-                status=Status(how["status"]),
-                best_epoch=how["best_epoch"],
-                failed_step=how["failed_step"],
-                epoch=how["epoch"],
-                timed_out=how.get("timed_out", False),
-                verdict=verdicts.get(t),
-                planned=int(planned[t]),
-                data_epoch=data_epoch + joined[t],
-            )
-            record = self.recorder.record(plan, t, histories[t], outcome)
-            if how["params"] is not None:
-                record["params"] = how["params"]
-            if t in lineage:
-                record["lineage"] = lineage[t]
-            records.append(record)
+            records.append(record_of(t, how))
         return records
 
     @staticmethod
@@ -495,16 +526,49 @@ class Engine:
         return population.exploit(state, source.astype(np.int32), arrays)
 
     def _refill(
-        self, population, state, pending, occupant, joined, ended, round_, index, trials, initial
+        self,
+        population,
+        state,
+        pending,
+        occupant,
+        joined,
+        ended,
+        round_,
+        index,
+        trials,
+        initial,
+        supplied=None,
     ):
         """Each slot whose config has ended takes the next queued trial (in place: occupant,
-        joined, ended); the config leaving is recorded in `ended`, its params saved."""
+        joined, ended, trials); the config leaving is recorded in `ended`, its params saved.
+
+        supplied: (supply, record_of, fits) where the queue runs short: the supply is told
+        the records of the trials that have ended in a slot, then asked for one trial per
+        slot the queue leaves free (`trials` grows by those it gives).
+        """
         free = np.flatnonzero(~np.asarray(state.life.active))
         waiting = len(trials) - len(joined)
+        life = None
+        if supplied is not None and free.size > waiting:
+            supply, record_of, fits = supplied
+            life = jax.device_get(state.life.replace(best_params=None))
+            supply.ended(
+                [
+                    record_of(int(occupant[k]), self._ending(life, k))
+                    for k in free
+                    if occupant[k] >= 0
+                ]
+            )
+            for _ in range(free.size - waiting):
+                trial = supply.take(fits)
+                if trial is not None:
+                    trials.append(trial)
+            waiting = len(trials) - len(joined)
         take = free[:waiting]
         if not take.size:
             return state, pending
-        life = jax.device_get(state.life.replace(best_params=None))
+        if life is None:
+            life = jax.device_get(state.life.replace(best_params=None))
         for k in take:
             t = int(occupant[k])
             if t < 0:

@@ -15,6 +15,7 @@ from jaxtune.schedulers.base import Verdict
 
 if TYPE_CHECKING:  # the plan imports the memory model (jax); a record reader needs neither
     from jaxtune.plan import PopulationPlan
+    from jaxtune.search.samplers import Trial
 
 
 class TrialRecord(TypedDict):
@@ -66,9 +67,8 @@ class Recorder:
     metric: str = "val_accuracy"  # the sweep metric, which the schedulers compare
 
     def record(
-        self, plan: PopulationPlan, k: int, history: list[dict], outcome: Outcome
+        self, plan: PopulationPlan, trial: Trial, history: list[dict], outcome: Outcome
     ) -> TrialRecord:
-        trial = plan.all_trials[k]
         best = next((dict(h) for h in history if h["epoch"] == outcome.best_epoch), None)
         record = TrialRecord(
             trial_id=trial.trial_id,

@@ -264,6 +264,8 @@ def run_sweep(
                         f"population {index}: resuming from its snapshot after epoch "
                         f"{snapshots.latest_epoch()}"
                     )
+            # method bayes: a streaming population's freed slots ask the sampler
+            supply = search.supply(index) if stream and isinstance(search, BayesSearch) else None
             try:
                 finished = engine.run(
                     population,
@@ -273,6 +275,7 @@ def run_sweep(
                     deadline=deadline,
                     prune=prune,
                     evolve=evolve,
+                    supply=supply,
                 )
             finally:
                 if snapshots is not None:
@@ -304,7 +307,7 @@ def run_sweep(
         )
 
     if spec.method == "bayes":
-        search = BayesSearch(spec, study, distributions, records, resume)
+        search = BayesSearch(spec, study, distributions, records)
     elif spec.method == "greedy":
         search = GreedyRounds(GreedySearch.of(spec), records, record, on_iteration)
     else:

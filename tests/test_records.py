@@ -28,7 +28,7 @@ def plan():
 
 def test_a_record_carries_its_trial_its_best_evaluation_and_json_ready_hparams(plan):
     recorder = Recorder(EarlyStopping(monitor="val_accuracy"), eval_every=None, max_loss=100.0)
-    record = recorder.record(plan, 0, HISTORY, outcome(Status.COMPLETED))
+    record = recorder.record(plan, plan.trials[0], HISTORY, outcome(Status.COMPLETED))
     assert record["trial_id"] == 7 and record["group"] == 3 and record["name"] == "wide"
     assert record["studies"] == ["dropout"]
     assert record["status"] == "completed" and record["epochs_run"] == 3
@@ -36,7 +36,7 @@ def test_a_record_carries_its_trial_its_best_evaluation_and_json_ready_hparams(p
     assert record["best"] is not HISTORY[1]  # a copy: the history entry stays as it was
     assert record["hparams"]["hidden_size"] == [128, 64]  # a tuple is written as a list
     assert record["failed_step"] is None
-    never = recorder.record(plan, 0, HISTORY, outcome(Status.FAILED, best_epoch=0))
+    never = recorder.record(plan, plan.trials[0], HISTORY, outcome(Status.FAILED, best_epoch=0))
     assert never["best_epoch"] is None and never["best"] is None
 
 

@@ -94,3 +94,51 @@ def test_a_refilled_slot_equals_its_trial_trained_alone_from_its_data_epoch(
     other = PopulationPlan(0, tuple(again[3:5]), chunk=1, queued=tuple(again[:3]))
     assert len(trainer.run(other, prune=prune_first)) == 5
     assert len(compile_counter) == before
+
+
+class ScriptedSupply:
+    """engine.Supply giving a list's trials in order; notes what it was told before each
+    take and which configs the population refused."""
+
+    def __init__(self, waiting):
+        self.waiting, self.told, self.seen, self.refused = list(waiting), [], [], []
+
+    def ended(self, records):
+        self.told += [r["trial_id"] for r in records if r["trial_id"] not in self.told]
+
+    def take(self, fits):
+        if not self.waiting:
+            return None
+        trial = self.waiting.pop(0)
+        self.seen.append(sorted(self.told))
+        if not fits(trial.config):
+            self.refused.append(trial.trial_id)
+            return None
+        return trial
+
+    def position(self):
+        return len(self.seen)
+
+    def restore(self, position):
+        assert position == 0
+
+    def trial(self, trial_id):
+        raise AssertionError("no snapshot in this test")
+
+
+def test_a_supply_fills_the_slots_a_queue_would_after_hearing_of_each_ended_trial(tmp_path):
+    """method bayes refills from the sampler: the same trials supplied one freed slot at a
+    time train exactly as the same trials queued, each take told of every trial that had
+    left its slot, and a config of another program is refused."""
+    every = trials()
+    queued = PopulationPlan(0, tuple(every[:2]), chunk=1, queued=tuple(every[2:]))
+    expected = engine().run(queued, prune=prune_first)
+    lstm = Trial(99, {**every[3].config, "architecture": "lstm"})
+    supply = ScriptedSupply([*every[2:], lstm])
+    plan = PopulationPlan(0, tuple(every[:2]), chunk=1)
+    got = engine().run(plan, prune=prune_first, supply=supply)
+    assert got == expected
+    # Trial 0 was pruned after round 1, trial 1 completed after round 2, trials 2 and 3
+    # after round 4: each before the take that follows.
+    assert supply.seen[:4] == [[0], [0, 1], [0, 1, 2, 3], [0, 1, 2, 3]]
+    assert supply.refused == [99]

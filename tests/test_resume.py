@@ -63,6 +63,18 @@ if kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
         return saved
     snapshots.PopulationSnapshots.maybe_save = maybe_save
+kill_after = os.environ.get("JAXTUNE_TEST_KILL_AFTER_ASK")
+if kill_after:  # SIGKILL right after the N-th trial asked for a freed slot (method bayes)
+    from jaxtune.search import bayes
+    take, asked = bayes.BayesRefill.take, []
+    def counted(self, fits):
+        fresh = not self._replay
+        trial = take(self, fits)
+        asked.extend([1] if fresh else [])
+        if len(asked) == int(kill_after):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return trial
+    bayes.BayesRefill.take = counted
 from jaxtune.cli import main
 sys.argv = ["jaxtune", *sys.argv[1:]]
 main()
@@ -206,6 +218,48 @@ def test_bayes_sweep_killed_in_its_second_round_resumes_to_the_same_trials(tmp_p
     assert results(out)[:6] == expected and len(results(out)) == 8
     study = optuna.load_study(study_name="resume", storage=f"sqlite:///{out / 'study.db'}")
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 8
+
+
+# method bayes with a pruning scheduler: each population streams, and a freed slot asks
+# the study for a trial (TPE told of every trial that has ended); one of another
+# architecture waits for the next round. A resume replays the asks made after the
+# snapshot instead of asking again.
+BAYES_REFILL = {
+    **BAYES,
+    "run_cap": 8,
+    "budget": {"ask_batch": 2},
+    "scheduler": {"type": "asha", "min_resource": 1, "reduction_factor": 2},
+    "model": {**SPEC["model"], "batch_size": 32},
+    "parameters": {**BAYES["parameters"], "architecture": {"values": ["gru", "lstm"]}},
+}
+
+
+@pytest.fixture(scope="module")
+def bayes_refill(tmp_path_factory) -> tuple[Path, list[dict]]:
+    spec = tmp_path_factory.mktemp("bayes_refill") / "bayes.yaml"
+    spec.write_text(yaml.safe_dump(BAYES_REFILL))
+    out = spec.parent / "uninterrupted"
+    finish(jaxtune("sweep", spec, "--out", out))
+    expected = results(out)
+    assert len(expected) == 8
+    study = optuna.load_study(study_name="resume", storage=f"sqlite:///{out / 'study.db'}")
+    asks = [t.user_attrs for t in study.trials if "jaxtune_refill" in t.user_attrs]
+    # The first population's slot took the first ask and deferred the second to round 1.
+    assert ["jaxtune_round" in a for a in asks[:2]] == [False, True]
+    return spec, expected
+
+
+@pytest.mark.parametrize("ask", [1, 2], ids=["after-a-taken-ask", "after-a-deferred-ask"])
+def test_bayes_refill_killed_after_an_ask_resumes_to_the_same_trials(bayes_refill, ask, tmp_path):
+    """Killed after a freed slot's ask, before the next snapshot: the resumed stream
+    replays that ask (the trial it took, or the one it deferred to the next round)."""
+    spec, expected = bayes_refill
+    out = tmp_path / "sweep"
+    process = jaxtune("sweep", spec, "--out", out, env={"JAXTUNE_TEST_KILL_AFTER_ASK": str(ask)})
+    process.wait(timeout=600)
+    assert process.returncode == -signal.SIGKILL, process.stderr.read()
+    printed = check_resumes_to(out, expected)
+    assert "population 0: resuming from its snapshot after epoch" in printed
 
 
 RANDOM = {

@@ -10,7 +10,8 @@ to DATA.npz for the PyTorch side), so only the tuner and the training engine dif
   t is the best value in its `progress.jsonl` (one line per population round, as the
   terminal shows it); `jaxtune-hyperband`: random with W&B's hyperband
   `early_terminate` (schedulers/early_terminate.py); `jaxtune-asha`: random with Optuna's
-  successive halving as its `scheduler` (schedulers/halving.py);
+  successive halving as its `scheduler` (schedulers/halving.py); `jaxtune-bayes-asha`:
+  bayes with that scheduler, each freed slot asking TPE for a config (search/bayes.py);
 - `optuna-hyperband`, `optuna-median`: Optuna's TPESampler with that pruner driving
   PyTorch (bench/optuna_torch.py), one trial at a time on every core;
 - `optuna-jobs`: as many such processes as cores, one thread each, sharing one study
@@ -65,6 +66,7 @@ CONTESTANTS = (
     "jaxtune-bayes",
     "jaxtune-hyperband",
     "jaxtune-asha",
+    "jaxtune-bayes-asha",
     "optuna-hyperband",
     "optuna-median",
     "optuna-jobs",
@@ -147,9 +149,10 @@ def space_parameters(space: dict[str, Any]) -> dict[str, Any]:
 
 def jaxtune_spec(settings: Settings, method: str, seed: int) -> dict[str, Any]:
     """The spec a jaxtune user writes for the head-to-head's space; method random, bayes,
-    hyperband (random with early_terminate) or asha (random with that scheduler)."""
-    pruned = method in ("hyperband", "asha")
-    contestant, method = method, "random" if pruned else method
+    hyperband (random with early_terminate), asha (random with that scheduler) or
+    bayes-asha (bayes with it: each freed slot asks TPE for a config)."""
+    contestant = method
+    method = {"hyperband": "random", "asha": "random", "bayes-asha": "bayes"}.get(method, method)
     parameters = space_parameters(settings.space)
     spec = {
         "name": f"head_to_head_{method}",
@@ -171,8 +174,8 @@ def jaxtune_spec(settings: Settings, method: str, seed: int) -> dict[str, Any]:
     if contestant == "hyperband":
         spec["name"] = "head_to_head_hyperband"
         spec["early_terminate"] = dict(EARLY_TERMINATE)
-    if contestant == "asha":
-        spec["name"] = "head_to_head_asha"
+    if contestant in ("asha", "bayes-asha"):
+        spec["name"] = f"head_to_head_{contestant.replace('-', '_')}"
         spec["scheduler"] = dict(SCHEDULER)
     if settings.embedding:
         spec["data"]["embedding"] = {"pretrained": settings.embedding}

@@ -39,6 +39,27 @@ class Search(Protocol):
         """The round just proposed has trained (or the time limit cut it short)."""
 
 
+class Supply(Protocol):
+    """New trials for a streaming population's freed slots, once its queue is empty
+    (method bayes: BayesRefill). Engine.run tells it which trials have left their slots
+    before it asks, and saves its position with each snapshot."""
+
+    def ended(self, records: Sequence[dict[str, Any]]) -> None:
+        """The result records of trials that have left their slots."""
+
+    def take(self, fits: Callable[[dict[str, Any]], bool]) -> Trial | None:
+        """A trial for one freed slot whose config `fits` the population, or None."""
+
+    def position(self) -> int:
+        """How far the supply has gone (saved with a snapshot)."""
+
+    def restore(self, position: int) -> None:
+        """Continue from a snapshot's position."""
+
+    def trial(self, trial_id: int) -> Trial:
+        """A trial it supplied before the snapshot."""
+
+
 def run_rounds(
     search: Search, train: Callable[[Round], None], out_of_time: Callable[[], bool]
 ) -> None:
