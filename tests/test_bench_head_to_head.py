@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -151,7 +152,7 @@ def test_quick_run_end_to_end(tmp_path):
 
 
 def test_a_report_written_after_a_run_is_read_back_to_append_more_seeds(tmp_path):
-    from jaxtune.bench.head_to_head import earlier_runs, write_report
+    from jaxtune.bench.head_to_head import earlier_runs, without_sitting, write_report
 
     settings = Settings(budget=100.0, seeds=(0, 1, 2), contestants=(REFERENCE,))
     runs = [Run(REFERENCE, 1, [(50.0, 0.8)], tried=3, finished=1, cut=2, test_accuracy=0.7)]
@@ -178,6 +179,9 @@ def test_a_report_written_after_a_run_is_read_back_to_append_more_seeds(tmp_path
     document = write_report(other, more, {"data": data, "machine": "m"}, tmp_path / "h2h")
     assert list(document["contestants"]) == ["jaxtune-hyperband", REFERENCE]
     assert list(document["settings"]["seeds"]) == [0, 1]
+    # --replace: this sitting's contestants and seeds run again, the rest are kept.
+    assert without_sitting(more, other) == runs
+    assert without_sitting(more, dataclasses.replace(other, seeds=(1,))) == more
 
 
 def test_the_glove_variant_gives_both_sides_the_same_vectors_frozen_or_fine_tuned(tmp_path):

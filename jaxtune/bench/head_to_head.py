@@ -557,18 +557,43 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} CPUs; " + ", ".join(versions)
 
 
+def source_commit() -> str | None:
+    """The jaxtune commit a run measured (a sitting's rows may come from several)."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parent,
+        )
+    except OSError:
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def without_sitting(runs: list[Run], settings: Settings) -> list[Run]:
+    """The runs that are not of the sitting's contestants and seeds (`--replace`)."""
+    return [
+        r for r in runs if r.contestant not in settings.contestants or r.seed not in settings.seeds
+    ]
+
+
 def run_head_to_head(
-    settings: Settings, out: Path, work: Path, *, append: bool = False
+    settings: Settings, out: Path, work: Path, *, append: bool = False, replace: bool = False
 ) -> dict[str, Any]:
     """Every contestant once per seed, one after another; OUT/head_to_head_DATA.{json,md,png}
     rewritten after each run, so a stopped benchmark keeps the runs it finished. With
     `append`, the runs already in OUT's JSON (the same settings but for the seeds and
     contestants) are kept and not run again: seeds and contestants can be run in several
-    sittings."""
+    sittings. With `replace` too, this sitting's contestants and seeds are run again and
+    their earlier runs dropped (an engine change moved their numbers); each run records
+    the commit it measured."""
     out.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
     stem = out / stem_name(settings)
     runs = earlier_runs(settings, stem.with_suffix(".json")) if append else []
+    if replace:
+        runs = without_sitting(runs, settings)
     data = work / "data.npz"
     meta = {"data": write_data(settings, data), "machine": machine()}
     if any(not c.startswith("jaxtune-") for c in settings.contestants):
@@ -580,6 +605,7 @@ def run_head_to_head(
                 continue
             began = time.time()
             run = run_contestant(settings, contestant, seed, work / f"{contestant}_{seed}", data)
+            run.extra["commit"] = source_commit()
             runs.append(run)
             print(
                 f"{contestant} seed {seed}: best {_fmt(run.best_at(settings.budget))} "
@@ -658,6 +684,11 @@ def main(argv: list[str] | None = None) -> None:
         "--append", action="store_true", help="keep OUT's earlier runs (more seeds)"
     )
     parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="with --append: run these contestants and seeds again, dropping their earlier runs",
+    )
+    parser.add_argument(
         "--out", type=Path, default=root / "benchmarks" / "results" / "head_to_head"
     )
     parser.add_argument("--work", type=Path, default=root / "runs" / "head_to_head")
@@ -678,4 +709,6 @@ def main(argv: list[str] | None = None) -> None:
         settings = Settings(data_dir=args.data_dir, **options)
     if args.glove:
         settings = with_glove(settings)
-    run_head_to_head(settings, args.out, args.work, append=args.append)
+    if args.replace and not args.append:
+        parser.error("--replace goes with --append")
+    run_head_to_head(settings, args.out, args.work, append=args.append, replace=args.replace)
