@@ -19,6 +19,7 @@ import jax
 import numpy as np
 
 from jaxtune.checkpoints import save_population_params, save_trial_params
+from jaxtune.compaction import compaction
 from jaxtune.data import bucketing
 from jaxtune.data.dataset import TextDataset, epoch_batches
 from jaxtune.data.widths import config_width
@@ -119,6 +120,7 @@ class Engine:
         self.recorder = Recorder(early_stopping, eval_every, max_loss, metric)
         self._views: dict[int, DataView] = {}
         self._populations: dict[tuple, Population] = {}
+        self._widths: dict[tuple, set[int]] = {}  # each program's widths run (compiled)
 
     def view(self, config: dict[str, Any]) -> DataView:
         """The data at the config's max_length (built once per width, kept on device)."""
@@ -228,7 +230,14 @@ class Engine:
         first = epoch_blocks(0)
         per_epoch = steps_per_epoch(first)
         ratio_steps = {r: steps_per_epoch(first, r) for r in stream.ratios}
-        view = view.on(population, plan.slots)
+        base_view, view = view, view.on(population, plan.slots)
+        widths = self._widths.setdefault(
+            (self.program_key(configs[0], plan.variants), plan.variants), set()
+        )
+        widths.add(plan.slots)
+        # Compaction (compaction.py): the slots of the plan's population each slot now
+        # holds (its identity until the survivors move into a narrower one).
+        compacted = np.arange(plan.slots)
         # Each slot's trial (index into `trials`); padding slots (plan.py), -1, copy the
         # first config and never train.
         occupant = np.full(plan.slots, -1)
@@ -326,6 +335,13 @@ class Engine:
         pending = np.asarray(state.life.active).copy()
         if snapshots is not None and snapshots.latest_epoch() is not None:
             start = snapshots.latest_epoch()
+            if "compacted" in (saved := snapshots.progress()):  # a narrower state
+                compacted = np.asarray(saved["compacted"])
+                state = population.compact(state, compacted)
+                view = base_view.on(population, len(compacted))
+                tracks = [tracks[i] for i in compacted]
+                timed_out = timed_out[compacted]
+                widths.add(len(compacted))
             state, progress = snapshots.restore(state)
             state = population.place(state)
             histories = progress["histories"]
@@ -419,6 +435,27 @@ class Engine:
                     supply and (supply, record_of, fits),
                 )
                 histories += [[] for _ in range(len(trials) - len(histories))]  # supplied
+            if pending.any() and supply is None and len(trials) == len(joined):
+                # Nothing can take a freed slot: the survivors into a narrower population
+                # where that saves work (compaction.py).
+                index = compaction(np.asarray(state.life.active), self.chunk, widths)
+                if index is not None:
+                    life = jax.device_get(state.life.replace(best_params=None))
+                    for k in np.flatnonzero(~life.active):
+                        if occupant[k] >= 0 and int(occupant[k]) not in ended:
+                            self._leave(
+                                state, life, k, int(occupant[k]), ended, population_index, trials
+                            )
+                    state = population.compact(state, index)
+                    kept = np.arange(len(index)) < int(life.active.sum())
+                    occupant = np.where(kept, occupant[index], -1)
+                    pending, timed_out = pending[index] & kept, timed_out[index] & kept
+                    tracks = [tracks[i] for i in index]
+                    if carried is not None:
+                        carried = {name: v[index] for name, v in carried.items()}
+                    compacted = compacted[index]
+                    view = base_view.on(population, len(index))
+                    widths.add(len(index))
             if snapshots is not None:
                 done = not pending.any() or (not streaming and epoch + 1 == max_epochs)
                 progress = {"histories": histories, "pending": pending.tolist()}
@@ -428,7 +465,9 @@ class Engine:
                     progress["carried"] = {n: v.tolist() for n, v in carried.items()}
                 if lineage:
                     progress["lineage"] = lineage
-                if streaming:
+                if len(compacted) < plan.slots:
+                    progress["compacted"] = compacted.tolist()
+                if streaming or len(compacted) < plan.slots:
                     progress["slots"] = {
                         "occupant": occupant.tolist(),
                         "joined": joined,
@@ -525,6 +564,16 @@ class Engine:
             )
         return population.exploit(state, source.astype(np.int32), arrays)
 
+    def _leave(self, state, life, k: int, t: int, ended, index: int, trials) -> None:
+        """Slot k's trial t leaves its slot (in place: ended): how it ended (`life`: the
+        population's lifecycle on the host), its best params saved."""
+        ended[t] = self._ending(life, k)
+        ended[t]["params"] = None
+        if self.params_dir is not None:
+            best = jax.tree.map(lambda leaf: leaf[k : k + 1], state.life.best_params)
+            path = save_trial_params(self.params_dir, index, trials[t].trial_id, best)
+            ended[t]["params"] = {"checkpoint": path, "slot": 0}
+
     def _refill(
         self,
         population,
@@ -570,15 +619,8 @@ class Engine:
         if life is None:
             life = jax.device_get(state.life.replace(best_params=None))
         for k in take:
-            t = int(occupant[k])
-            if t < 0:
-                continue
-            ended[t] = self._ending(life, k)
-            ended[t]["params"] = None
-            if self.params_dir is not None:
-                best = jax.tree.map(lambda leaf, k=k: leaf[k : k + 1], state.life.best_params)
-                path = save_trial_params(self.params_dir, index, trials[t].trial_id, best)
-                ended[t]["params"] = {"checkpoint": path, "slot": 0}
+            if occupant[k] >= 0:
+                self._leave(state, life, k, int(occupant[k]), ended, index, trials)
         for k in take:
             occupant[k] = len(joined)
             joined[len(joined)] = round_

@@ -64,6 +64,14 @@ class PopulationSnapshots:
     def latest_epoch(self) -> int | None:
         return self._manager.latest_step()
 
+    def progress(self) -> dict[str, Any]:
+        """The newest snapshot's progress alone (what shape of state it holds)."""
+        epoch = self._manager.latest_step()
+        restored = self._manager.restore(
+            epoch, args=ocp.args.Composite(progress=ocp.args.JsonRestore())
+        )
+        return restored["progress"]
+
     def restore(self, template) -> tuple[Any, dict[str, Any]]:
         """(state, progress) of the newest snapshot; template: a state of the same shapes."""
         epoch = self._manager.latest_step()

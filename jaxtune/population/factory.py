@@ -66,6 +66,8 @@ class Population(NamedTuple):
     refill(state, fresh, where) -> the state with the slots of `where` ([K] bool) taken
       from `fresh` (an `init` of the configs that take them): a gather on the config axis
       that never recompiles, whichever slots it names. The state is donated.
+    compact(state, index) -> the population of the slots `index` ([W] int32) of
+      `state`, in that order, on the devices a population of W uses (compaction.py).
     exploit(state, source, hparams) -> each config's params, optimizer state and
       learning-rate scale those of config source[k] ([K] int32; k itself: unchanged), and
       the hyperparameters of `hparams` ({name: [K]}) replaced: PBT's exploit and explore
@@ -81,6 +83,7 @@ class Population(NamedTuple):
     after_evaluation: Callable
     stop: Callable
     refill: Callable
+    compact: Callable
     exploit: Callable
 
 
@@ -294,6 +297,7 @@ def make_population(
             donate_argnums=0,
         ),
         refill=jax.jit(_refill, donate_argnums=0),
+        compact=lambda state, index: on_mesh(_compact(state, index), mesh_devices),
         exploit=jax.jit(_exploit, donate_argnums=0),
     )
 
@@ -316,6 +320,12 @@ def _exploit(state: ConfigState, source, hparams) -> ConfigState:
             },
         )
     )
+
+
+@jax.jit
+def _compact(state: ConfigState, index) -> ConfigState:
+    """The population of slots index ([W] int32) of `state`, in that order."""
+    return jax.tree.map(lambda leaf: jnp.take(leaf, index, axis=0), state)
 
 
 def _refill(state: ConfigState, fresh: ConfigState, where) -> ConfigState:
