@@ -615,7 +615,8 @@ def run_head_to_head(
             document = write_report(settings, runs, meta, stem)
     if not document:
         document = write_report(settings, runs, meta, stem)
-    print(markdown(_with_seeds(settings, runs), summarize(settings, runs), meta))
+    every = _with_seeds(settings, runs)  # this sitting's runs and the earlier ones
+    print(markdown(every, summarize(every, runs), meta))
     return document
 
 
