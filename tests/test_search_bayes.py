@@ -115,3 +115,21 @@ def test_wandb_docs_bayes_sweep_runs_from_the_cli(tmp_path):
         assert 0.0001 <= trial.params["learning_rate"] <= 0.1
         if trial.state == optuna.trial.TrialState.COMPLETE:
             assert trial.value == trial.user_attrs["best"]["val_loss"]
+
+
+def test_freed_slots_defer_at_most_a_round_of_configs_their_program_cannot_run():
+    """BayesRefill: an ask that does not fit the population waits for the next round;
+    once ask_batch of them wait, a freed slot asks no more, and the next round holds them."""
+    from jaxtune.search.bayes import ROUND_ATTR, BayesSearch, optuna_distributions
+
+    spec = parse_spec(bayes_spec(run_cap=20))
+    study = optuna.create_study(direction="maximize")
+    search = BayesSearch(spec, study, optuna_distributions(spec), [])
+    first = search.propose()
+    assert [t.trial_id for t in first.batches[0]] == [0, 1, 2]
+    refill = search.supply(0)
+    assert [refill.take(lambda config: False) for _ in range(6)] == [None] * 6
+    assert [t.user_attrs.get(ROUND_ATTR) for t in study.trials] == [0, 0, 0, 1, 1, 1]
+    taken = refill.take(lambda config: True)  # a config the population runs: none asked
+    assert taken is None and len(study.trials) == 6
+    assert [t.trial_id for t in search.propose().batches[0]] == [3, 4, 5]

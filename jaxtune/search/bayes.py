@@ -253,7 +253,10 @@ class BayesRefill:
     population cannot run (another static group, a variant its program lacks) waits for
     the next round. Each ask is marked with (round, population) in REFILL_ATTR: after a
     kill, the asks after the snapshot's `position` are replayed, not asked again, so a
-    resumed stream takes the trials an uninterrupted one took.
+    resumed stream takes the trials an uninterrupted one took. Once `ask_batch` trials
+    wait for the next round, a freed slot asks no more: a population whose program few
+    asks fit would otherwise spend the whole budget deferring (measured: one spent 24
+    asks, 18 deferred, before TPE had seen a second round).
     """
 
     def __init__(self, search: BayesSearch, round_index: int, population: int):
@@ -300,6 +303,12 @@ class BayesRefill:
             return trial
         if search.asked() >= search.total:
             return None
+        waiting = sum(
+            t.user_attrs.get(ROUND_ATTR) == self.round + 1
+            for t in search.study.get_trials(deepcopy=False)
+        )
+        if waiting >= search.spec.budget.ask_batch:
+            return None  # a round's worth waits already: the budget is kept for later rounds
         entropy = (*self.key, self.asks)
         [(live, trial)] = ask(
             search.study,
