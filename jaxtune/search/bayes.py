@@ -293,13 +293,12 @@ class BayesRefill:
         if self._replay:
             frozen = self._replay.pop(0)
             self.asks += 1
-            trial = search.rebuild(frozen)
+            trial, live = search.rebuild(frozen), _live(search.study, frozen)
             if ROUND_ATTR in frozen.user_attrs or not fits(trial.config):
-                frozen_live = _live(search.study, frozen)
-                if frozen_live is not None:
-                    frozen_live.set_user_attr(ROUND_ATTR, self.round + 1)
+                if live is not None:  # deferred then (marked now if a kill came first)
+                    live.set_user_attr(ROUND_ATTR, self.round + 1)
                 return None
-            search.live[trial.trial_id] = _live(search.study, frozen)
+            search.live[trial.trial_id] = live
             return trial
         if search.asked() >= search.total:
             return None
