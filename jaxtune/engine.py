@@ -29,6 +29,7 @@ from jaxtune.population.hparams import hparam_arrays, trial_keys, variant_in
 from jaxtune.population.lifecycle import stopping_args
 from jaxtune.population.program import Variant, program_for
 from jaxtune.population.status import EarlyStopping, Status
+from jaxtune.precompile import precompile
 from jaxtune.records import Outcome, Recorder, TrialRecord
 from jaxtune.rounds import (
     Stream,
@@ -366,6 +367,8 @@ class Engine:
             if not streaming:
                 due = np.array([t in round_.due for t in tracks])
             calls = [(call.block, call.bounds[rows or [0]]) for call in round_.calls]
+            if epoch == start:  # every program of the round compiled at once, before it
+                self.compile_ahead(population, state, view, calls)
             state, carried = self.train_calls(population, state, view, calls, carried)
             state, outcome = self.evaluate_round(population, state, view, carried, due, pending)
             reported = [k for k in np.flatnonzero(pending & due) if occupant[k] >= 0]
@@ -637,6 +640,36 @@ class Engine:
         state, sums = self.train_calls(population, state, view, blocks)
         return self.evaluate_round(population, state, view, sums)
 
+    def compile_ahead(
+        self,
+        population: Population,
+        state,
+        view: DataView,
+        calls: list[tuple[bucketing.Block, np.ndarray]],
+    ) -> int:
+        """Compile the programs a round calls before it runs (precompile.py), one thread
+        per core: the training program of each block shape (one per length bucket) and the
+        evaluation program of each validation bucket. Returns how many were lowered."""
+        jobs, seen = [], set()
+        for block, bounds in calls:
+            key = (block.length, block.index.shape, bounds.shape)
+            if key not in seen:
+                seen.add(key)
+                split = view.train_splits[block.length]
+                args = (state, split, block.index, block.weight, self._max_loss(), bounds)
+                jobs.append((population.train_round, args))
+        wanted = np.ones(len(state.life.active), bool)  # [K]: only its shape matters here
+        per_config = (state.train.params, state.train.hparams.get("variant"), wanted)
+        for block in view.val_plan.blocks:
+            split = view.val_plan.splits[block.length]
+            args = (per_config, split, block.index, block.weight)
+            jobs.append((population.evaluate_totals, args))
+        return precompile(jobs)
+
+    def _max_loss(self):
+        """The divergence bound as the traced scalar the training program takes."""
+        return jax.numpy.float32(np.inf if self.max_loss is None else self.max_loss)
+
     def train_calls(
         self,
         population: Population,
@@ -651,7 +684,7 @@ class Engine:
         Returns the new state and the train metrics ([K] sums: loss_sum, correct, count)
         added to `carried` (those of configs not evaluated since).
         """
-        max_loss = jax.numpy.float32(np.inf if self.max_loss is None else self.max_loss)
+        max_loss = self._max_loss()
         sums = carried
         for call in calls:
             block, bounds = call if isinstance(call, tuple) else (call, None)
