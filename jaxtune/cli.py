@@ -46,6 +46,13 @@ def sweep(
         envvar="JAXTUNE_WANDB",
         help="W&B tracking: offline (files in OUT/wandb), online or disabled",
     ),
+    compile_cache: str | None = typer.Option(
+        None,
+        "--compile-cache",
+        envvar="JAXTUNE_COMPILE_CACHE",
+        help="where compiled programs are kept for later sweeps, or off "
+        "[default: ~/.cache/jaxtune/xla]",
+    ),
     debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
 ) -> None:
     """Run every config of SPEC, a population per static signature, and rank them."""
@@ -64,6 +71,7 @@ def sweep(
             data_dir=data_dir,
             storage=storage,
             wandb_mode=wandb,
+            compile_cache=compile_cache,
         )
 
 
@@ -72,6 +80,13 @@ def resume(
     directory: Path = typer.Argument(..., help="the directory of a killed or stopped sweep"),
     n_more: int = typer.Option(
         0, "--n-more", min=0, help="add N configs (method random or bayes; also when finished)"
+    ),
+    compile_cache: str | None = typer.Option(
+        None,
+        "--compile-cache",
+        envvar="JAXTUNE_COMPILE_CACHE",
+        help="where compiled programs are kept for later sweeps, or off "
+        "[default: ~/.cache/jaxtune/xla]",
     ),
     debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
 ) -> None:
@@ -100,6 +115,7 @@ def resume(
             wandb_mode=options.wandb,
             resume=True,
             extensions=(*options.extensions, *([n_more] if n_more else [])),
+            compile_cache=compile_cache,
         )
 
 
@@ -112,11 +128,21 @@ def _skipping_bad_lines(spec, skip: bool):
     return dataclasses.replace(spec, data=dataclasses.replace(spec.data, skip_bad_lines=True))
 
 
-def _run_and_rank(spec, directory: Path, **options) -> None:
+def _run_and_rank(spec, directory: Path, compile_cache: str | None = None, **options) -> None:
+    from jaxtune.compile_cache import cache_directory, use_compile_cache
     from jaxtune.console import RichDisplay
     from jaxtune.study import storage_url
     from jaxtune.sweep import run_sweep
 
+    directory_of_cache = cache_directory(compile_cache)
+    try:
+        use_compile_cache(directory_of_cache)
+    except OSError as error:  # the default place may be read-only: then no cache
+        if compile_cache is not None:
+            raise UserError(
+                f"--compile-cache: cannot make {directory_of_cache}: {error.strerror}; "
+                "give a writable directory, or off"
+            ) from None
     display = RichDisplay()
     try:
         outcome = run_sweep(spec, directory, display, **options)
@@ -144,6 +170,13 @@ def refine(
     storage: str | None = typer.Option(None, "--storage", help="Optuna storage URL"),
     dry_run: bool = typer.Option(False, "--dry-run", help="write the follow-up spec, do not run"),
     wandb: str = typer.Option("offline", "--wandb", envvar="JAXTUNE_WANDB", help="W&B mode"),
+    compile_cache: str | None = typer.Option(
+        None,
+        "--compile-cache",
+        envvar="JAXTUNE_COMPILE_CACHE",
+        help="where compiled programs are kept for later sweeps, or off "
+        "[default: ~/.cache/jaxtune/xla]",
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace results already in --out"),
     debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
 ) -> None:
@@ -176,6 +209,7 @@ def refine(
                 skip_bad_lines=False,
                 storage=storage,
                 wandb=wandb,
+                compile_cache=compile_cache,
                 debug=debug,
             )
 

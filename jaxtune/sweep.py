@@ -10,6 +10,7 @@ from typing import Protocol
 
 import jax
 
+from jaxtune.compile_cache import CacheUse
 from jaxtune.data.dataset import TextDataset
 from jaxtune.data.examples import DataError
 from jaxtune.data.sources import DataReport, load_dataset
@@ -105,10 +106,24 @@ def load_resolved(
     return dataset, report, resolve(spec, report)
 
 
-def run_sweep(
+def run_sweep(spec: SweepSpec, directory: Path, display: Display, **options) -> SweepOutcome:
+    """Run a sweep; with `resume`, continue the unfinished sweep in `directory`.
+
+    The data is loaded and the spec resolved against it (`spec/resolve.py`) before anything
+    samples, plans or extends. A resumed sweep skips every population whose results are
+    on disk and restarts the one in training from its newest snapshot (`snapshots.py`),
+    so its results equal an uninterrupted run's. The programs it loaded from the
+    persistent compilation cache, and wrote there, go into sweep.json (compile_cache.py).
+    """
+    with CacheUse() as cache_use:
+        return _run_sweep(spec, directory, display, cache_use, **options)
+
+
+def _run_sweep(
     spec: SweepSpec,
     directory: Path,
     display: Display,
+    cache_use: CacheUse,
     *,
     overwrite: bool = False,
     data_dir: str | Path | None = None,
@@ -117,13 +132,6 @@ def run_sweep(
     resume: bool = False,
     extensions: tuple[int, ...] = (),
 ) -> SweepOutcome:
-    """Run a sweep; with `resume`, continue the unfinished sweep in `directory`.
-
-    The data is loaded and the spec resolved against it (`spec/resolve.py`) before anything
-    samples, plans or extends. A resumed sweep skips every population whose results are
-    on disk and restarts the one in training from its newest snapshot (`snapshots.py`),
-    so its results equal an uninterrupted run's.
-    """
     start = time.perf_counter()
     for message in spec.notices:
         display.notice(message)
@@ -329,6 +337,12 @@ def run_sweep(
     run_rounds(search, train_round, out_of_time)
     if tracker.error is not None:
         display.notice(f"W&B tracking was turned off after an error: {tracker.error}")
+    if cache_use.loaded:
+        display.notice(
+            f"compile cache: {cache_use.loaded} program(s) loaded from "
+            f"{cache_use.summary()['directory']} instead of compiled "
+            f"({cache_use.seconds_saved:.0f} s of compiling saved)"
+        )
     if out_of_time():
         display.notice(
             f"budget.time_limit ({spec.budget.time_limit:g} s) reached: configs in training "
@@ -354,6 +368,7 @@ def run_sweep(
             "devices": device_count,
             "backend": backend,
             "wandb": wandb_mode if tracker.error is None else f"off after: {tracker.error}",
+            "compile_cache": cache_use.summary(),
         },
     )
     return SweepOutcome(directory, rank(records, spec.metric, spec.goal), seconds)

@@ -13,6 +13,9 @@ if not os.environ.get("JAXTUNE_TESTS_ON_DEVICE"):
 # Never touch the network from tests.
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("JAXTUNE_WANDB", "disabled")  # test_tracking.py turns it on
+# The CLI in a subprocess compiles as a user's first sweep does, and writes nothing to
+# ~/.cache (test_compile_cache.py gives it a cache of its own).
+os.environ.setdefault("JAXTUNE_COMPILE_CACHE", "off")
 
 import jaxtune  # noqa: E402,F401,I001  (adds jaxtune's XLA flags before jax starts)
 import atexit  # noqa: E402

@@ -260,6 +260,9 @@ def run_jaxtune(settings: Settings, method: str, seed: int, work: Path) -> Run:
     sweep = work / "sweep"
     jaxtune = str(Path(sys.executable).parent / "jaxtune")
     command = [jaxtune, "sweep", str(spec_path), "--out", str(sweep), "--overwrite"]
+    # From a cold start: every program compiled in the run (compile_cache.py would load
+    # those an earlier run of the same programs compiled).
+    command += ["--compile-cache", "off"]
     if settings.data_dir:
         command += ["--data-dir", settings.data_dir]
     launched = time.time()
