@@ -14,6 +14,16 @@ app = typer.Typer(
 )
 
 
+# sweep, resume and refine: where compiled programs are kept (compile_cache.py).
+COMPILE_CACHE = typer.Option(
+    None,
+    "--compile-cache",
+    envvar="JAXTUNE_COMPILE_CACHE",
+    help="where compiled programs are kept for later sweeps, or off "
+    "[default: ~/.cache/jaxtune/xla]",
+)
+
+
 class UserError(Exception):
     """Bad input from the user: reported as one line with exit code 2."""
 
@@ -46,13 +56,7 @@ def sweep(
         envvar="JAXTUNE_WANDB",
         help="W&B tracking: offline (files in OUT/wandb), online or disabled",
     ),
-    compile_cache: str | None = typer.Option(
-        None,
-        "--compile-cache",
-        envvar="JAXTUNE_COMPILE_CACHE",
-        help="where compiled programs are kept for later sweeps, or off "
-        "[default: ~/.cache/jaxtune/xla]",
-    ),
+    compile_cache: str | None = COMPILE_CACHE,
     debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
 ) -> None:
     """Run every config of SPEC, a population per static signature, and rank them."""
@@ -81,13 +85,7 @@ def resume(
     n_more: int = typer.Option(
         0, "--n-more", min=0, help="add N configs (method random or bayes; also when finished)"
     ),
-    compile_cache: str | None = typer.Option(
-        None,
-        "--compile-cache",
-        envvar="JAXTUNE_COMPILE_CACHE",
-        help="where compiled programs are kept for later sweeps, or off "
-        "[default: ~/.cache/jaxtune/xla]",
-    ),
+    compile_cache: str | None = COMPILE_CACHE,
     debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
 ) -> None:
     """Continue an unfinished sweep where it stopped, with the options it was started with.
@@ -170,13 +168,7 @@ def refine(
     storage: str | None = typer.Option(None, "--storage", help="Optuna storage URL"),
     dry_run: bool = typer.Option(False, "--dry-run", help="write the follow-up spec, do not run"),
     wandb: str = typer.Option("offline", "--wandb", envvar="JAXTUNE_WANDB", help="W&B mode"),
-    compile_cache: str | None = typer.Option(
-        None,
-        "--compile-cache",
-        envvar="JAXTUNE_COMPILE_CACHE",
-        help="where compiled programs are kept for later sweeps, or off "
-        "[default: ~/.cache/jaxtune/xla]",
-    ),
+    compile_cache: str | None = COMPILE_CACHE,
     overwrite: bool = typer.Option(False, "--overwrite", help="replace results already in --out"),
     debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
 ) -> None:
