@@ -181,6 +181,9 @@ def test_demo_spec_runs_end_to_end(tmp_path):
     swept = {tuple(r["hparams"][name] for name in document["parameters"]) for r in records}
     assert swept == set(grid)
     assert (out / "spec.yaml").read_text() == spec.read_text()
+    # JAXTUNE_COMPILE_CACHE=off (conftest.py): nothing kept, nothing loaded.
+    cache = json.loads((out / "sweep.json").read_text())["compile_cache"]
+    assert cache == {"directory": None, "loaded": 0, "written": 0, "seconds_saved": 0.0}
     # The printed ranking follows the metric, best first.
     assert "ranking by val_accuracy" in result.stdout
     assert str(out / "results.jsonl") in result.stdout
