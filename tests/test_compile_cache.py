@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from support import run_python
 from test_cli import tiny_demo_spec
 
@@ -45,7 +46,9 @@ def curves(records: list[dict]) -> dict[int, list[float]]:
 
 
 def test_a_second_sweep_loads_every_program_the_first_wrote(tmp_path):
-    spec, _ = tiny_demo_spec(tmp_path)
+    spec, document = tiny_demo_spec(tmp_path)
+    document["parameters"] = {"learning_rate": {"values": [0.01, 0.03]}}  # one population
+    spec.write_text(yaml.safe_dump(document))
     cache = tmp_path / "cache"
     sweep(spec, tmp_path / "first", str(cache))
     first, first_records = read(tmp_path / "first")
