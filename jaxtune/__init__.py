@@ -3,6 +3,12 @@
 import os
 
 
+def cores() -> int:
+    """The cores this process may run on."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return count or 1
+
+
 def _add_xla_flag(flag: str) -> None:
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
 
@@ -37,7 +43,6 @@ if os.environ.get("JAXTUNE_MULTI_OUTPUT_FUSION", "1") != "0" and (
 if "JAX_NUM_CPU_DEVICES" not in os.environ and "host_platform_device_count" not in os.environ.get(
     "XLA_FLAGS", ""
 ):
-    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    os.environ["JAX_NUM_CPU_DEVICES"] = str(_cores or 1)
+    os.environ["JAX_NUM_CPU_DEVICES"] = str(cores())
 
 __version__ = "0.1.0"

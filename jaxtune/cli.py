@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from jaxtune.compile_cache import ENV as COMPILE_CACHE_ENV
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -18,7 +20,7 @@ app = typer.Typer(
 COMPILE_CACHE = typer.Option(
     None,
     "--compile-cache",
-    envvar="JAXTUNE_COMPILE_CACHE",
+    envvar=COMPILE_CACHE_ENV,
     help="where compiled programs are kept for later sweeps, or off "
     "[default: ~/.cache/jaxtune/xla]",
 )

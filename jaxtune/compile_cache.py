@@ -6,7 +6,7 @@ population: about 150 core-seconds). A later sweep that runs the same programs (
 same architecture, static hyperparameters, variants, population width, length buckets,
 vocabulary and machine) loads them from the cache in a fraction of a second each.
 
-`jaxtune sweep` / `resume` keep the cache in `~/.cache/jaxtune/xla` ($XDG_CACHE_HOME
+`jaxtune sweep`, `resume` and `refine` keep the cache in `~/.cache/jaxtune/xla` ($XDG_CACHE_HOME
 respected); `--compile-cache DIR` or JAXTUNE_COMPILE_CACHE=DIR puts it elsewhere, `off`
 keeps nothing. A cache set through jax's own JAX_COMPILATION_CACHE_DIR is used as it is.
 Only programs that took at least MIN_COMPILE_SECONDS are written (the many small ones

@@ -11,17 +11,13 @@ nothing compiles twice (tests/test_precompile.py counts the backend compiles).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from jaxtune import cores
+
 Job = tuple[Callable, tuple[Any, ...]]  # (a jax.jit function, the arguments of a call)
-
-
-def cores() -> int:
-    """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def precompile(jobs: Sequence[Job], workers: int | None = None) -> int:
