@@ -148,7 +148,7 @@ def _run_and_rank(spec, directory: Path, compile_cache: str | None = None, **opt
         outcome = run_sweep(spec, directory, display, **options)
     finally:
         display.close()
-    display.ranking(outcome.records, spec.metric)
+    display.ranking(outcome.records, spec.metric, task=spec.task)
     spent = sum(r["epochs_run"] for r in outcome.records)
     planned = sum(r.get("evaluations_planned", r["epochs_run"]) for r in outcome.records)
     display.console.print(
@@ -220,9 +220,10 @@ def final(
 ) -> None:
     """Evaluate the best config's best-epoch params on the test split, exactly once."""
     with _errors(debug):
-        from jaxtune.final import FinalError, run_final
+        from jaxtune.final import FinalError, result_line, run_final
         from jaxtune.layout import FINAL_FILE
         from jaxtune.results import recorded_data_dir
+        from jaxtune.tasks import task_of
 
         _require_finished_sweep(directory)
         data_dir = data_dir or recorded_data_dir(directory)
@@ -236,11 +237,9 @@ def final(
                 f"already evaluated at {document['evaluated_at']} (--force to evaluate again, "
                 "which the report records):"
             )
+        task = task_of(document.get("task", "classify"))  # older final.json: classify
         for row in document["top"]:
-            print(
-                f"trial {row['trial_id']}: test accuracy {row['test_accuracy']:.4f}, "
-                f"macro-F1 {row['test_macro_f1']:.4f}, loss {row['test_loss']:.4f}"
-            )
+            print(result_line(row, task))
         print(f"recorded in {directory / FINAL_FILE}")
 
 

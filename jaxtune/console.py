@@ -16,6 +16,7 @@ from jaxtune.results import best_value, varying_hparams
 from jaxtune.search import greedy
 from jaxtune.space import HPARAMS, STATIC
 from jaxtune.spec import SweepSpec
+from jaxtune.tasks import TASKS, task_of
 
 
 def _describe(plan: PopulationPlan) -> str:
@@ -29,7 +30,10 @@ def _describe(plan: PopulationPlan) -> str:
     static = [
         f"{n}={'/'.join(_fmt(v) for v in merged[n]) if merged.get(n) else _fmt(config[n])}"
         for n, p in HPARAMS.items()
-        if p.kind == STATIC and config["architecture"] in p.applies_to and n != "architecture"
+        # model_size is shown as what it sets: hidden_size and num_layers
+        if p.kind == STATIC
+        and config["architecture"] in p.applies_to
+        and n not in ("architecture", "model_size")
     ]
     kinds = sorted({_kind(v.optimizer, v.nesterov) for v in plan.variants if v.optimizer})
     if any(v.optimizer is None for v in plan.variants):
@@ -69,7 +73,8 @@ class RichDisplay:
         self.console = console
         self.progress: Progress | None = None
         self.tasks: dict[int, Any] = {}
-        self.metric = "val_accuracy"
+        self.task = TASKS["classify"]  # the spec's, once `plan` has seen it
+        self.metric = self.task.default_metric
 
     def notice(self, message: str) -> None:
         self.console.print(f"[yellow]notice:[/] {message}")
@@ -85,6 +90,7 @@ class RichDisplay:
         merged: int,
         merge: MergePolicy | None = None,
     ) -> None:
+        self.task = task_of(spec.task)
         self.metric = spec.metric
         if spec.method == "bayes":
             total = spec.run_cap or spec.budget.max_configs
@@ -173,13 +179,14 @@ class RichDisplay:
         if self.progress is not None:
             self.progress.stop()
 
-    def ranking(self, records: list[dict[str, Any]], metric: str, limit: int = 20) -> None:
+    def ranking(
+        self, records: list[dict[str, Any]], metric: str, limit: int = 20, task: str | None = None
+    ) -> None:
+        """The top `limit` records: the metric, then val_loss, then the task's other validation
+        metrics (`task`: the spec's; default: the one `plan` saw, else classify)."""
         names = varying_hparams(records)
         table = Table(title=f"ranking by {metric} (best epoch of each config)")
-        metrics = [
-            metric,
-            *(m for m in ("val_loss", "val_accuracy", "val_macro_f1") if m != metric),
-        ]
+        metrics = (self.task if task is None else task_of(task)).shown(metric)
         named = any(r.get("name") for r in records)
         columns = ["rank", "trial", *(["name"] if named else []), *names]
         for column in [*columns, *metrics, "best epoch", "status"]:

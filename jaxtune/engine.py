@@ -23,6 +23,7 @@ from jaxtune.compaction import compaction
 from jaxtune.data import bucketing
 from jaxtune.data.dataset import TextDataset, epoch_batches
 from jaxtune.data.widths import config_width
+from jaxtune.models import build_classifier
 from jaxtune.plan import PopulationPlan
 from jaxtune.population.factory import Population, make_population
 from jaxtune.population.hparams import hparam_arrays, trial_keys, variant_in
@@ -43,12 +44,11 @@ from jaxtune.schedulers.base import Prune, Standing, Verdict
 from jaxtune.schedulers.pbt import PopulationBasedTraining
 from jaxtune.snapshots import PopulationSnapshots
 from jaxtune.space import KIND_NAMES, static_signature
+from jaxtune.tasks import task_of
 from jaxtune.views import DataView
 
 if TYPE_CHECKING:
     from jaxtune.search.base import Supply
-
-METRICS = ("loss", "accuracy", "macro_f1")
 
 
 @dataclasses.dataclass
@@ -178,6 +178,23 @@ class Engine:
                 program, self.early_stopping, chunk=self.chunk, devices=self.devices
             )
         return self._populations[signature]
+
+    def build_failures(self, plan: PopulationPlan) -> list[TrialRecord]:
+        """FAILED records of a population whose model cannot be built for the task (the
+        text CNN has no per-step outputs for tag and ctc), else []: its configs fail
+        alone, the sweep's other populations run."""
+        config = plan.all_trials[0].config  # one static signature: one architecture
+        try:
+            build_classifier(
+                config,
+                self.dataset.vocab_size,
+                self.dataset.num_classes,
+                per_step=task_of(self.dataset.task).per_step,
+            )
+        except ValueError as error:
+            outcome = Outcome(Status.FAILED, 0, -1, 0, False, build_error=str(error))
+            return [self.recorder.record(plan, t, [], outcome) for t in plan.all_trials]
+        return []
 
     def run(
         self,
@@ -723,7 +740,8 @@ class Engine:
         state, rates = population.after_evaluation(
             state, val, *stopping_args(self.early_stopping), due
         )
-        val, rates = jax.device_get(({k: val[k] for k in (*METRICS, "per_class_accuracy")}, rates))
+        metrics = task_of(self.dataset.task).metrics
+        val, rates = jax.device_get(({k: val[k] for k in (*metrics, "per_class_accuracy")}, rates))
         if sums is None:  # no step since the last evaluation
             sums = dict.fromkeys(("loss_sum", "correct", "count"), np.zeros(len(rates)))
         outcome = []
@@ -733,7 +751,7 @@ class Engine:
                 {
                     "train_loss": float(sums["loss_sum"][k]) / count,
                     "train_accuracy": float(sums["correct"][k]) / count,
-                    **{f"val_{m}": float(val[m][k]) for m in METRICS},
+                    **{f"val_{m}": float(val[m][k]) for m in metrics},
                     "learning_rate": float(rates[k]),  # the rate the next step uses
                     "val_per_class_accuracy": [
                         None if np.isnan(a) else float(a) for a in val["per_class_accuracy"][k]

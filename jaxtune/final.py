@@ -1,5 +1,7 @@
 """The final test-set evaluation: the best config's best-epoch params on the test split, once.
 
+final.json records `test_<metric>` for each of the task's metrics (tasks.py; classify:
+test_loss, test_accuracy, test_macro_f1) and the per-class accuracy (empty for ctc).
 `run_final` refuses a second evaluation and returns the recorded one, unless `force`,
 which re-evaluates and appends the time to the record's `forced` list (the report shows
 it): looking at the test set twice is a decision someone should see.
@@ -24,7 +26,10 @@ from jaxtune.population.shapes import corner_slice
 from jaxtune.population.status import EarlyStopping
 from jaxtune.results import FINAL_FILE, best_value, rank, read_results, write_json
 from jaxtune.spec.resolve import read_resolved
+from jaxtune.tasks import Task, task_of
 from jaxtune.views import EvalPlan
+
+METRIC_NAMES = {"macro_f1": "macro-F1", "cer": "CER"}  # for the command line; else by name
 
 
 class FinalError(ValueError):
@@ -63,6 +68,7 @@ def run_final(
             f"{directory}: no saved params for trial(s) {missing} (sweep from an older version?)"
         )
     dataset, _ = load_dataset(spec.data, cache_dir=directory, data_dir=data_dir)
+    task = task_of(spec.task)
     results = []
     for record in ranked[:top]:
         width = config_width(record["hparams"], dataset.test.max_length)
@@ -84,10 +90,11 @@ def run_final(
                 "trial_id": record["trial_id"],
                 f"val_{spec.metric.removeprefix('val_')}": best_value(record, spec.metric),
                 "best_epoch": record["best_epoch"],
-                "test_loss": float(metrics["loss"]),
-                "test_accuracy": float(metrics["accuracy"]),
-                "test_macro_f1": float(metrics["macro_f1"]),
-                "test_per_class_accuracy": [float(a) for a in metrics["per_class_accuracy"]],
+                **{f"test_{m}": float(metrics[m]) for m in task.metrics},
+                # ctc counts no confusion: an empty list
+                "test_per_class_accuracy": [
+                    float(a) for a in metrics.get("per_class_accuracy", ())
+                ],
                 "hparams": record["hparams"],
             }
         )
@@ -95,6 +102,7 @@ def run_final(
     document = {
         **{k: v for k, v in results[0].items() if k != "hparams"},
         "evaluated_at": now,
+        "task": task.name,
         "test_size": len(dataset.test),
         "label_names": list(dataset.label_names),
         "top": results,
@@ -106,3 +114,15 @@ def run_final(
         )
     write_json(path, document)
     return FinalOutcome(document, evaluated=True)
+
+
+def result_line(row: dict[str, Any], task: Task) -> str:
+    """One evaluated config as the command line prints it: the task's metrics, the loss
+    last (classify: test accuracy, macro-F1, loss)."""
+    names = [*task.metrics[1:], task.metrics[0]]
+    values = [
+        f"{METRIC_NAMES.get(m, m.replace('_', ' '))} {row[f'test_{m}']:.4f}"
+        for m in names
+        if f"test_{m}" in row
+    ]
+    return f"trial {row['trial_id']}: test " + ", ".join(values)

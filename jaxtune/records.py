@@ -55,6 +55,7 @@ class Outcome:
     verdict: Verdict | None = None  # PRUNED by a scheduler: where, and why
     planned: int | None = None  # the evaluations its budget holds
     data_epoch: int = 0  # the data epoch of its first epoch (later: it took a freed slot)
+    build_error: str | None = None  # FAILED before training: why its model cannot be built
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +116,8 @@ class Recorder:
                 f"for {self.early_stopping.patience} {unit}s{restored}"
             )
         if status == Status.FAILED:
+            if outcome.build_error is not None:
+                return f"failed to build: {outcome.build_error}; not trained"
             if outcome.failed_step >= 0:
                 bound = "" if self.max_loss is None else f" or above max_loss {self.max_loss:g}"
                 return (

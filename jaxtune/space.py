@@ -25,6 +25,8 @@ ARCHITECTURES = ("gru", "lstm", "rnn", "cnn")
 RECURRENT = ("gru", "lstm", "rnn")
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 MAX_LAYERS = 8
+# model_size presets: (hidden_size, num_layers) of a recurrent encoder.
+MODEL_SIZES = {"small": (64, 1), "medium": (128, 2), "large": (256, 2)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +72,15 @@ HPARAMS: dict[str, HParam] = {
             integer(1, MAX_LAYERS),
             "stacked recurrent layers (a list hidden_size sets it)",
             aliases=("layers",),
+            applies_to=RECURRENT,
+        ),
+        HParam(
+            "model_size",
+            STATIC,
+            None,
+            optional(choice(*MODEL_SIZES)),
+            "a preset of hidden_size and num_layers: small (64, 1 layer), medium (128, 2), "
+            "large (256, 2); hidden_size or num_layers given beside it win",
             applies_to=RECURRENT,
         ),
         HParam(
@@ -302,12 +313,17 @@ def complete_config(values: Mapping[str, Any]) -> dict[str, Any]:
     `hidden_size`) become the same config, so they share a signature and dedupe.
     Lists (JSON, Optuna) become tuples, so configs hash. A per-layer hidden_size list
     sets num_layers to its length; an explicit num_layers that differs is a SpaceError.
+    A model_size preset sets hidden_size and num_layers where the values do not.
     """
     config = {name: p.default for name, p in HPARAMS.items()}
     config.update({k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
     for name, p in HPARAMS.items():
         if config["architecture"] not in p.applies_to:
             config[name] = p.default
+    if config["model_size"] is not None:
+        hidden, layers = MODEL_SIZES[config["model_size"]]
+        preset = {"hidden_size": hidden, "num_layers": layers}
+        config.update({name: v for name, v in preset.items() if name not in values})
     sizes = config["hidden_size"]
     if isinstance(sizes, tuple):
         layers = values.get("num_layers", len(sizes))
@@ -327,5 +343,6 @@ def static_signature(
     """What a config's program depends on: its static hyperparameters and optimizer kind,
     less the `merged` ones (merge.py), which its program branches on instead. Equal
     signatures share one program."""
-    names = (*STATIC_NAMES, *KIND_NAMES)
+    # model_size is expanded into hidden_size and num_layers (complete_config).
+    names = (*(n for n in STATIC_NAMES if n != "model_size"), *KIND_NAMES)
     return tuple((name, config[name]) for name in names if name not in merged)

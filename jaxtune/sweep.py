@@ -264,6 +264,15 @@ def _run_sweep(
                 population = population.without(done)
             if out_of_time():  # budget.time_limit: no population starts after it
                 return
+            failures = engine.build_failures(population)
+            if failures:  # a config whose model cannot be built fails alone
+                records.extend(failures)
+                done.update(record["trial_id"] for record in failures)
+                write_results(directory, records)
+                tracker.log_records(failures)
+                observe(failures)
+                display.population_done(index)
+                continue
             snapshots = None
             if spec.train.checkpoint_every is not None:
                 snapshots = PopulationSnapshots(directory, index, spec.train.checkpoint_every)

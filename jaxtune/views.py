@@ -11,6 +11,7 @@ import jax
 from jaxtune.data import bucketing
 from jaxtune.data.dataset import Split, TextDataset, sequential_batches
 from jaxtune.data.widths import clip_buckets
+from jaxtune.edit_distance import edit_sums
 from jaxtune.population.factory import Population
 from jaxtune.population.step import to_device
 
@@ -21,6 +22,7 @@ class EvalPlan:
 
     blocks: list[bucketing.Block]
     splits: dict[int, Any]  # width -> DeviceSplit truncated to it
+    targets: tuple[Any, Any] | None = None  # ctc: the split's labels, label_lengths on host
 
     @classmethod
     def of(cls, split, batch_size: int, buckets: tuple[int, ...] | None) -> EvalPlan:
@@ -29,7 +31,8 @@ class EvalPlan:
             blocks = [bucketing.Block(split.max_length, index, weights)]
         else:
             blocks = bucketing.eval_plan(split.lengths, batch_size, buckets)
-        return cls(blocks, {b.length: to_device(split.truncate(b.length)) for b in blocks})
+        targets = None if split.label_lengths is None else (split.labels, split.label_lengths)
+        return cls(blocks, {b.length: to_device(split.truncate(b.length)) for b in blocks}, targets)
 
     def evaluate(self, population: Population, params, variant=None, wanted=None) -> dict[str, Any]:
         """Metrics of every config ([K] each); `variant`: the configs' variant codes [K] in
@@ -38,11 +41,22 @@ class EvalPlan:
         per_config = (params, variant) if wanted is None else (params, variant, wanted)
         totals = None
         for block in self.blocks:
-            part = population.evaluate_totals(
+            part, stacked = population.evaluate_totals(
                 per_config, self.splits[block.length], block.index, block.weight
             )
+            if stacked:  # ctc's decodings: their edit distances, on the host
+                decoded = jax.device_get(stacked)
+                edits = edit_sums(
+                    decoded["decoded"],
+                    decoded["decoded_lengths"],
+                    *self.targets,
+                    block.index,
+                    block.weight,
+                    wanted,
+                )
+                part = {**part, "edits": part["edits"] + jax.device_put(edits)}
             totals = part if totals is None else jax.tree.map(jax.numpy.add, totals, part)
-        return population.metrics(*totals)
+        return population.metrics(totals)
 
 
 @dataclasses.dataclass

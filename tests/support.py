@@ -19,6 +19,7 @@ from jaxtune.population.program import program_for
 from jaxtune.population.status import EarlyStopping
 from jaxtune.rounds import Stream, steps_per_epoch
 from jaxtune.space import complete_config
+from jaxtune.tasks import task_of
 
 SEED = 0
 
@@ -102,11 +103,14 @@ def train(
     history = []
     for epoch in range(epochs):
         state, outcome = engine.train_round(population, state, view, blocks_of(epoch))
-        history.append({name: np.array([o[name] for o in outcome]) for name in HISTORY_NAMES})
+        names = history_names(dataset.task)
+        history.append({name: np.array([o[name] for o in outcome]) for name in names})
     return state, history
 
 
-HISTORY_NAMES = ("train_loss", "val_loss", "val_accuracy", "val_macro_f1")
+def history_names(task: str = "classify") -> tuple[str, ...]:
+    """What `train`'s history holds: the train loss and accuracy, the task's validation metrics."""
+    return ("train_loss", "train_accuracy", *(f"val_{m}" for m in task_of(task).metrics))
 
 
 def regrouped(block, ratio):
@@ -115,10 +119,13 @@ def regrouped(block, ratio):
     return Block(block.length, block.index.reshape(rows, -1), block.weight.reshape(rows, -1))
 
 
-def train_each_alone(configs_, *, epochs, early_stopping=EarlyStopping(), embedding_update="dense"):
+def train_each_alone(
+    configs_, *, epochs, early_stopping=EarlyStopping(), embedding_update="dense", dataset=None
+):
     """Each config trained by itself (a population of width 1 on one device), with its
     population trial id; returns (state, history) of each, without the K axis."""
-    program = program_for(configs_[0], tiny_dataset(), embedding_update=embedding_update)
+    dataset = dataset or tiny_dataset()
+    program = program_for(configs_[0], dataset, embedding_update=embedding_update)
     alone = make_population(program, early_stopping, devices=1)
     runs = [
         train(
@@ -127,6 +134,7 @@ def train_each_alone(configs_, *, epochs, early_stopping=EarlyStopping(), embedd
             trial_ids=[k],
             population=alone,
             early_stopping=early_stopping,
+            dataset=dataset,
         )
         for k, c in enumerate(configs_)
     ]

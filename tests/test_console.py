@@ -210,3 +210,79 @@ def test_the_ranking_formats_lists_nan_and_names():
     assert rows[0][:5] == ["1", "0", "wide", "[64,32]", "nan"]
     assert rows[1][:5] == ["2", "1", "-", "16", f"{0.000123456:.4g}"]
     assert "more in results.jsonl" not in buffer.getvalue()
+
+
+def header_cells(text):
+    [line] = [line for line in text.splitlines() if line.startswith("┃")]
+    return [cell.strip() for cell in line.split("┃")[1:-1]]
+
+
+def ctc_record(trial_id, char_accuracy, learning_rate):
+    return {
+        "trial_id": trial_id,
+        "status": "completed",
+        "hparams": {"learning_rate": learning_rate},
+        "best_epoch": 2,
+        "best": {
+            "val_loss": 2 - char_accuracy,
+            "val_char_accuracy": char_accuracy,
+            "val_cer": 1 - char_accuracy,
+            "val_sequence_accuracy": char_accuracy - 0.5,
+        },
+    }
+
+
+def test_a_ctc_ranking_shows_the_tasks_metrics_the_sweeps_first():
+    records = [ctc_record(3, 0.875, 0.01), ctc_record(1, 0.75, 0.1)]  # ranked by val_cer
+    shown, buffer = display()
+    shown.ranking(records, "val_cer", task="ctc")
+    text = buffer.getvalue()
+    assert "ranking by val_cer" in text
+    assert header_cells(text) == [
+        "rank",
+        "trial",
+        "learning_rate",
+        "val_cer",
+        "val_loss",
+        "val_char_accuracy",
+        "val_sequence_accuracy",
+        "best epoch",
+        "status",
+    ]
+    assert body_rows(text) == [
+        ["1", "3", "0.01", "0.1250", "1.1250", "0.8750", "0.3750", "2", "completed"],
+        ["2", "1", "0.1", "0.2500", "1.2500", "0.7500", "0.2500", "2", "completed"],
+    ]
+
+
+def test_the_ranking_takes_its_metric_columns_from_the_planned_specs_task():
+    spec = parse_spec(
+        {
+            "name": "tags",
+            "task": "tag",
+            "method": "greedy",
+            "model": {"architecture": "gru"},
+            "parameters": {"learning_rate": {"values": [0.01, 0.1]}},
+        },
+        "tags.yaml",
+    )
+    shown, buffer = display()
+    shown.plan(spec, [], merged=0)
+    shown.close()
+    assert shown.metric == "val_token_accuracy"
+    record_ = ctc_record(0, 0.5, 0.01)
+    record_["best"] = {
+        "val_loss": 0.25,
+        "val_token_accuracy": 0.875,
+        "val_sequence_accuracy": 0.5,
+        "val_macro_f1": 0.625,
+    }
+    shown.ranking([record_], shown.metric)
+    text = buffer.getvalue().split("ranking by", 1)[1]
+    assert header_cells(text)[2:6] == [
+        "val_token_accuracy",
+        "val_loss",
+        "val_sequence_accuracy",
+        "val_macro_f1",
+    ]
+    assert body_rows(text)[0][2:6] == ["0.8750", "0.2500", "0.5000", "0.6250"]

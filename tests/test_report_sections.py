@@ -33,11 +33,12 @@ def make_sweep(tmp_path, records, swept, metric="val_accuracy", goal="maximize")
 
 @pytest.fixture
 def plots(monkeypatch):
-    """Replaces the figures the sections draw: each call recorded as (name, args)."""
+    """Replaces the figures the sections draw: each call recorded as (name, args); keyword
+    arguments (the learning curves' task) are not recorded."""
     calls = []
 
     def stub(name):
-        def plot(*args):
+        def plot(*args, **_):
             calls.append((name, args))
             return args[-1]  # the path
 
@@ -67,6 +68,7 @@ def test_summary_counts_statuses_and_names_the_best_config(tmp_path):
     heading, counts, best = sections.summary(make_sweep(tmp_path, records, ["learning_rate"]))
     assert heading == Heading("Sweep report: hand", 1)
     assert counts.runs[0].endswith("4 configs (2 completed, 1 failed, 1 pruned).")
+    assert "; task classify; method grid; metric val_accuracy (maximize)" in counts.runs[0]
     assert best.runs == (
         "Best config: ",
         Strong("trial 2"),

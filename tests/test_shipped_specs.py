@@ -23,6 +23,7 @@ from data_slices import make_slice
 from typer.testing import CliRunner
 
 from jaxtune.cli import app
+from jaxtune.data.synthetic_sequences import SYNTHETIC_NAMES
 from jaxtune.search.samplers import sample
 from jaxtune.spec import parse_spec
 
@@ -66,7 +67,8 @@ def small(document: dict, tmp_path: Path) -> dict:
     if document.get("method") == "bayes":
         document.setdefault("budget", {})["ask_batch"] = CONFIGS
     data = document.setdefault("data", {}) or {}
-    if data.get("name", "synthetic") == "synthetic" and not {"train", "file"} & set(data):
+    builtin = data.get("name", "synthetic") in SYNTHETIC_NAMES.values()
+    if builtin and not {"train", "file"} & set(data):
         data.update(SYNTHETIC)
     else:  # each bucket compiles its own programs: two where the spec sets buckets, else one
         data["buckets"] = 2 if data.get("buckets", 1) != 1 else 1

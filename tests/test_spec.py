@@ -179,8 +179,8 @@ DISTRIBUTION_SPECS = [
 BAD_SPECS = [
     (
         "nme: demo",
-        "nme: unknown key; allowed: name, description, method, metric, early_terminate, scheduler, "
-        "parameters, run_cap, optuna, configs, model, data, train, budget, seed",
+        "nme: unknown key; allowed: name, description, task, method, metric, early_terminate, "
+        "scheduler, parameters, run_cap, optuna, configs, model, data, train, budget, seed",
     ),
     ("name: '..'", "name: expected a directory name without '/', found '..'"),
     ("name: runs/a", "name: expected a directory name without '/', found 'runs/a'"),

@@ -12,15 +12,26 @@ OOV_ID = 1
 
 @dataclasses.dataclass(frozen=True)
 class Split:
-    """One split: tokens [N, T] int32 (PAD_ID after each length), lengths [N], labels [N] int32."""
+    """One split: tokens [N, T] int32 (PAD_ID after each length), lengths [N] int32, labels.
+
+    `labels` by task: classify [N] int32; tag [N, T] int32, the label of each token (0 after
+    each length, masked by `lengths` downstream); ctc [N, S] int32, target ids in 1..C-1
+    (0, the blank, after each label length) with `label_lengths` [N] int32.
+    """
 
     tokens: np.ndarray
     lengths: np.ndarray
     labels: np.ndarray
+    label_lengths: np.ndarray | None = None
 
     def __post_init__(self):
-        n, _ = self.tokens.shape
-        assert self.lengths.shape == (n,) and self.labels.shape == (n,)
+        n, width = self.tokens.shape
+        assert self.lengths.shape == (n,)
+        if self.label_lengths is None:
+            assert self.labels.shape in ((n,), (n, width))
+        else:
+            assert self.labels.ndim == 2 and self.labels.shape[0] == n
+            assert self.label_lengths.shape == (n,)
 
     def __len__(self) -> int:
         return self.tokens.shape[0]
@@ -30,13 +41,15 @@ class Split:
         return self.tokens.shape[1]
 
     def truncate(self, max_length: int) -> Split:
-        """Keep the first `max_length` tokens of each example."""
+        """Keep the first `max_length` tokens of each example (and tags); ctc targets stay whole."""
         if max_length >= self.max_length:
             return self
+        per_token = self.labels.ndim == 2 and self.label_lengths is None  # tag
         return Split(
             tokens=self.tokens[:, :max_length],
             lengths=np.minimum(self.lengths, max_length),
-            labels=self.labels,
+            labels=self.labels[:, :max_length] if per_token else self.labels,
+            label_lengths=self.label_lengths,
         )
 
 
@@ -47,7 +60,8 @@ class TextDataset:
     val: Split
     test: Split
     vocab: tuple[str, ...]  # id -> token; vocab[PAD_ID] is the padding token
-    label_names: tuple[str, ...]
+    label_names: tuple[str, ...]  # id -> label; for ctc label_names[0] is "<blank>"
+    task: str = "classify"  # classify, tag or ctc: the shape of each split's labels
 
     @property
     def vocab_size(self) -> int:

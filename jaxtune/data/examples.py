@@ -24,7 +24,9 @@ class Examples:
 
     path: str
     texts: list[str]
-    labels: list[str]  # as written; JSON integers become their decimal string
+    # As written; JSON integers become their decimal string. Tasks tag and ctc: a tuple of
+    # labels per example (a tag per token, or the target sequence).
+    labels: list[str] | list[tuple[str, ...]]
     lines: list[int]  # 1-based line where each example starts
     skipped: int = 0
     skip_reasons: tuple[str, ...] = ()  # the first MAX_REASONS messages
@@ -50,18 +52,33 @@ def check_labels(
     skip_bad_lines: bool = False,
     known_from: str = "the training labels",
 ) -> Examples:
-    """Keep the examples whose label is in `known`; others fail or are skipped and counted."""
-    keep, skipped, reasons = [], 0, list(examples.skip_reasons)
+    """Keep the examples whose label is in `known`; others fail or are skipped and counted.
+
+    A sequence of labels (tasks tag and ctc) is kept when every label in it is known.
+    """
     known = set(known)
     allowed = ", ".join(label_order(known))
-    for i, (label, line) in enumerate(zip(examples.labels, examples.lines, strict=True)):
-        if label in known:
-            keep.append(i)
-            continue
-        message = (
-            f"{examples.path}:{line}: found label {label!r}, which is not among "
+    problems = []
+    for labels, line in zip(examples.labels, examples.lines, strict=True):
+        label = _first_unknown(labels, known)
+        problems.append(
+            None
+            if label is None
+            else f"{examples.path}:{line}: found label {label!r}, which is not among "
             f"{known_from}; expected one of {allowed}"
         )
+    return drop_bad(examples, problems, skip_bad_lines=skip_bad_lines)
+
+
+def drop_bad(
+    examples: Examples, problems: Sequence[str | None], *, skip_bad_lines: bool = False
+) -> Examples:
+    """Raise the first problem (one line each; None: fine), or skip and count those examples."""
+    keep, skipped, reasons = [], 0, list(examples.skip_reasons)
+    for i, message in enumerate(problems):
+        if message is None:
+            keep.append(i)
+            continue
         if not skip_bad_lines:
             raise DataError(message)
         skipped += 1
@@ -72,3 +89,9 @@ def check_labels(
     return dataclasses.replace(
         examples.select(keep), skipped=examples.skipped + skipped, skip_reasons=tuple(reasons)
     )
+
+
+def _first_unknown(labels: str | tuple[str, ...], known: set[str]) -> str | None:
+    if isinstance(labels, tuple):
+        return next((label for label in labels if label not in known), None)
+    return None if labels in known else labels

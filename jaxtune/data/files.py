@@ -5,6 +5,11 @@ With `skip_bad_lines=True` a bad line is skipped and counted instead (the first
 few reasons are kept for the report), so nothing is dropped silently. Blank
 lines are not examples; they are counted too. Texts and labels are stripped of
 surrounding whitespace (SST-2 ends every sentence with a space).
+
+Tasks tag and ctc read JSONL only: `{"text": ..., "tags": [...]}` (one label per token)
+or `{"text": ..., "target": ...}` (a string read character by character, or a list);
+labels are strings or integers (an integer becomes its decimal string), and each
+example's labels are kept as a tuple.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from jaxtune.data.examples import MAX_REASONS, DataError, Examples
+from jaxtune.data.sequences import LABEL_KEYS, sequence_labels
 
 FORMATS = ("semicolon", "csv", "tsv", "jsonl")
 SUFFIXES = {".txt": "semicolon", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
@@ -45,6 +51,7 @@ def read_examples(
     label_column: str | int | None = None,
     header: bool | None = None,
     skip_bad_lines: bool = False,
+    task: str = "classify",
 ) -> Examples:
     """Read `path` (gzip by magic bytes or `.gz`) in `format` (inferred from the suffix if None).
 
@@ -53,10 +60,15 @@ def read_examples(
         or a 0-based column index (csv/tsv); defaults `"text"`/`"label"`, or 0/1
         without a header. Unused by `semicolon`, which splits on the last `;`.
       header: whether a csv/tsv file starts with a header line (default True).
+      task: classify, or tag / ctc (JSONL only; label key default "tags" / "target").
     """
     format = format or infer_format(path)
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; allowed: {', '.join(FORMATS)}")
+    if task != "classify" and format != "jsonl":
+        raise DataError(
+            f"{path}: found format {format}; expected jsonl (data.format): task {task} reads JSONL"
+        )
     if format in ("csv", "tsv"):
         header = True if header is None else header
         text_column = _default_column(text_column, "text", 0, header)
@@ -66,12 +78,12 @@ def read_examples(
                 raise ValueError(f"column {column!r} is a name but the file has no header")
     else:
         text_column = "text" if text_column is None else text_column
-        label_column = "label" if label_column is None else label_column
+        label_column = LABEL_KEYS[task] if label_column is None else label_column
     reader = _Reader(str(path), skip_bad_lines)
     if format == "semicolon":
         _read_semicolon(reader)
     elif format == "jsonl":
-        _read_jsonl(reader, text_column, label_column)
+        _read_jsonl(reader, text_column, label_column, task)
     else:
         _read_delimited(reader, format, text_column, label_column, header)
     return reader.result()
@@ -140,8 +152,9 @@ class _Reader:
                     text = text.removeprefix("\ufeff")  # a byte order mark, as Excel writes
                 yield text
 
-    def add(self, line: int, text: str, label: str):
-        text, label = text.strip(), label.strip()
+    def add(self, line: int, text: str, label: str | tuple[str, ...]):
+        text = text.strip()
+        label = label.strip() if isinstance(label, str) else label
         if not text:
             self.fail(f"found an empty text (label {label!r}); expected a non-empty text", line)
         elif not label:
@@ -179,7 +192,8 @@ def _read_semicolon(reader: _Reader):
         reader.add(reader.line, text, label)
 
 
-def _read_jsonl(reader: _Reader, text_key: str, label_key: str):
+def _read_jsonl(reader: _Reader, text_key: str, label_key: str, task: str = "classify"):
+    label_role = LABEL_KEYS[task]  # how a message names the labels: label, tags, target
     for line in reader.lines():
         if not line.strip():
             reader.blank_lines += 1
@@ -197,12 +211,18 @@ def _read_jsonl(reader: _Reader, text_key: str, label_key: str):
             continue
         problem = None
         values = []
-        for role, key in (("text", text_key), ("label", label_key)):
+        for role, key in (("text", text_key), (label_role, label_key)):
             if key not in record:
                 keys = ", ".join(map(repr, record)) or "none"
                 problem = f"found keys {keys}; expected a {role} key {key!r}"
                 break
             value = record[key]
+            if role != "text" and task != "classify":
+                value, problem = sequence_labels(value, key, task)
+                if problem:
+                    break
+                values.append(value)
+                continue
             if role == "label" and isinstance(value, int) and not isinstance(value, bool):
                 value = str(value)
             if not isinstance(value, str):

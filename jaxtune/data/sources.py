@@ -7,6 +7,10 @@ pretrained matrix). With a `cache_dir` (the sweep directory) the tokenizer is
 saved there as `tokenizer.json` on first use and loaded afterwards, so `final`
 and `resume` see the same ids; a changed data section or training file is an
 error rather than a silent change of ids.
+
+The spec's task decides the labels: one per example (classify), one per token (tag,
+JSONL `tags`) or a target sequence (ctc, JSONL `target`); the synthetic source gives
+each task its own dataset (synthetic, parity, readout).
 """
 
 from __future__ import annotations
@@ -20,8 +24,12 @@ from jaxtune.data import bucketing, glove, tokenize
 from jaxtune.data.dataset import OOV_ID, Split, TextDataset
 from jaxtune.data.examples import DataError, Examples, check_labels
 from jaxtune.data.files import read_examples
+from jaxtune.data.report import DataReport
+from jaxtune.data.sequence_files import check_fit, check_sequence_labels, label_arrays
+from jaxtune.data.sequences import label_counts, task_note
 from jaxtune.data.splits import label_order, stratified_split
 from jaxtune.data.synthetic import make_synthetic
+from jaxtune.data.synthetic_sequences import make_parity, make_readout
 from jaxtune.data.vocabulary import cached_encoding, cached_tokenizer
 from jaxtune.spec.data import (
     DEFAULT_BUCKETS,
@@ -37,61 +45,9 @@ from jaxtune.spec.data_section import parse_data_section
 
 SPLITS = ("train", "val", "test")
 TFDS_SPLITS = {"train": "train", "val": "validation", "test": "test"}
+SYNTHETIC_MAKERS = {"classify": make_synthetic, "tag": make_parity, "ctc": make_readout}
 
 __all__ = ["DataReport", "DataSpec", "load_dataset", "parse_data_section", "preset"]
-
-
-@dataclasses.dataclass(frozen=True)
-class DataReport:
-    """What loading found: for the sweep plan and the results."""
-
-    name: str
-    source: str
-    sizes: dict[str, int]
-    label_names: tuple[str, ...]
-    label_counts: dict[str, dict[str, int]]  # split -> label -> examples
-    vocab_size: int
-    max_length: int  # T: the token width of every split
-    mean_length: dict[str, float]
-    truncated: dict[str, int]  # examples longer than max_length
-    oov_rate: dict[str, float]  # share of real tokens that are <unk>
-    empty_texts: dict[str, int]  # texts with no token (encoded as one <unk>)
-    skipped: dict[str, int]  # bad lines skipped (skip_bad_lines), per split
-    skip_reasons: tuple[str, ...]
-    blank_lines: int
-    notes: tuple[str, ...]  # how missing splits were made, etc.
-    buckets: tuple[int, ...]
-    padding_waste: float  # each training example padded to its bucket: padded / real tokens
-    padding_waste_unbucketed: float  # every example padded to max_length
-    tokenizer_path: str | None = None
-    coverage: glove.Coverage | None = None
-    embedding: np.ndarray | None = dataclasses.field(default=None, repr=False)  # [V, D] float32
-
-    @property
-    def skipped_total(self) -> int:
-        return sum(self.skipped.values())
-
-    def lines(self) -> list[str]:
-        """A human summary, a few lines long."""
-        sizes = " / ".join(f"{self.sizes[s]:,} {s}" for s in SPLITS)
-        out = [
-            f"data: {self.name} ({self.source}): {sizes}; {len(self.label_names)} classes; "
-            f"vocabulary {self.vocab_size:,}; max_length {self.max_length}",
-            f"padding: buckets {list(self.buckets)}, {self.padding_waste:.2f}x padded/real "
-            f"tokens (max-length padding {self.padding_waste_unbucketed:.2f}x)",
-        ]
-        if self.truncated["train"]:
-            out.append(
-                f"truncated: {self.truncated['train']:,} training texts are longer "
-                f"than {self.max_length} tokens"
-            )
-        if self.skipped_total or self.blank_lines:
-            out.append(f"skipped: {self.skipped_total} bad lines, {self.blank_lines} blank lines")
-            out.extend(f"  {reason}" for reason in self.skip_reasons)
-        if self.coverage is not None:
-            out.append(f"pretrained: {self.coverage.summary()}")
-        out.extend(self.notes)
-        return out
 
 
 def load_dataset(
@@ -110,19 +66,27 @@ def load_dataset(
     if spec.source == "synthetic":
         return _synthetic(spec, data_dir)
     if spec.source == "tfds":
+        if spec.task != "classify":
+            raise ValueError(
+                f"data.source: tfds datasets are for task classify; task {spec.task} reads JSONL"
+            )
         examples, notes = _read_tfds(spec, data_dir)
     else:
         examples, notes = _read_files(spec, data_dir)
     examples, carve_notes = _carve(spec, examples)
     notes += carve_notes
-    labels = spec.labels or label_order(examples["train"].labels)
-    skip = spec.skip_bad_lines
-    examples["train"] = check_labels(
-        examples["train"], labels, skip_bad_lines=skip, known_from="data.labels"
-    )
-    trained = set(examples["train"].labels)
-    for split in ("val", "test"):
-        examples[split] = check_labels(examples[split], trained, skip_bad_lines=skip)
+    if spec.task == "classify":
+        labels = spec.labels or label_order(examples["train"].labels)
+        skip = spec.skip_bad_lines
+        examples["train"] = check_labels(
+            examples["train"], labels, skip_bad_lines=skip, known_from="data.labels"
+        )
+        trained = set(examples["train"].labels)
+        for split in ("val", "test"):
+            examples[split] = check_labels(examples[split], trained, skip_bad_lines=skip)
+    else:
+        examples, labels = check_sequence_labels(spec, examples)
+        examples = check_fit(spec, examples)
     for split in SPLITS:
         if not len(examples[split]):
             raise DataError(
@@ -134,13 +98,13 @@ def load_dataset(
     vocab = tokenize.vocabulary(tokenizer)
     encoded = cached_encoding(tokenizer, examples, spec.max_length, cache_dir)
     width = max(e.tokens.shape[1] for e in encoded.values())  # T, shared by all splits
-    label_id = {label: i for i, label in enumerate(labels)}
     splits = {}
     for split, e in encoded.items():
         tokens = np.pad(e.tokens, ((0, 0), (0, width - e.tokens.shape[1])))  # [N, T]
-        label_ids = np.array([label_id[label] for label in examples[split].labels], np.int32)
-        splits[split] = Split(tokens=tokens, lengths=e.lengths, labels=label_ids)
-    dataset = TextDataset(name=dataset_name(spec), vocab=vocab, label_names=tuple(labels), **splits)
+        splits[split] = _labelled(spec.task, tokens, e.lengths, examples, split, labels, width)
+    dataset = TextDataset(
+        name=dataset_name(spec), vocab=vocab, label_names=tuple(labels), task=spec.task, **splits
+    )
 
     buckets = _buckets(spec, splits["train"].lengths, width)
     train_lengths = splits["train"].lengths
@@ -157,8 +121,7 @@ def load_dataset(
         sizes={split: len(splits[split]) for split in SPLITS},
         label_names=tuple(labels),
         label_counts={
-            split: {label: examples[split].labels.count(label) for label in labels}
-            for split in SPLITS
+            split: label_counts(splits[split], tuple(labels), spec.task) for split in SPLITS
         },
         vocab_size=len(vocab),
         max_length=width,
@@ -169,7 +132,7 @@ def load_dataset(
         skipped={split: examples[split].skipped for split in SPLITS},
         skip_reasons=tuple(r for split in SPLITS for r in examples[split].skip_reasons),
         blank_lines=sum(examples[split].blank_lines for split in SPLITS),
-        notes=tuple(notes),
+        notes=(*notes, *task_note(spec.task, splits["train"], tuple(labels))),
         buckets=buckets,
         padding_waste=bucketing.padding_waste(train_lengths, buckets),
         padding_waste_unbucketed=bucketing.padding_waste(train_lengths, width),
@@ -180,6 +143,22 @@ def load_dataset(
     return dataset, report
 
 
+def _labelled(task: str, tokens, lengths, examples, split: str, labels, width: int) -> Split:
+    """The Split of `tokens` ([N, T] int32) and `lengths` with `examples[split]`'s label ids."""
+    written = examples[split].labels
+    if task == "classify":
+        label_id = {label: i for i, label in enumerate(labels)}
+        label_ids = np.array([label_id[label] for label in written], np.int32)  # [N]
+        return Split(tokens=tokens, lengths=lengths, labels=label_ids)
+    if task == "tag":
+        label_ids, kept = label_arrays(written, tuple(labels), width)  # [N, T], [N]
+        assert np.array_equal(kept, lengths), "a tag count check disagrees with the tokenizer"
+        return Split(tokens=tokens, lengths=lengths, labels=label_ids)
+    targets = max(len(target) for part in examples.values() for target in part.labels)  # S
+    label_ids, label_lengths = label_arrays(written, tuple(labels), targets)  # [N, S], [N]
+    return Split(tokens=tokens, lengths=lengths, labels=label_ids, label_lengths=label_lengths)
+
+
 def _read_files(spec: DataSpec, data_dir) -> tuple[dict[str, Examples | None], list[str]]:
     options = dict(
         format=spec.format,
@@ -187,6 +166,7 @@ def _read_files(spec: DataSpec, data_dir) -> tuple[dict[str, Examples | None], l
         label_column=spec.label_column,
         header=spec.header,
         skip_bad_lines=spec.skip_bad_lines,
+        task=spec.task,
     )
     if spec.file:
         return {"file": read_examples(resolve_path(spec.file, data_dir), **options)}, []
@@ -249,12 +229,13 @@ def _no_data_dir(name: str) -> DataError:
 
 def _carve(spec: DataSpec, examples: dict) -> tuple[dict[str, Examples], list[str]]:
     """Fill missing splits from train (or split `file`) with a seeded stratified split."""
+    how = "stratified" if spec.task == "classify" else "shuffled"
     if "file" in examples:
         whole = examples["file"]
-        parts = stratified_split(whole.labels, spec.split, spec.seed)
+        parts = stratified_split(_strata(spec, whole), spec.split, spec.seed)
         note = (
             f"splits: {Path(whole.path).name} split {'/'.join(f'{f:g}' for f in spec.split)}"
-            f" into train/val/test, stratified, seed {spec.seed}"
+            f" into train/val/test, {how}, seed {spec.seed}"
         )
         out = {split: whole.select(part) for split, part in zip(SPLITS, parts, strict=True)}
         for split in ("val", "test"):  # skip counts belong to the file: report them once
@@ -265,7 +246,7 @@ def _carve(spec: DataSpec, examples: dict) -> tuple[dict[str, Examples], list[st
         return examples, []
     train = examples["train"]
     fractions = [spec.holdout] * len(missing)
-    parts = stratified_split(train.labels, [1.0 - sum(fractions), *fractions], spec.seed)
+    parts = stratified_split(_strata(spec, train), [1.0 - sum(fractions), *fractions], spec.seed)
     examples = dict(examples)
     examples["train"] = train.select(parts[0])
     for split, part in zip(missing, parts[1:], strict=True):
@@ -274,9 +255,14 @@ def _carve(spec: DataSpec, examples: dict) -> tuple[dict[str, Examples], list[st
         )
     note = (
         f"splits: {' and '.join(missing)} carved from train ({Path(train.path).name}), "
-        f"{spec.holdout:g} each, stratified, seed {spec.seed}"
+        f"{spec.holdout:g} each, {how}, seed {spec.seed}"
     )
     return examples, [note]
+
+
+def _strata(spec: DataSpec, examples: Examples) -> list:
+    """Classes to stratify by: the labels, or one class (a seeded shuffle) for tag and ctc."""
+    return examples.labels if spec.task == "classify" else [""] * len(examples)
 
 
 def _buckets(spec: DataSpec, lengths: np.ndarray, width: int) -> tuple[int, ...]:
@@ -297,7 +283,7 @@ def _oov_rate(split: Split) -> float:
 
 
 def _synthetic(spec: DataSpec, data_dir) -> tuple[TextDataset, DataReport]:
-    dataset = make_synthetic(spec.synthetic)
+    dataset = SYNTHETIC_MAKERS[spec.task](spec.synthetic)
     splits = {"train": dataset.train, "val": dataset.val, "test": dataset.test}
     lengths = dataset.train.lengths
     width = dataset.train.max_length
@@ -313,14 +299,7 @@ def _synthetic(spec: DataSpec, data_dir) -> tuple[TextDataset, DataReport]:
         sizes={split: len(splits[split]) for split in SPLITS},
         label_names=dataset.label_names,
         label_counts={
-            split: dict(
-                zip(
-                    dataset.label_names,
-                    np.bincount(splits[split].labels, minlength=dataset.num_classes).tolist(),
-                    strict=True,
-                )
-            )
-            for split in SPLITS
+            split: label_counts(splits[split], dataset.label_names, spec.task) for split in SPLITS
         },
         vocab_size=dataset.vocab_size,
         max_length=width,
@@ -331,7 +310,7 @@ def _synthetic(spec: DataSpec, data_dir) -> tuple[TextDataset, DataReport]:
         skipped=dict.fromkeys(SPLITS, 0),
         skip_reasons=(),
         blank_lines=0,
-        notes=(),
+        notes=task_note(spec.task, dataset.train, dataset.label_names),
         buckets=buckets,
         padding_waste=bucketing.padding_waste(lengths, buckets),
         padding_waste_unbucketed=bucketing.padding_waste(lengths, width),

@@ -1,4 +1,5 @@
-"""Sequence classifier: embedding -> encoder (RNN or CNN) -> dropout -> dense logits."""
+"""Sequence classifier: embedding -> encoder (RNN or CNN) -> dropout -> dense logits, one
+set per text, or per step for the tag and ctc tasks (a recurrent encoder's outputs)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ class SequenceClassifier(nn.Module):
         key=None,
         train=False,
     ):
-        """xs: [B, T, E] embedded inputs, lengths: [B] int32 -> logits [B, C].
+        """xs: [B, T, E] embedded inputs, lengths: [B] int32 -> logits [B, C] ([B, T, C]
+        with a per-step encoder: tag and ctc).
 
         `key` is needed only with `train=True`; rates may be traced scalars.
         """
@@ -64,10 +66,10 @@ class SequenceClassifier(nn.Module):
             recurrent_dropout_rate=recurrent_dropout_rate,
             key=encoder_key,
             train=train,
-        )  # [B, D]
+        )  # [B, D], or [B, T, D] per step
         if train:
             features = dropout(output_key, dropout_rate, features)
-        return self.head(features)  # [B, C]
+        return self.head(features)  # [B, C] or [B, T, C]
 
 
 def build_classifier(
@@ -77,13 +79,17 @@ def build_classifier(
     *,
     fused_backward: bool = True,
     scan_unroll: int = 1,
+    per_step: bool = False,
 ):
     """The model for a complete config's static hyperparameters.
 
     `fused_backward=False` differentiates the recurrent scans with plain autodiff (the
-    reference the fused backward pass is tested against).
+    reference the fused backward pass is tested against). `per_step`: logits at every
+    input step (the tag and ctc tasks), which only a recurrent encoder gives.
     """
     if config["architecture"] == "cnn":
+        if per_step:
+            raise ValueError("the text CNN pools over time: it has no per-step outputs")
         encoder = CNNEncoder(tuple(config["filter_sizes"]), config["num_filters"])
     else:
         encoder = RNNEncoder(
@@ -94,6 +100,7 @@ def build_classifier(
             activation=config["rnn_activation"],
             fused_backward=fused_backward,
             unroll=scan_unroll,
+            per_step=per_step,
         )
     return SequenceClassifier(encoder, vocab_size, config["embedding_dim"], num_classes)
 

@@ -81,7 +81,8 @@ class RNNEncoder(nn.Module):
     """Stacked recurrent layers; the representation is the final state of the top layer.
 
     `hidden_size` is every layer's size, or a tuple of per-layer sizes (bottom to top)
-    whose length is `num_layers`. Dropout (Keras' `dropout`) is applied to each layer's
+    whose length is `num_layers`. With `per_step` (tag and ctc) the representation is the
+    top layer's output at every step instead. Dropout (Keras' `dropout`) is applied to each layer's
     input sequence; recurrent dropout draws one mask per sequence and layer direction
     for the state fed back.
     """
@@ -93,10 +94,12 @@ class RNNEncoder(nn.Module):
     activation: str = "tanh"
     fused_backward: bool = True
     unroll: int = 1
+    per_step: bool = False
 
     @nn.compact
     def __call__(self, xs, lengths, *, dropout_rate, recurrent_dropout_rate, key, train):
-        """xs: [B, T, E] -> [B, H] (or [B, 2H] bidirectional); H: the top layer's size."""
+        """xs: [B, T, E] -> [B, H] (or [B, 2H] bidirectional; per_step: [B, T, H] or
+        [B, T, 2H]); H: the top layer's size."""
         directions = (False, True) if self.bidirectional else (False,)
         batch_size = xs.shape[0]
         final = None
@@ -127,4 +130,4 @@ class RNNEncoder(nn.Module):
                 finals.append(last)
             xs = jnp.concatenate(outputs, axis=-1)  # [B, T, H_layer * directions]
             final = jnp.concatenate(finals, axis=-1)  # [B, H_layer * directions]
-        return final
+        return xs if self.per_step else final

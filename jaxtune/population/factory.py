@@ -18,8 +18,8 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxtune.embedding_rows import batch_rows, gather_rows, scatter_rows
-from jaxtune.losses import classification_metrics
 from jaxtune.models.classifier import EMBEDDING
+from jaxtune.population import objectives
 from jaxtune.population.chunks import config_map, over_chunks, traced_once
 from jaxtune.population.lifecycle import after_evaluation, stop
 from jaxtune.population.program import Program
@@ -52,11 +52,13 @@ class Population(NamedTuple):
       traced scalar (inf: no bound); bounds None or [V, 2] int32, the rows each variant
       steps on (rounds.Call); metrics summed over the steps, [K] each. The state is donated.
     evaluate_totals((params, variant codes or None[, wanted]), split, index, weights) ->
-      (loss_sum [K], confusion [K, C, C]); the codes ([K] int32) of a program whose
-      variants differ in width, each config evaluated at its own; wanted ([K] bool): the
-      configs whose metrics are used (computed a chunk at a time, the others may be
-      skipped: zeros).
-    metrics(loss_sum, confusion) -> loss, accuracy, macro_f1, per_class_accuracy, confusion.
+      (totals, stacked): the sums of objectives.evaluation_sums ({name: [K]}, confusion
+      [K, C, C]) and its per-example outputs ({name: [K, S, B, ...]}, ctc's decodings, else
+      empty); the codes ([K] int32) of a program whose variants differ in width, each
+      config evaluated at its own; wanted ([K] bool): the configs whose metrics are used
+      (computed a chunk at a time, the others may be skipped: zeros).
+    metrics(totals) -> the task's metrics (tasks.py), per_class_accuracy ([K] each; [K, C])
+      and the confusion where the task counts one.
     after_evaluation(state, val_metrics, patience, min_delta, due=None) -> (state, rates
       [K]): best so far, early stopping, plateau, completion (lifecycle.py) of the configs
       that are `due` ([K] bool; None: all); rates: each config's learning rate for its
@@ -226,24 +228,30 @@ def make_population(
         )
 
     def evaluate_totals(per_config, split: DeviceSplit, index, weights):
-        """Summed loss [K] and confusion [K, C, C] of every config over batches [S, B];
-        per_config: (params, variant codes [K] or None[, wanted [K] bool])."""
+        """Every config's sums over batches [S, B] ({name: [K]}; confusion [K, C, C]) and
+        per-example outputs ({name: [K, S, B, ...]}); per_config: (params, variant codes
+        [K] or None[, wanted [K] bool])."""
 
         evaluate, shapes = traced_once(
             evaluate_batch, per_config, split.gather(index[0], weights[0])
         )
 
         def body(totals, batch_ids):
-            loss_sum, confusion = evaluate(per_config, split.gather(*batch_ids))
-            return jax.tree.map(jnp.add, totals, (loss_sum, confusion)), None
+            sums, stacked = evaluate(per_config, split.gather(*batch_ids))
+            return jax.tree.map(jnp.add, totals, sums), stacked
 
-        zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
-        (loss_sum, confusion), _ = lax.scan(body, zeros, (index, weights))
-        return loss_sum, confusion
+        zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes[0])
+        totals, stacked = lax.scan(body, zeros, (index, weights))
+        # Every output carries the config axis first (sharding.over_devices).
+        return totals, jax.tree.map(lambda ys: jnp.moveaxis(ys, 0, 1), stacked)
 
-    def metrics(loss_sum, confusion):
-        """Loss, accuracy, macro-F1, per-class accuracy ([K] each) and the confusion."""
-        return {**jax.vmap(classification_metrics)(loss_sum, confusion), "confusion": confusion}
+    def metrics(totals):
+        """The task's validation metrics and per-class accuracy ([K] each; [K, C]), and the
+        confusion where the task counts one."""
+        values = jax.vmap(functools.partial(objectives.metrics, program.task))(totals)
+        if "confusion" in totals:
+            values["confusion"] = totals["confusion"]
+        return values
 
     def init_share(hparams, keys, embedding):
         init = functools.partial(init_state, program)

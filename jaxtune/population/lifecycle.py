@@ -39,7 +39,7 @@ def after_evaluation(
 
     Args:
       state: the config's ConfigState (state.py).
-      val_metrics: dict of scalars with "loss", "accuracy", "macro_f1".
+      val_metrics: dict of scalars: "loss" and the task's other metrics (tasks.py).
       patience: scalar, inf disables early stopping. min_delta: scalar.
       due: bool scalar, or None (True): whether this evaluation is one of the config's
         own (rounds.Track); one that is not changes nothing.

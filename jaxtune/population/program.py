@@ -69,6 +69,7 @@ class Program:
     embedding_update: str = "dense"  # or "lazy": only the batch's rows (embedding_rows.py)
     variants: tuple[Variant, ...] = ()
     models: tuple[Any, ...] = ()  # each variant's model where their widths differ, else ()
+    task: str = "classify"  # or "tag", "ctc" (tasks.py): the loss and what is counted
 
     def model_for(self, variant: Variant | None):
         return self.models[self.variants.index(variant)] if self.models else self.model
@@ -121,7 +122,11 @@ def program_for(
     def model(widths=()):
         at_width = {**config, **dict(widths)}
         return build_classifier(
-            at_width, dataset.vocab_size, dataset.num_classes, scan_unroll=unroll
+            at_width,
+            dataset.vocab_size,
+            dataset.num_classes,
+            scan_unroll=unroll,
+            per_step=dataset.task != "classify",
         )
 
     return Program(
@@ -132,4 +137,5 @@ def program_for(
         embedding_update=embedding_update,
         variants=variants,
         models=tuple(model(v.widths) for v in variants) if variants and variants[0].widths else (),
+        task=dataset.task,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 
+from jaxtune.tasks import ALL_MONITORS
+
 
 class Status(enum.IntEnum):
     RUNNING = 0
@@ -14,7 +16,8 @@ class Status(enum.IntEnum):
     FAILED = 4  # non-finite loss or parameters; frozen at its last finite state
 
 
-MONITORS = {"val_loss": "min", "val_accuracy": "max", "val_macro_f1": "max"}
+# Every validation metric of every task with its goal (tasks.py): what early stopping can watch.
+MONITORS = ALL_MONITORS
 
 
 @dataclasses.dataclass(frozen=True)

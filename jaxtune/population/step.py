@@ -13,9 +13,9 @@ import jax.numpy as jnp
 import optax
 
 from jaxtune.data.dataset import Split
-from jaxtune.losses import confusion_matrix, cross_entropy
 from jaxtune.models.classifier import EMBEDDING
 from jaxtune.optim import mask_frozen_embedding
+from jaxtune.population import objectives
 from jaxtune.population.program import Program, Variant
 from jaxtune.population.shapes import corner_pad, corner_slice, corner_write
 from jaxtune.population.state import ConfigState, TrainState, initial_state
@@ -27,8 +27,9 @@ from jaxtune.schedules import learning_rate
 class Batch:
     tokens: jax.Array  # [B, T] int32
     lengths: jax.Array  # [B] int32
-    labels: jax.Array  # [B] int32
+    labels: jax.Array  # [B] int32 (classify), [B, T] (tag) or [B, S] (ctc)
     weights: jax.Array  # [B] float32, 0 for padding examples
+    label_lengths: jax.Array | None = None  # [B] int32, ctc's target lengths
 
 
 @flax.struct.dataclass
@@ -37,11 +38,15 @@ class DeviceSplit:
 
     tokens: jax.Array  # [N, T] int32
     lengths: jax.Array  # [N] int32
-    labels: jax.Array  # [N] int32
+    labels: jax.Array  # [N] int32 (classify), [N, T] (tag) or [N, S] (ctc)
+    label_lengths: jax.Array | None = None  # [N] int32, ctc's target lengths
 
     def gather(self, index, weights) -> Batch:
         """index, weights: [B] -> Batch."""
-        return Batch(self.tokens[index], self.lengths[index], self.labels[index], weights)
+        label_lengths = None if self.label_lengths is None else self.label_lengths[index]
+        return Batch(
+            self.tokens[index], self.lengths[index], self.labels[index], weights, label_lengths
+        )
 
 
 # What a guarded step returns beside the state: float32 scalars, summed over a round's steps.
@@ -134,27 +139,15 @@ def train_step(
         rest = {name: sub for name, sub in params.items() if name != EMBEDDING}
         logits = program.model_for(variant).apply(
             {"params": rest}, xs, batch.lengths, method="classify", **options
-        )  # [B, C]
-        loss = cross_entropy(
-            logits,
-            batch.labels,
-            batch.weights,
-            hparams["label_smoothing"],
-            hparams["focal_gamma"],
-            program.class_weights,
-        )
-        return loss, logits
+        )  # [B, C], or [B, T, C] for tag and ctc
+        return objectives.train_loss(program.task, logits, batch, hparams, program.class_weights)
 
-    (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+    (loss, (correct, count)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
     optimizer = program.optimizer_for({**hparams, "learning_rate": rate}, variant)
     updates, opt_state = optimizer.update(grads, opt_state, params)
     params = optax.apply_updates(params, mask_frozen_embedding(updates, trainable))
-    correct = jnp.sum((jnp.argmax(logits, axis=-1) == batch.labels) * batch.weights)
-    return (
-        params,
-        opt_state,
-        {"loss": loss, "correct": correct, "grad_norm": optax.tree.norm(grads)},
-    )
+    metrics = {"loss": loss, "correct": correct, "count": count}
+    return params, opt_state, {**metrics, "grad_norm": optax.tree.norm(grads)}
 
 
 def guarded_train_step(
@@ -202,7 +195,7 @@ def guarded_train_step(
         status=jnp.where(diverged, jnp.int32(Status.FAILED), life.status),
         failed_step=jnp.where(diverged, state.train.step, life.failed_step),
     )
-    count = jnp.sum(batch.weights)
+    count = metrics["count"]  # examples (tag: real tokens)
     return ConfigState(train, life), {
         "loss_sum": jnp.where(ok, metrics["loss"] * count, 0.0),
         "correct": jnp.where(ok, metrics["correct"], 0.0),
@@ -211,13 +204,11 @@ def guarded_train_step(
 
 
 def eval_step(program: Program, params, batch: Batch, variant: Variant | None = None):
-    """Summed loss and [C, C] confusion of one config on one batch (no dropout); `params`
-    at the config's own width."""
+    """What one batch adds to one config's evaluation (no dropout): ({name: sum}, {name:
+    per-example output}), objectives.evaluation_sums; `params` at the config's own width."""
     model = program.model_for(variant)
-    logits = model.apply({"params": params}, batch.tokens, batch.lengths)  # [B, C]
-    losses = optax.softmax_cross_entropy_with_integer_labels(logits, batch.labels)  # [B]
-    loss_sum = jnp.sum(jnp.where(batch.weights > 0, losses, 0.0))
-    return loss_sum, confusion_matrix(logits, batch.labels, batch.weights)
+    logits = model.apply({"params": params}, batch.tokens, batch.lengths)  # [B, C] / [B, T, C]
+    return objectives.evaluation_sums(program.task, logits, batch)
 
 
 def to_device(split: Split) -> DeviceSplit:
@@ -225,4 +216,5 @@ def to_device(split: Split) -> DeviceSplit:
         tokens=jnp.asarray(split.tokens),
         lengths=jnp.asarray(split.lengths),
         labels=jnp.asarray(split.labels),
+        label_lengths=None if split.label_lengths is None else jnp.asarray(split.label_lengths),
     )

@@ -13,6 +13,7 @@ from jaxtune.layout import FINAL_FILE, RESULTS_FILE, SPEC_FILE, SWEEP_FILE
 from jaxtune.refine import sensitivities, value_scores
 from jaxtune.results import best_value, rank, read_results, varying_hparams
 from jaxtune.space import ARCHITECTURES, HPARAMS
+from jaxtune.tasks import TASKS, Task, task_of
 
 CELL_TYPE = "architecture"
 
@@ -31,6 +32,13 @@ class Sweep:
     records: list[dict[str, Any]]  # ranked, best first; configs without a finite metric last
     swept: list[str]  # hyperparameters with two or more values among the configs
     drawn: dict[str, str] = dataclasses.field(default_factory=dict)  # name -> distribution kind
+    task: Task = TASKS["classify"]  # the spec's: which validation metrics the records hold
+
+    @property
+    def ranking_metrics(self) -> list[str]:
+        """The validation metrics a ranking shows: the sweep's metric, the loss, then the
+        task's others in its order."""
+        return shown_metrics(self.task, self.metric)
 
     @property
     def scored(self) -> list[dict[str, Any]]:
@@ -75,7 +83,13 @@ def load_sweep(directory: Path) -> Sweep:
         records=rank(records, spec.metric, spec.goal),
         swept=swept,
         drawn=drawn,
+        task=task_of(spec.task),
     )
+
+
+def shown_metrics(task: Task, first: str) -> list[str]:
+    """`first` (a `val_` metric), then val_loss, then the task's other validation metrics."""
+    return task.shown(first)
 
 
 def _key(value: Any) -> str:

@@ -13,6 +13,7 @@ from matplotlib.ticker import FixedLocator, NullLocator
 
 from jaxtune.report.analysis import CellMatch, Effect, differing, is_number
 from jaxtune.report.text import value_label
+from jaxtune.tasks import TASKS, Task
 
 DPI = 120
 STAR = {"marker": "*", "markersize": 17, "color": "#f2b01e", "markeredgecolor": "#7a5200"}
@@ -21,6 +22,10 @@ METRIC_LABELS = {
     "val_accuracy": "val accuracy",
     "val_loss": "val loss",
     "val_macro_f1": "val macro-F1",
+    "val_token_accuracy": "val token accuracy",
+    "val_sequence_accuracy": "val sequence accuracy",
+    "val_char_accuracy": "val char accuracy",
+    "val_cer": "val CER",
     "train_accuracy": "train accuracy",
     "train_loss": "train loss",
 }
@@ -189,23 +194,29 @@ def plot_studies(
     return _save(figure, path)
 
 
-CURVES = (
-    ("train_loss", "train loss"),
-    ("val_loss", "val loss"),
-    ("train_accuracy", "train accuracy"),
-    ("val_accuracy", "val accuracy"),
-)
+def curve_panels(task: Task) -> tuple[tuple[str, str], ...]:
+    """The learning-curve panels (record key, title): the losses, the train accuracy (titled
+    with what it counts, outside classify) and the task's main validation accuracy."""
+    train = "train accuracy" if task.name == "classify" else f"train accuracy ({task.summary})"
+    return (
+        ("train_loss", "train loss"),
+        ("val_loss", "val loss"),
+        ("train_accuracy", train),
+        (task.default_metric, metric_label(task.default_metric)),
+    )
 
 
 def _finite(value: Any) -> float:
     return float(value) if is_number(value) and math.isfinite(value) else math.nan
 
 
-def plot_learning_curves(records: Sequence[dict], labels: Sequence[str], path: Path) -> Path:
+def plot_learning_curves(
+    records: Sequence[dict], labels: Sequence[str], path: Path, task: Task = TASKS["classify"]
+) -> Path:
     """Train/val loss and accuracy per epoch; the best epoch of each config starred."""
     figure = Figure(figsize=(10, 7.2), layout="constrained")
     axes = figure.subplots(2, 2, sharex=True)
-    for (name, title), ax in zip(CURVES, axes.flat, strict=True):
+    for (name, title), ax in zip(curve_panels(task), axes.flat, strict=True):
         for index, record in enumerate(records):
             history = record.get("history") or []
             epochs = [h["epoch"] for h in history]

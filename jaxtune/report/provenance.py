@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from jaxtune.report.analysis import Sweep, final_evaluation, throughput
+from jaxtune.report.analysis import Sweep, final_evaluation, shown_metrics, throughput
 from jaxtune.report.document import Block, Heading, Paragraph, Strong, Table
 from jaxtune.report.text import fmt, fmt_value
 from jaxtune.results import FINAL_FILE, SWEEP_FILE
+from jaxtune.tasks import Task
 
 
 def throughput_section(sweep: Sweep) -> list[Block]:
@@ -32,7 +33,11 @@ def throughput_section(sweep: Sweep) -> list[Block]:
     ]
 
 
-FINAL_KEYS = ("trial_id", "best_epoch", "test_accuracy", "test_loss", "test_macro_f1", "test_size")
+def final_metric_keys(task: Task) -> list[str]:
+    """The test metrics `jaxtune final` records for the task: its main accuracy, the loss,
+    then the others (classify: test_accuracy, test_loss, test_macro_f1)."""
+    shown = shown_metrics(task, task.default_metric)
+    return [f"test_{m.removeprefix('val_')}" for m in shown]
 
 
 def final_section(sweep: Sweep) -> list[Block]:
@@ -46,26 +51,25 @@ def final_section(sweep: Sweep) -> list[Block]:
             )
         ]
     validation = f"val_{sweep.metric.removeprefix('val_')}"
-    keys = [k for k in (*FINAL_KEYS[:2], validation, *FINAL_KEYS[2:]) if k in final]
+    tested = final_metric_keys(sweep.task)
+    keys = [k for k in ("trial_id", "best_epoch", validation, *tested, "test_size") if k in final]
     keys += [k for k in ("first_evaluated_at", "evaluated_at") if k in final]
     blocks.append(
         Table(("", "value"), tuple((k, _final_value(final[k])) for k in keys), (False, True))
     )
     per_class = final.get("test_per_class_accuracy")
-    if isinstance(per_class, list) and per_class:
+    if sweep.task.has_confusion and isinstance(per_class, list) and per_class:
         names = final.get("label_names") or [str(i) for i in range(len(per_class))]
         blocks.append(
             Table(
-                ("class", "test accuracy"),
+                ("tag" if sweep.task.name == "tag" else "class", "test accuracy"),
                 tuple((str(n), _final_value(a)) for n, a in zip(names, per_class, strict=False)),
                 (False, True),
             )
         )
     top = [t for t in final.get("top") or [] if isinstance(t, dict)]
     if len(top) > 1:
-        columns = [
-            k for k in ("trial_id", validation, "test_accuracy", "test_loss", "test_macro_f1")
-        ]
+        columns = ["trial_id", validation, *tested]
         blocks += [
             Paragraph(f"The top {len(top)} configs on the test split (`--top {len(top)}`):"),
             Table(

@@ -21,7 +21,8 @@ def summary(sweep: Sweep) -> list[Block]:
     blocks: list[Block] = [
         Heading(f"Sweep report: {sweep.name}", 1),
         Paragraph(
-            f"Directory {sweep.directory}; method {sweep.method}; metric {sweep.metric} "
+            f"Directory {sweep.directory}; task {sweep.task.name}; method {sweep.method}; "
+            f"metric {sweep.metric} "
             f"({sweep.goal}), read at each config's best epoch; {len(sweep.records)} configs "
             f"({statuses})."
         ),
@@ -47,15 +48,24 @@ def summary(sweep: Sweep) -> list[Block]:
     return blocks
 
 
+RANKING_HEADERS = {  # short column names; a metric not listed is shown by its name
+    "val_accuracy": "val acc",
+    "val_loss": "val loss",
+    "val_macro_f1": "macro-F1",
+    "val_token_accuracy": "val token acc",
+    "val_sequence_accuracy": "val sequence acc",
+    "val_char_accuracy": "val char acc",
+    "val_cer": "val CER",
+}
+
+
 def ranking(sweep: Sweep) -> list[Block]:
-    metrics = ("val_accuracy", "val_loss", "val_macro_f1")
+    metrics = sweep.ranking_metrics
     header = (
         "rank",
         "trial",
         *sweep.swept,
-        "val acc",
-        "val loss",
-        "macro-F1",
+        *(RANKING_HEADERS.get(m, m) for m in metrics),
         "best epoch",
         "epochs run",
         "status",
@@ -79,7 +89,7 @@ def ranking(sweep: Sweep) -> list[Block]:
                 status_cell(record),
             )
         )
-    right = (True, True, *(False for _ in sweep.swept), True, True, True, True, True, False)
+    right = (True, True, *(False for _ in sweep.swept), *(True for _ in metrics), True, True, False)
     return [
         Heading("Ranking"),
         Paragraph(
@@ -168,5 +178,7 @@ def learning_curves(sweep: Sweep, figure_dir: Path) -> list[Block]:
         f"#{i + 1}: trial {r['trial_id']}" + (f" ({describe(r, names)})" if names else "")
         for i, r in enumerate(top)
     ]
-    path = figures.plot_learning_curves(top, labels, figure_dir / "learning_curves.png")
+    path = figures.plot_learning_curves(
+        top, labels, figure_dir / "learning_curves.png", task=sweep.task
+    )
     return blocks + [Figure(path, f"train/val loss and accuracy of the top {len(top)} configs")]

@@ -7,10 +7,13 @@ data: {train: reviews.csv, text_column: review, label_column: stars, max_length:
 data: {file: all.jsonl, split: [0.8, 0.1, 0.1], seed: 1}
 ```
 
-Without a `data:` section the built-in synthetic task is used. A missing
-validation or test split is carved from train by a seeded stratified split of
-`holdout` (default 0.1) each: SST-2's dev set is its validation split and its
-test split comes from train; IMDB's validation split comes from train.
+Without a `data:` section the built-in synthetic task of the spec's `task` is used
+(classify: synthetic, tag: parity, ctc: readout). Tasks tag and ctc read JSONL files
+(`{"text": ..., "tags": [...]}`, `{"text": ..., "target": ...}`). A missing
+validation or test split is carved from train by a seeded stratified split (tag and
+ctc: a seeded shuffle) of `holdout` (default 0.1) each: SST-2's dev set is its
+validation split and its test split comes from train; IMDB's validation split comes
+from train.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from jaxtune.data.sequences import check_task
 from jaxtune.data.synthetic import SyntheticConfig
+from jaxtune.data.synthetic_sequences import SYNTHETIC_DEFAULTS, SYNTHETIC_NAMES
 
 SOURCES = ("synthetic", "files", "tfds")
 DEFAULT_MAX_LENGTH = 256
@@ -90,11 +95,22 @@ class DataSpec:
     seed: int = 0  # splits carved from train, and random rows of the pretrained embedding
     data_dir: str | None = None
     tfds_data_dir: str | None = None  # prepared TFDS datasets (default: TFDS's own)
-    synthetic: SyntheticConfig = SyntheticConfig()
+    synthetic: SyntheticConfig = None  # None: the defaults of the task's synthetic dataset
+    task: str = "classify"  # classify, tag (a label per token) or ctc (a shorter target)
+
+    def __post_init__(self):
+        check_task(self.task)
+        if self.synthetic is None:
+            object.__setattr__(self, "synthetic", SYNTHETIC_DEFAULTS[self.task])
 
 
 def dataset_name(spec: DataSpec) -> str:
-    """The name to show: `spec.name`, else the training file's stem (`reviews.csv.gz`: reviews)."""
+    """The name to show: `spec.name`, else the training file's stem (`reviews.csv.gz`: reviews).
+
+    The synthetic dataset of task tag or ctc is shown as its own name, parity or readout.
+    """
+    if spec.source == "synthetic" and spec.task != "classify":
+        return SYNTHETIC_NAMES[spec.task]
     if spec.name:
         return spec.name
     if spec.source != "synthetic" and (spec.train or spec.file):

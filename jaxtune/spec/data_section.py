@@ -2,18 +2,24 @@
 
 The keys allowed depend on the source: the synthetic task takes its sizes, files take
 paths, columns and formats, TFDS takes the prepared-data directory; every source takes
-`name`, `seed`, `max_length`, `buckets` and `embedding`.
+`name`, `seed`, `max_length`, `buckets` and `embedding`. The spec's `task` decides
+the synthetic dataset (classify: synthetic, tag: parity, ctc: readout) and that tasks
+tag and ctc read JSONL files.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from jaxtune.data.examples import DataError
 from jaxtune.data.files import FORMATS, infer_format
+from jaxtune.data.sequences import BLANK, TASKS
 from jaxtune.data.synthetic import SyntheticConfig
+from jaxtune.data.synthetic_sequences import SYNTHETIC_DEFAULTS, SYNTHETIC_NAMES, readout_problem
 from jaxtune.spec.data import DEFAULT_MAX_LENGTH, PRESETS, SOURCES, DataSpec, with_preset
+from jaxtune.spec.data_tasks import check_jsonl, check_task_name
 from jaxtune.spec.errors import SpecError
 from jaxtune.values import SpaceError, boolean, floating, integer, optional
 
@@ -47,8 +53,11 @@ KEYS_OF_SOURCE = {
 }
 
 
-def parse_data_section(section: Any, path: str = "<spec>") -> DataSpec:
-    """Validate the `data:` mapping of the spec file `path`; raises SpecError naming the key."""
+def parse_data_section(section: Any, path: str = "<spec>", task: str = "classify") -> DataSpec:
+    """Validate the `data:` mapping of the spec file `path` for `task` (classify, tag, ctc).
+
+    Raises SpecError naming the key.
+    """
 
     def error(key: str, message: str) -> SpecError:
         return SpecError(f"{path}: data.{key}: {message}" if key else f"{path}: data: {message}")
@@ -59,8 +68,10 @@ def parse_data_section(section: Any, path: str = "<spec>") -> DataSpec:
         except SpaceError as problem:
             raise error(key, str(problem)) from None
 
+    if task not in TASKS:
+        raise SpecError(f"{path}: task: expected one of {', '.join(TASKS)}, found {task!r}")
     if section is None:
-        return DataSpec()
+        return DataSpec(task=task)
     if not isinstance(section, Mapping):
         raise SpecError(f"{path}: data: expected a mapping, found {section!r}")
     section = dict(section)
@@ -79,18 +90,18 @@ def parse_data_section(section: Any, path: str = "<spec>") -> DataSpec:
         source = section["source"]
         if source not in SOURCES:
             raise error("source", f"expected one of {', '.join(SOURCES)}, found {source!r}")
-    elif name in (None, "synthetic") and not has_files:
+    elif name in (None, *SYNTHETIC_NAMES.values()) and not has_files:
         source = "synthetic"
     else:
         source = "files"
-    if source == "synthetic" and name not in (None, "synthetic"):
-        raise error("name", f"expected synthetic for source synthetic, found {name!r}")
+    check_task_name(name, source, task, error)
     if source == "tfds" and name not in PRESETS:
         raise error("name", f"expected one of {', '.join(PRESETS)} for source tfds, found {name!r}")
     if source == "files" and name not in PRESETS and not has_files:
+        named = ", ".join(PRESETS) if task == "classify" else SYNTHETIC_NAMES[task]
         raise error(
             "name",
-            f"expected one of synthetic, {', '.join(PRESETS)}, or data.train / data.file "
+            f"expected one of synthetic, {named}, or data.train / data.file "
             f"for your own files, found {name!r}",
         )
     for key in section:
@@ -100,8 +111,10 @@ def parse_data_section(section: Any, path: str = "<spec>") -> DataSpec:
                 f"not used by source {source}; it applies to source "
                 f"{' or '.join(s for s in SOURCES if key in KEYS_OF_SOURCE[s])}",
             )
+    if task == "ctc" and "label_noise" in section:
+        raise error("label_noise", "not used by task ctc; it applies to task classify or tag")
 
-    values: dict[str, Any] = {"source": source}
+    values: dict[str, Any] = {"source": source, "task": task}
     if name is not None:
         values["name"] = name
     if "seed" in section:
@@ -110,9 +123,9 @@ def parse_data_section(section: Any, path: str = "<spec>") -> DataSpec:
         high = 10**7 if source == "synthetic" else 100_000
         values["max_length"] = parse(integer(1, high), "max_length")
     if source == "synthetic":
-        values["synthetic"] = _synthetic(section, values, parse, error)
+        values["synthetic"] = _synthetic(section, values, parse, error, task)
     else:
-        values.update(_text_fields(section, source, name, parse, error))
+        values.update(_text_fields(section, source, name, parse, error, task))
     max_length = (
         values["synthetic"].max_length
         if source == "synthetic"
@@ -125,7 +138,7 @@ def parse_data_section(section: Any, path: str = "<spec>") -> DataSpec:
     return with_preset(DataSpec(**values))
 
 
-def _synthetic(section, values, parse, error) -> SyntheticConfig:
+def _synthetic(section, values, parse, error, task: str) -> SyntheticConfig:
     config = {}
     for key in SYNTHETIC_KEYS:
         if key in section:
@@ -135,7 +148,7 @@ def _synthetic(section, values, parse, error) -> SyntheticConfig:
         config["max_length"] = values.pop("max_length")
     if "seed" in values:
         config["seed"] = values["seed"]
-    synthetic = SyntheticConfig(**config)
+    synthetic = dataclasses.replace(SYNTHETIC_DEFAULTS[task], **config)
     if synthetic.min_length > synthetic.max_length:
         raise error(
             "min_length",
@@ -143,10 +156,13 @@ def _synthetic(section, values, parse, error) -> SyntheticConfig:
         )
     if synthetic.min_length < 3:
         raise error("min_length", f"expected at least 3, found {synthetic.min_length}")
+    problem = readout_problem(synthetic) if task == "ctc" else None
+    if problem:
+        raise error(*problem)
     return synthetic
 
 
-def _text_fields(section, source, name, parse, error) -> dict[str, Any]:
+def _text_fields(section, source, name, parse, error, task: str) -> dict[str, Any]:
     values = {}
     for key in ("train", "val", "test", "file", "data_dir", "tfds_data_dir"):
         if key in section:
@@ -185,6 +201,8 @@ def _text_fields(section, source, name, parse, error) -> dict[str, Any]:
                         f"expected a .txt, .csv, .tsv, .jsonl or .json file, or "
                         f"data.format",
                     ) from None
+    if task != "classify":
+        check_jsonl(values, task, error)
     if "header" in section:
         values["header"] = parse(boolean(), "header")
     for key in ("text_column", "label_column"):
@@ -202,6 +220,10 @@ def _text_fields(section, source, name, parse, error) -> dict[str, Any]:
             values[key] = value
     if "labels" in section:
         values["labels"] = _labels(section["labels"], error)
+        if task == "ctc" and BLANK in values["labels"]:
+            raise error(
+                "labels", f"found {BLANK}, the CTC blank (id 0); expected the target labels only"
+            )
     if "min_frequency" in section:
         values["min_frequency"] = parse(integer(1, 10**9), "min_frequency")
     if "max_vocab_size" in section:

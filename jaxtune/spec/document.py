@@ -14,7 +14,6 @@ from typing import Any
 import yaml
 
 from jaxtune.distributions import Distribution
-from jaxtune.population.status import MONITORS
 from jaxtune.schedulers.early_terminate import HyperbandStopping
 from jaxtune.schedulers.halving import Hyperband, SuccessiveHalving
 from jaxtune.schedulers.pbt import PopulationBasedTraining
@@ -28,7 +27,9 @@ from jaxtune.spec.lengths import fit_data_width, requested_lengths
 from jaxtune.spec.model import parse_model, parse_named_configs
 from jaxtune.spec.parameters import check_layer_counts, parse_parameters
 from jaxtune.spec.scheduler import most_epochs, parse_scheduler
+from jaxtune.spec.task import check_task
 from jaxtune.spec.train import TrainSpec, metric_alias, parse_train
+from jaxtune.tasks import TASKS, task_of
 from jaxtune.values import integer
 
 METHODS = ("grid", "random", "one_at_a_time", "greedy", "bayes")
@@ -45,6 +46,7 @@ OPTUNA_SAMPLERS = (
 TOP_LEVEL = (
     "name",
     "description",
+    "task",
     "method",
     "metric",
     "early_terminate",
@@ -67,6 +69,7 @@ IGNORED = ("program", "command", "entity", "project")  # W&B launch keys: jaxtun
 class SweepSpec:
     path: str
     name: str
+    task: str  # classify, tag or ctc (tasks.py)
     method: str
     metric: str
     goal: str
@@ -128,16 +131,19 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         raise read.error("name", f"expected a directory name without '/', found {name!r}")
     method = read.choice(top.get("method", "grid"), "method", METHODS)
     seed = read.parse(integer(0, 2**31 - 1), top.get("seed", 0), "seed")
+    task = task_of(read.choice(top.get("task", "classify"), "task", tuple(TASKS)))
 
     metric = read.mapping(top.get("metric"), "metric", ("name", "goal"))
     metric_name = read.choice(
-        metric_alias(metric.get("name", "val_accuracy")), "metric.name", tuple(MONITORS)
+        metric_alias(metric.get("name", task.default_metric)),
+        "metric.name",
+        tuple(task.monitors),
     )
-    default_goal = "maximize" if MONITORS[metric_name] == "max" else "minimize"
+    default_goal = "maximize" if task.monitors[metric_name] == "max" else "minimize"
     goal = read.choice(metric.get("goal", default_goal), "metric.goal", GOALS)
 
     fixed = parse_model(read, top.get("model"))
-    train = parse_train(read, top.get("train"), fixed, metric_name)
+    train = parse_train(read, top.get("train"), fixed, metric_name, tuple(task.monitors))
 
     parameters, distributions, baselines = parse_parameters(
         read, top.get("parameters"), fixed, method
@@ -157,7 +163,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
     if named and method != "grid":
         raise read.error("configs", f"named configs run as listed; found method {method}")
     check_layer_counts(read, top, fixed, parameters, distributions, named)
-    data = parse_data_section(top.get("data"), path)
+    data = parse_data_section(top.get("data"), path, task=task.name)
     data = fit_data_width(
         data,
         requested_lengths(
@@ -228,9 +234,11 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
             notices.append(
                 f"{path}: run_cap: ignored by method greedy (it trains each iteration's values)"
             )
+    check_task(read, task.name, top, fixed, parameters, distributions, train)
     spec = SweepSpec(
         path=path,
         name=name,
+        task=task.name,
         method=method,
         metric=metric_name,
         goal=goal,

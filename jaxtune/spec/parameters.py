@@ -182,12 +182,12 @@ def check_layer_counts(
     """
     sections = [("model", document.get("model")), ("parameters", document.get("parameters"))]
     lists = [
-        v for v in _choices("hidden_size", fixed, swept, distributions) if isinstance(v, tuple)
+        v for v in sweep_choices("hidden_size", fixed, swept, distributions) if isinstance(v, tuple)
     ]
     for hidden_size in lists:
-        for num_layers in _choices("num_layers", fixed, swept, distributions):
+        for num_layers in sweep_choices("num_layers", fixed, swept, distributions):
             if num_layers != len(hidden_size):  # a numeric distribution is never equal
-                where = _where(read, sections, "num_layers")
+                where = written_key(read, sections, "num_layers")
                 raise read.error(where, layer_conflict(num_layers, hidden_size))
     configs = document.get("configs")
     for name, values in named.items():
@@ -195,11 +195,11 @@ def check_layer_counts(
         hidden_size, num_layers = config.get("hidden_size"), config.get("num_layers")
         if isinstance(hidden_size, tuple) and num_layers not in (None, len(hidden_size)):
             own = [(f"configs.{read.key(name)}", configs[name])] if "num_layers" in values else []
-            where = _where(read, own + sections, "num_layers")
+            where = written_key(read, own + sections, "num_layers")
             raise read.error(where, layer_conflict(num_layers, hidden_size))
 
 
-def _choices(name: str, fixed, swept, distributions) -> list[Any]:
+def sweep_choices(name: str, fixed, swept, distributions) -> list[Any]:
     """The values NAME can take in the sweep ([] when left at its default)."""
     if name in fixed:
         return [fixed[name]]
@@ -211,7 +211,7 @@ def _choices(name: str, fixed, swept, distributions) -> list[Any]:
     return []
 
 
-def _where(read, sections: list[tuple[str, Any]], canonical: str) -> str:
+def written_key(read, sections: list[tuple[str, Any]], canonical: str) -> str:
     """The key path that set a hyperparameter, as the user spelled it (an alias, say)."""
     for prefix, section in sections:
         for key in section if isinstance(section, Mapping) else ():

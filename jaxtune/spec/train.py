@@ -55,15 +55,22 @@ def metric_alias(name: Any) -> Any:
     return METRIC_ALIASES.get(name, name) if isinstance(name, str) else name
 
 
-def parse_train(read: Reader, section: Any, fixed: dict[str, Any], metric_name: str) -> TrainSpec:
-    """The train section; `train.epochs` becomes the fixed hyperparameter `epochs`."""
+def parse_train(
+    read: Reader,
+    section: Any,
+    fixed: dict[str, Any],
+    metric_name: str,
+    monitors: tuple[str, ...] = tuple(MONITORS),
+) -> TrainSpec:
+    """The train section; `train.epochs` becomes the fixed hyperparameter `epochs`;
+    `monitors`: the metrics the sweep's task records (what early stopping may watch)."""
     section = read.mapping(section, "train", KEYS)
     if "epochs" in section:
         if "epochs" in fixed:
             raise read.error("train.epochs", "'epochs' is set twice (model and train)")
         fixed["epochs"] = read.parse(HPARAMS["epochs"].parse, section["epochs"], "train.epochs")
     return TrainSpec(
-        early_stopping=_early_stopping(read, section.get("early_stopping"), metric_name),
+        early_stopping=_early_stopping(read, section.get("early_stopping"), metric_name, monitors),
         eval_batch_size=read.parse(
             integer(1, 65536), section.get("eval_batch_size", 256), "train.eval_batch_size"
         ),
@@ -88,13 +95,15 @@ def parse_train(read: Reader, section: Any, fixed: dict[str, Any], metric_name: 
     )
 
 
-def _early_stopping(read: Reader, section: Any, metric_name: str) -> EarlyStopping:
+def _early_stopping(
+    read: Reader, section: Any, metric_name: str, monitors: tuple[str, ...]
+) -> EarlyStopping:
     where = "train.early_stopping"
     section = read.mapping(section, where, ("monitor", "patience", "min_delta", "restore_best"))
     patience = section.get("patience")
     return EarlyStopping(
         monitor=read.choice(
-            metric_alias(section.get("monitor", metric_name)), f"{where}.monitor", tuple(MONITORS)
+            metric_alias(section.get("monitor", metric_name)), f"{where}.monitor", monitors
         ),
         patience=None
         if patience is None
