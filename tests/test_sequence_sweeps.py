@@ -3,6 +3,7 @@ its invalid config FAILED and the others ranked by character accuracy, a tagging
 and the spec errors of what a task rules out."""
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,34 @@ def test_the_metric_and_its_goal_default_to_the_tasks():
     assert cer.goal == "minimize" and cer.train.early_stopping.monitor == "val_cer"
     assert parse_spec({"task": "tag"}, "s.yaml").metric == "val_token_accuracy"
     assert parse_spec({}, "s.yaml").metric == "val_accuracy"
+
+
+def test_jsonl_tag_and_ctc_files_sweep_through_the_cli(tmp_path):
+    """A user's own JSONL: tags per token, and targets read character by character."""
+    rng = random.Random(0)
+    words = ["red", "blue", "the", "a", "big", "small"]
+    kind = {"red": "COLOR", "blue": "COLOR", "the": "DET", "a": "DET"}
+    tag_lines, ctc_lines = [], []
+    for _ in range(120):
+        text = [rng.choice(words) for _ in range(rng.randint(3, 7))]
+        tags = [kind.get(w, "ADJ") for w in text]
+        tag_lines.append(json.dumps({"text": " ".join(text), "tags": tags}))
+        initials = [w[0] for w in text if w in ("red", "blue")]
+        # Repeats merged: a target never needs more steps than its text has tokens.
+        target = "".join(c for i, c in enumerate(initials) if i == 0 or c != initials[i - 1])
+        ctc_lines.append(json.dumps({"text": " ".join(text), "target": target or "x"}))
+    (tmp_path / "tags.jsonl").write_text("\n".join(tag_lines) + "\n")
+    (tmp_path / "reads.jsonl").write_text("\n".join(ctc_lines) + "\n")
+    model = {"architecture": "gru", "embedding_dim": 8, "hidden_size": 8, "epochs": 1}
+    for task, file in (("tag", "tags.jsonl"), ("ctc", "reads.jsonl")):
+        document = {
+            "name": task,
+            "task": task,
+            "data": {"file": str(tmp_path / file), "split": [0.7, 0.15, 0.15]},
+            "model": model,
+        }
+        records, _ = sweep(tmp_path, document, f"file_{task}")
+        metric = "val_token_accuracy" if task == "tag" else "val_char_accuracy"
+        assert len(records) == 1 and 0.0 <= records[0]["best"][metric] <= 1.0
+    resolved = json.loads((tmp_path / "file_ctc" / "resolved.json").read_text())
+    assert resolved["label_names"][0] == "<blank>" and "r" in resolved["label_names"]
