@@ -46,3 +46,8 @@ if "JAX_NUM_CPU_DEVICES" not in os.environ and "host_platform_device_count" not 
     os.environ["JAX_NUM_CPU_DEVICES"] = str(cores())
 
 __version__ = "0.1.0"
+
+# The Python API (api.py); the CLI runs through the same functions.
+from jaxtune.api import Sweep, SweepError, load, sweep  # noqa: E402
+
+__all__ = ["Sweep", "SweepError", "cores", "load", "sweep"]

@@ -129,25 +129,12 @@ def _skipping_bad_lines(spec, skip: bool):
 
 
 def _run_and_rank(spec, directory: Path, compile_cache: str | None = None, **options) -> None:
-    from jaxtune.compile_cache import cache_directory, use_compile_cache
+    from jaxtune.api import run
     from jaxtune.console import RichDisplay
     from jaxtune.study import storage_url
-    from jaxtune.sweep import run_sweep
 
-    directory_of_cache = cache_directory(compile_cache)
-    try:
-        use_compile_cache(directory_of_cache)
-    except OSError as error:  # the default place may be read-only: then no cache
-        if compile_cache is not None:
-            raise UserError(
-                f"--compile-cache: cannot make {directory_of_cache}: {error.strerror}; "
-                "give a writable directory, or off"
-            ) from None
     display = RichDisplay()
-    try:
-        outcome = run_sweep(spec, directory, display, **options)
-    finally:
-        display.close()
+    outcome = run(spec, directory, display=display, compile_cache=compile_cache, **options)
     display.ranking(outcome.records, spec.metric, task=spec.task)
     spent = sum(r["epochs_run"] for r in outcome.records)
     planned = sum(r.get("evaluations_planned", r["epochs_run"]) for r in outcome.records)
@@ -304,13 +291,14 @@ class _errors:
         return self
 
     def __exit__(self, kind, error, traceback):
+        from jaxtune.api import SweepError
         from jaxtune.data.examples import DataError
         from jaxtune.spec import SpecError
         from jaxtune.values import SpaceError
 
         if error is None or self.debug:
             return False
-        if isinstance(error, SpecError | SpaceError | DataError | UserError):
+        if isinstance(error, SpecError | SpaceError | DataError | UserError | SweepError):
             print(f"error: {error}", file=sys.stderr)
             raise typer.Exit(code=2)
         return False

@@ -20,7 +20,7 @@ from typing import Any
 
 from jaxtune.results import best_value
 from jaxtune.spec import load_spec
-from jaxtune.sweep import run_sweep
+from jaxtune.sweeping import run_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "experiments" / "quality"
