@@ -48,6 +48,6 @@ if "JAX_NUM_CPU_DEVICES" not in os.environ and "host_platform_device_count" not 
 __version__ = "0.1.0"
 
 # The Python API (api.py); the CLI runs through the same functions.
-from jaxtune.api import Sweep, SweepError, load, sweep  # noqa: E402
+from jaxtune.api import Sweep, SweepError, TextData, load, sweep  # noqa: E402
 
-__all__ = ["Sweep", "SweepError", "cores", "load", "sweep"]
+__all__ = ["Sweep", "SweepError", "TextData", "cores", "load", "sweep"]

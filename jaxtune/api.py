@@ -6,8 +6,10 @@ one, each a `Sweep` (records, best, ranking, report, final). The CLI's `sweep` a
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,75 @@ from jaxtune.layout import RESULTS_FILE, SPEC_FILE
 
 class SweepError(ValueError):
     """A sweep that cannot be run or read: one line saying what and where."""
+
+
+# The data section's keys that say where examples come from: in-memory data replaces them.
+SOURCE_KEYS = (
+    "source",
+    "train",
+    "val",
+    "test",
+    "file",
+    "split",
+    "format",
+    "text_column",
+    "label_column",
+    "header",
+)
+LABEL_KEY = {"classify": "label", "tag": "tags", "ctc": "target"}
+
+
+@dataclasses.dataclass(frozen=True)
+class TextData:
+    """Examples in memory: each split (texts, labels); a missing val or test split is
+    carved from train (`data.holdout`). Labels as the task reads them: a class (a string
+    or an integer) per text; for tag a list of tags per text, one per token; for ctc a
+    target string (read by character) or a list of labels.
+
+    The sweep directory keeps them as JSONL files (`data-<hash>/`), which its spec names,
+    so `resume`, `final` and `report` read the same examples.
+    """
+
+    train: tuple[Sequence[str], Sequence[Any]]
+    val: tuple[Sequence[str], Sequence[Any]] | None = None
+    test: tuple[Sequence[str], Sequence[Any]] | None = None
+
+    def splits(self) -> dict[str, tuple[Sequence[str], Sequence[Any]]]:
+        named = {"train": self.train, "val": self.val, "test": self.test}
+        return {name: split for name, split in named.items() if split is not None}
+
+    def write(self, folder: Path, task: str) -> dict[str, Any]:
+        """The splits as JSONL under `folder`; returns the data section's source keys."""
+        lines = {}
+        for name, (texts, labels) in self.splits().items():
+            if len(texts) != len(labels):
+                raise SweepError(
+                    f"TextData.{name}: found {len(texts)} texts and {len(labels)} labels; "
+                    "expected one label per text"
+                )
+            lines[name] = "".join(
+                json.dumps({"text": text, LABEL_KEY[task]: _plain(label)}) + "\n"
+                for text, label in zip(texts, labels, strict=True)
+            )
+        digest = hashlib.sha256(json.dumps(lines, sort_keys=True).encode()).hexdigest()[:12]
+        target = folder / f"data-{digest}"  # named by its content: nothing is overwritten
+        target.mkdir(parents=True, exist_ok=True)
+        section = {"format": "jsonl", "text_column": "text", "label_column": LABEL_KEY[task]}
+        for name, text in lines.items():
+            path = target / f"{name}.jsonl"
+            if not path.is_file():
+                path.write_text(text, encoding="utf-8")
+            section[name] = str(path.resolve())
+        return section
+
+
+def _plain(label):
+    """A label as JSON holds it (numpy scalars and arrays become numbers and lists)."""
+    if hasattr(label, "tolist"):
+        return label.tolist()
+    if isinstance(label, tuple):
+        return list(label)
+    return label
 
 
 @dataclasses.dataclass
@@ -86,20 +157,49 @@ class Sweep:
         return run_final(self.directory, top=top, force=force, data_dir=data_dir).document
 
 
+def is_path(spec) -> bool:
+    return isinstance(spec, Path) or (
+        "\n" not in str(spec) and str(spec).endswith((".yaml", ".yml"))
+    )
+
+
 def spec_of(spec: str | Path | Mapping[str, Any]):
     """A SweepSpec from a path, a YAML string or a mapping (SpecError when bad)."""
     from jaxtune.spec import load_spec, parse_spec
 
     if isinstance(spec, Mapping):
         return parse_spec(dict(spec), "<dict>")
-    if isinstance(spec, Path) or "\n" not in str(spec) and str(spec).endswith((".yaml", ".yml")):
+    if is_path(spec):
         return load_spec(spec)
     return parse_spec(yaml.safe_load(str(spec)), "<yaml>")
+
+
+def with_data(spec, data: TextData, out: str | Path | None) -> tuple[dict[str, Any], Path]:
+    """The spec's document with its data section reading `data`, and the sweep directory
+    (`out`, default runs/NAME) under which `data` is written."""
+    from jaxtune.spec.data import PRESETS
+
+    if isinstance(spec, Mapping):
+        document = json.loads(json.dumps(dict(spec)))  # a copy
+    elif is_path(spec):
+        document = yaml.safe_load(Path(spec).read_text(encoding="utf-8"))
+    else:
+        document = yaml.safe_load(str(spec))
+    # Everything but the data section is checked before anything is written.
+    parsed = spec_of({**document, "data": None})
+    directory = Path(out) if out is not None else Path("runs") / parsed.name
+    section = {k: v for k, v in (document.get("data") or {}).items() if k not in SOURCE_KEYS}
+    if section.get("name") in PRESETS or section.get("name") == "synthetic":
+        del section["name"]
+    section.update(data.write(directory, parsed.task))
+    section.setdefault("name", "memory")
+    return {**document, "data": section}, directory
 
 
 def sweep(
     spec: str | Path | Mapping[str, Any],
     *,
+    data: TextData | None = None,
     out: str | Path | None = None,
     overwrite: bool = False,
     data_dir: str | Path | None = None,
@@ -110,14 +210,19 @@ def sweep(
 ) -> Sweep:
     """Run every config of `spec` (a path, a YAML string or a dict) and return the Sweep.
 
+    data: examples in memory (TextData), instead of the spec's data section's sources.
     out: the sweep directory (default runs/NAME); the other options are the CLI's
     (`jaxtune sweep --help`); display: a progress display (default: rich, in a terminal
     or a notebook).
     """
     if wandb not in ("offline", "online", "disabled"):
         raise SweepError(f"wandb: expected offline, online or disabled, found {wandb!r}")
-    parsed = spec_of(spec)
-    directory = Path(out) if out is not None else Path("runs") / parsed.name
+    if data is None:
+        parsed = spec_of(spec)
+        directory = Path(out) if out is not None else Path("runs") / parsed.name
+    else:
+        spec, directory = with_data(spec, data, out)
+        parsed = spec_of(spec)
     options = {"overwrite": overwrite, "data_dir": data_dir, "storage": storage}
     with tempfile.TemporaryDirectory() as scratch:
         if not Path(parsed.path).is_file():

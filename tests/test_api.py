@@ -81,3 +81,38 @@ def test_the_readme_python_api_block_runs(tmp_path, monkeypatch):
     exec(compile(block, "README.md (Python API)", "exec"), {})
     assert (tmp_path / "runs" / "notebook" / "final.json").is_file()
     assert (tmp_path / "runs" / "notebook" / "report.md").is_file()
+
+
+def test_in_memory_data_equals_the_same_examples_read_from_files(tmp_path):
+    from support import tiny_dataset
+
+    dataset = tiny_dataset()
+
+    def examples(split):
+        texts = [dataset.decode(t, n) for t, n in zip(split.tokens, split.lengths, strict=True)]
+        return texts, [dataset.label_names[label] for label in split.labels]
+
+    data = jaxtune.TextData(train=examples(dataset.train), val=examples(dataset.val))
+    spec = {**SPEC, "data": {"max_length": 10, "holdout": 0.2}}
+    result = jaxtune.sweep(spec, data=data, out=tmp_path / "memory", wandb="disabled")
+
+    for name, (texts, labels) in data.splits().items():
+        lines = [json.dumps({"text": t, "label": y}) for t, y in zip(texts, labels, strict=True)]
+        (tmp_path / f"{name}.jsonl").write_text("\n".join(lines) + "\n")
+    files = {"train": str(tmp_path / "train.jsonl"), "val": str(tmp_path / "val.jsonl")}
+    path = tmp_path / "files.yaml"
+    path.write_text(yaml.safe_dump({**spec, "data": {**spec["data"], **files}}, sort_keys=False))
+    cli = CliRunner().invoke(app, ["sweep", str(path), "--out", str(tmp_path / "files")])
+    assert cli.exit_code == 0, cli.output
+    from_files = [json.loads(line) for line in (tmp_path / "files" / "results.jsonl").open()]
+    assert histories(result.records) == histories(from_files)
+    # The directory keeps the examples its spec names: final and resume read them there.
+    kept = yaml.safe_load((tmp_path / "memory" / "spec.yaml").read_text())["data"]
+    assert Path(kept["train"]).parent.parent == (tmp_path / "memory").resolve()
+    assert jaxtune.load(tmp_path / "memory").final()["test_size"] == 32  # carved: 0.2 of 160
+
+
+def test_in_memory_labels_must_match_the_texts():
+    data = jaxtune.TextData(train=(["a b", "c"], ["x"]))
+    with pytest.raises(jaxtune.SweepError, match=r"^TextData.train: found 2 texts and 1 labels"):
+        jaxtune.sweep(SPEC, data=data, out="unused")
