@@ -22,19 +22,6 @@ class SweepError(ValueError):
     """A sweep that cannot be run or read: one line saying what and where."""
 
 
-# The data section's keys that say where examples come from: in-memory data replaces them.
-SOURCE_KEYS = (
-    "source",
-    "train",
-    "val",
-    "test",
-    "file",
-    "split",
-    "format",
-    "text_column",
-    "label_column",
-    "header",
-)
 LABEL_KEY = {"classify": "label", "tag": "tags", "ctc": "target"}
 
 
@@ -178,6 +165,10 @@ def with_data(spec, data: TextData, out: str | Path | None) -> tuple[dict[str, A
     """The spec's document with its data section reading `data`, and the sweep directory
     (`out`, default runs/NAME) under which `data` is written."""
     from jaxtune.spec.data import PRESETS
+    from jaxtune.spec.data_section import FILE_KEYS
+
+    # The keys that say where examples come from: in-memory data replaces them.
+    source_keys = ("source", *FILE_KEYS)
 
     if isinstance(spec, Mapping):
         document = json.loads(json.dumps(dict(spec)))  # a copy
@@ -188,7 +179,7 @@ def with_data(spec, data: TextData, out: str | Path | None) -> tuple[dict[str, A
     # Everything but the data section is checked before anything is written.
     parsed = spec_of({**document, "data": None})
     directory = Path(out) if out is not None else Path("runs") / parsed.name
-    section = {k: v for k, v in (document.get("data") or {}).items() if k not in SOURCE_KEYS}
+    section = {k: v for k, v in (document.get("data") or {}).items() if k not in source_keys}
     if section.get("name") in PRESETS or section.get("name") == "synthetic":
         del section["name"]
     section.update(data.write(directory, parsed.task))
