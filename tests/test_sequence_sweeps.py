@@ -50,6 +50,14 @@ def test_the_named_ctc_study_fails_the_cnn_alone_and_ranks_the_rest(tmp_path):
     assert report.exit_code == 0, report.output
     markdown = (tmp_path / "ctc" / "report.md").read_text()
     assert "failed to build" in markdown
+    # Ranked by character accuracy, each config by its name, sequence accuracy beside it.
+    header = next(line for line in markdown.splitlines() if line.startswith("| rank |"))
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    assert columns[:3] == ["rank", "trial", "name"]
+    assert columns.index("val char acc") < columns.index("val sequence acc")
+    first = next(line for line in markdown.splitlines() if line.startswith("| 1 |"))
+    best = max(keep[:2], key=lambda n: by_name[n]["best"]["val_char_accuracy"])
+    assert f"| {best} |" in first
 
 
 def test_a_tagging_grid_records_token_and_sequence_accuracy(tmp_path):

@@ -61,9 +61,11 @@ RANKING_HEADERS = {  # short column names; a metric not listed is shown by its n
 
 def ranking(sweep: Sweep) -> list[Block]:
     metrics = sweep.ranking_metrics
+    named = any(record.get("name") for record in sweep.records)  # a study of named configs
     header = (
         "rank",
         "trial",
+        *(["name"] if named else []),
         *sweep.swept,
         *(RANKING_HEADERS.get(m, m) for m in metrics),
         "best epoch",
@@ -79,6 +81,7 @@ def ranking(sweep: Sweep) -> list[Block]:
             (
                 str(position) if scored else "—",
                 str(record["trial_id"]),
+                *([record.get("name") or "—"] if named else []),
                 *(
                     fmt_value(record["hparams"][n]) if applies(record, n) else "n/a"
                     for n in sweep.swept
@@ -89,7 +92,16 @@ def ranking(sweep: Sweep) -> list[Block]:
                 status_cell(record),
             )
         )
-    right = (True, True, *(False for _ in sweep.swept), *(True for _ in metrics), True, True, False)
+    right = (
+        True,
+        True,
+        *([False] if named else []),
+        *(False for _ in sweep.swept),
+        *(True for _ in metrics),
+        True,
+        True,
+        False,
+    )
     return [
         Heading("Ranking"),
         Paragraph(
