@@ -40,6 +40,26 @@ class TextData:
     val: tuple[Sequence[str], Sequence[Any]] | None = None
     test: tuple[Sequence[str], Sequence[Any]] | None = None
 
+    @classmethod
+    def from_arrays(cls, train, val=None, test=None) -> TextData:
+        """Already tokenized examples: each split (tokens [N, T] int, lengths [N], labels),
+        the first `length` ids of a row its tokens. Each id becomes one word of a text, so
+        the tokenizer numbers them again (its vocabulary: `data.min_frequency`,
+        `max_vocab_size`); what a model learns does not depend on the numbering.
+        """
+
+        def texts(split):
+            if split is None:
+                return None
+            tokens, lengths, labels = split
+            rows = [
+                " ".join(str(int(t)) for t in row[: int(n)])
+                for row, n in zip(tokens, lengths, strict=True)
+            ]
+            return rows, [_plain(label) for label in labels]
+
+        return cls(texts(train), texts(val), texts(test))
+
     def splits(self) -> dict[str, tuple[Sequence[str], Sequence[Any]]]:
         named = {"train": self.train, "val": self.val, "test": self.test}
         return {name: split for name, split in named.items() if split is not None}

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -116,3 +117,28 @@ def test_in_memory_labels_must_match_the_texts():
     data = jaxtune.TextData(train=(["a b", "c"], ["x"]))
     with pytest.raises(jaxtune.SweepError, match=r"^TextData.train: found 2 texts and 1 labels"):
         jaxtune.sweep(SPEC, data=data, out="unused")
+
+
+def test_token_arrays_become_the_same_sequences_under_the_tokenizers_numbering(tmp_path):
+    from support import tiny_dataset
+
+    from jaxtune.api import with_data
+    from jaxtune.data.sources import load_dataset
+    from jaxtune.spec import parse_spec
+
+    dataset = tiny_dataset()
+
+    def arrays(split):
+        return split.tokens, split.lengths, [dataset.label_names[y] for y in split.labels]
+
+    splits = (dataset.train, dataset.val, dataset.test)
+    data = jaxtune.TextData.from_arrays(*(arrays(s) for s in splits))
+    document, _ = with_data({}, data, tmp_path)
+    loaded, _ = load_dataset(parse_spec(document, "arrays.yaml").data)
+    for given, read in zip(splits, (loaded.train, loaded.val, loaded.test), strict=True):
+        np.testing.assert_array_equal(read.lengths, given.lengths)
+        names = [loaded.label_names[y] for y in read.labels]
+        assert names == [dataset.label_names[y] for y in given.labels]
+        for row, source, length in zip(read.tokens, given.tokens, given.lengths, strict=True):
+            # Each given id is one word of the loaded vocabulary: the same sequence.
+            assert [loaded.vocab[t] for t in row[:length]] == [str(t) for t in source[:length]]
