@@ -22,9 +22,6 @@ class SweepError(ValueError):
     """A sweep that cannot be run or read: one line saying what and where."""
 
 
-LABEL_KEY = {"classify": "label", "tag": "tags", "ctc": "target"}
-
-
 @dataclasses.dataclass(frozen=True)
 class TextData:
     """Examples in memory: each split (texts, labels); a missing val or test split is
@@ -66,6 +63,8 @@ class TextData:
 
     def write(self, folder: Path, task: str) -> dict[str, Any]:
         """The splits as JSONL under `folder`; returns the data section's source keys."""
+        from jaxtune.data.sequences import LABEL_KEYS  # the task's JSONL key for labels
+
         lines = {}
         for name, (texts, labels) in self.splits().items():
             if len(texts) != len(labels):
@@ -74,13 +73,13 @@ class TextData:
                     "expected one label per text"
                 )
             lines[name] = "".join(
-                json.dumps({"text": text, LABEL_KEY[task]: _plain(label)}) + "\n"
+                json.dumps({"text": text, LABEL_KEYS[task]: _plain(label)}) + "\n"
                 for text, label in zip(texts, labels, strict=True)
             )
         digest = hashlib.sha256(json.dumps(lines, sort_keys=True).encode()).hexdigest()[:12]
         target = folder / f"data-{digest}"  # named by its content: nothing is overwritten
         target.mkdir(parents=True, exist_ok=True)
-        section = {"format": "jsonl", "text_column": "text", "label_column": LABEL_KEY[task]}
+        section = {"format": "jsonl", "text_column": "text", "label_column": LABEL_KEYS[task]}
         for name, text in lines.items():
             path = target / f"{name}.jsonl"
             if not path.is_file():

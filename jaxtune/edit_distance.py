@@ -27,13 +27,19 @@ def edit_sums(decoded, decoded_lengths, labels, label_lengths, index, weights, w
     examples = np.asarray(index)[real]  # [R]
     truths = [labels[i, : label_lengths[i]].tolist() for i in examples]
     num_configs = decoded.shape[0]
+    configs = np.arange(num_configs) if wanted is None else np.flatnonzero(wanted)  # [W]
     sums = np.zeros(num_configs, np.float32)
-    for k in range(num_configs):
-        if wanted is not None and not wanted[k]:
-            continue
-        outputs, lengths = decoded[k][real], decoded_lengths[k][real]  # [R, T], [R]
-        guesses = [row[:n].tolist() for row, n in zip(outputs, lengths, strict=True)]
-        if guesses:
-            distances = process.cpdist(guesses, truths, scorer=Levenshtein.distance, workers=1)
-            sums[k] = float(np.sum(distances))
+    if not len(examples) or not len(configs):
+        return sums
+    outputs = decoded[configs][:, real]  # [W, R, T]
+    lengths = decoded_lengths[configs][:, real]  # [W, R]
+    guesses = [
+        row[:n].tolist()
+        for row, n in zip(outputs.reshape(-1, outputs.shape[-1]), lengths.reshape(-1), strict=True)
+    ]
+    # Every wanted config's decodings against the targets in one paired call.
+    distances = process.cpdist(
+        guesses, truths * len(configs), scorer=Levenshtein.distance, workers=1
+    )
+    sums[configs] = np.asarray(distances, np.float32).reshape(len(configs), -1).sum(axis=1)
     return sums

@@ -13,6 +13,7 @@ from jaxtune.data.dataset import TextDataset
 from jaxtune.models import build_classifier
 from jaxtune.optim import build_optimizer, kind_optimizer, on_union_state
 from jaxtune.population.shapes import widest
+from jaxtune.tasks import task_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,7 +127,7 @@ def program_for(
             dataset.vocab_size,
             dataset.num_classes,
             scan_unroll=unroll,
-            per_step=dataset.task != "classify",
+            per_step=task_of(dataset.task).per_step,
         )
 
     return Program(
