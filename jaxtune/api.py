@@ -206,10 +206,48 @@ def with_data(spec, data: TextData, out: str | Path | None) -> tuple[dict[str, A
     return {**document, "data": section}, directory
 
 
+def with_models(spec, model) -> str | Path | Mapping[str, Any]:
+    """Register `model` (a flax.linen.Module subclass, or a list of them) as architectures,
+    each also named by its class name; a spec that names no architecture gets the one
+    model's ('module:Class' in its spec.yaml)."""
+    from jaxtune.models.user import ContractError, register
+    from jaxtune.space import ALIASES
+
+    models = list(model) if isinstance(model, list | tuple) else [model]
+    try:
+        paths = [register(m, alias=getattr(m, "__name__", None)).path for m in models]
+    except ContractError as error:
+        raise SweepError(f"model: {error}") from None
+    document = _document(spec)
+    sections = [document.get(s) or {} for s in ("model", "parameters")]
+    sections += list((document.get("configs") or {}).values())
+    named = any(ALIASES.get(str(k)) == "architecture" for section in sections for k in section)
+    if named:
+        return spec
+    if len(paths) > 1:
+        raise SweepError(
+            f"model: {len(paths)} modules given and the spec names no architecture; sweep "
+            f"them with parameters: {{architecture: {{values: [{', '.join(paths)}]}}}}"
+        )
+    model_section = {**(document.get("model") or {}), "architecture": paths[0]}
+    return {**document, "model": model_section}
+
+
+def _document(spec) -> dict[str, Any]:
+    """A spec's YAML document as a dict (a file's named after it, as its sweep would be)."""
+    if isinstance(spec, Mapping):
+        return json.loads(json.dumps(dict(spec)))  # a copy
+    if is_path(spec):
+        document = yaml.safe_load(Path(spec).read_text(encoding="utf-8")) or {}
+        return {"name": Path(spec).stem, **document}
+    return yaml.safe_load(str(spec)) or {}
+
+
 def sweep(
     spec: str | Path | Mapping[str, Any],
     *,
     data: TextData | None = None,
+    model=None,
     out: str | Path | None = None,
     overwrite: bool = False,
     data_dir: str | Path | None = None,
@@ -221,12 +259,17 @@ def sweep(
     """Run every config of `spec` (a path, a YAML string or a dict) and return the Sweep.
 
     data: examples in memory (TextData), instead of the spec's data section's sources.
+    model: your own Flax module (a class, or a list of them; README "Your own model"), named
+    in the spec by its 'module:Class' or its class name; a spec that names no
+    architecture sweeps the one module given.
     out: the sweep directory (default runs/NAME); the other options are the CLI's
     (`jaxtune sweep --help`); display: a progress display (default: rich, in a terminal
     or a notebook).
     """
     if wandb not in ("offline", "online", "disabled"):
         raise SweepError(f"wandb: expected offline, online or disabled, found {wandb!r}")
+    if model is not None:
+        spec = with_models(spec, model)
     if data is None:
         parsed = spec_of(spec)
         directory = Path(out) if out is not None else Path("runs") / parsed.name
@@ -280,12 +323,12 @@ def run(spec, directory: Path, *, display=None, compile_cache: str | None = None
 
 def load(directory: str | Path) -> Sweep:
     """Reopen a sweep directory (finished or not): its spec and its records, ranked."""
+    from jaxtune.directory import load_sweep_spec
     from jaxtune.results import rank, read_results
-    from jaxtune.spec import load_spec
 
     directory = Path(directory)
     for needed in (SPEC_FILE, RESULTS_FILE):
         if not (directory / needed).is_file():
             raise SweepError(f"{directory}: no {needed}; expected a sweep directory")
-    spec = load_spec(directory / SPEC_FILE)
+    spec = load_sweep_spec(directory)
     return Sweep(directory, spec, rank(read_results(directory), spec.metric, spec.goal))

@@ -97,13 +97,11 @@ def resume(
     extends a sweep (finished or not) by N configs in the same study.
     """
     with _errors(debug):
-        from jaxtune.directory import read_run_options
-        from jaxtune.layout import SPEC_FILE
+        from jaxtune.directory import load_sweep_spec, read_run_options
         from jaxtune.search.base import check_extensible
-        from jaxtune.spec import load_spec
 
         options = read_run_options(directory, finished_ok=n_more > 0)
-        parsed = load_spec(directory / SPEC_FILE)
+        parsed = load_sweep_spec(directory)
         if n_more:
             check_extensible(parsed)  # a method --n-more cannot extend fails here, as one line
         parsed = _skipping_bad_lines(parsed, options.skip_bad_lines)

@@ -14,7 +14,7 @@ from jaxtune.merge import MergePolicy
 from jaxtune.plan import PopulationPlan, static_groups
 from jaxtune.results import best_value, varying_hparams
 from jaxtune.search import greedy
-from jaxtune.space import HPARAMS, STATIC
+from jaxtune.space import STATIC, applies, hparams_of
 from jaxtune.spec import SweepSpec
 from jaxtune.tasks import TASKS, task_of
 
@@ -29,11 +29,9 @@ def _describe(plan: PopulationPlan) -> str:
                 merged[name].append(value)
     static = [
         f"{n}={'/'.join(_fmt(v) for v in merged[n]) if merged.get(n) else _fmt(config[n])}"
-        for n, p in HPARAMS.items()
+        for n, p in hparams_of(config["architecture"]).items()
         # model_size is shown as what it sets: hidden_size and num_layers
-        if p.kind == STATIC
-        and config["architecture"] in p.applies_to
-        and n not in ("architecture", "model_size")
+        if p.kind == STATIC and n not in ("architecture", "model_size")
     ]
     kinds = sorted({_kind(v.optimizer, v.nesterov) for v in plan.variants if v.optimizer})
     if any(v.optimizer is None for v in plan.variants):
@@ -205,7 +203,12 @@ class RichDisplay:
                 str(position),
                 str(record["trial_id"]),
                 *([record.get("name") or "-"] if named else []),
-                *[_fmt(record["hparams"][n]) for n in names],
+                *[
+                    _fmt(record["hparams"][n])
+                    if applies(n, record["hparams"].get("architecture"))
+                    else "n/a"
+                    for n in names
+                ],
                 "-" if value is None else f"{value:.4f}",
                 *(f"{best[m]:.4f}" if m in best else "-" for m in metrics[1:]),
                 str(record["best_epoch"] or "-"),

@@ -35,6 +35,9 @@ class RunOptions:
     # budget.merge the sweep was planned with: a resume plans the same populations (a
     # sweep from before merging existed planned with none)
     merge: str = "none"
+    # where the spec's own modules (models/user.py) were imported from: resume, final and
+    # report find them there from any working directory
+    code_path: list[str] = dataclasses.field(default_factory=list)
 
 
 def claim_directory(directory: Path, overwrite: bool) -> None:
@@ -84,6 +87,18 @@ def prepare_directory(directory: Path, spec: SweepSpec, overwrite: bool) -> None
 
 def write_run_options(directory: Path, options: RunOptions) -> None:
     write_json(directory / RUN_FILE, dataclasses.asdict(options))
+
+
+def load_sweep_spec(directory: Path):
+    """The spec of the sweep in `directory`, its own modules looked up where the sweep
+    found them (run.json's code_path)."""
+    from jaxtune.models.user import add_search_path
+    from jaxtune.spec import load_spec
+
+    path = Path(directory) / RUN_FILE
+    if path.is_file():
+        add_search_path(json.loads(path.read_text(encoding="utf-8")).get("code_path", []))
+    return load_spec(Path(directory) / SPEC_FILE)
 
 
 def read_run_options(directory: Path, *, finished_ok: bool = False) -> RunOptions:

@@ -24,6 +24,7 @@ from jaxtune.data import bucketing
 from jaxtune.data.dataset import TextDataset, epoch_batches
 from jaxtune.data.widths import config_width
 from jaxtune.models import build_classifier
+from jaxtune.models.user import check_contract
 from jaxtune.plan import PopulationPlan
 from jaxtune.population.factory import Population, make_population
 from jaxtune.population.hparams import hparam_arrays, trial_keys, variant_in
@@ -43,7 +44,7 @@ from jaxtune.rounds import (
 from jaxtune.schedulers.base import Prune, Standing, Verdict
 from jaxtune.schedulers.pbt import PopulationBasedTraining
 from jaxtune.snapshots import PopulationSnapshots
-from jaxtune.space import KIND_NAMES, static_signature
+from jaxtune.space import KIND_NAMES, static_signature, user_architecture
 from jaxtune.tasks import task_of
 from jaxtune.views import DataView
 
@@ -181,16 +182,18 @@ class Engine:
 
     def build_failures(self, plan: PopulationPlan) -> list[TrialRecord]:
         """FAILED records of a population whose model cannot be built for the task (the
-        text CNN has no per-step outputs for tag and ctc), else []: its configs fail
+        text CNN has no per-step outputs for tag and ctc; a user module that breaks its
+        contract with these static values, models/user.py), else []: its configs fail
         alone, the sweep's other populations run."""
         config = plan.all_trials[0].config  # one static signature: one architecture
+        per_step = task_of(self.dataset.task).per_step
         try:
             build_classifier(
-                config,
-                self.dataset.vocab_size,
-                self.dataset.num_classes,
-                per_step=task_of(self.dataset.task).per_step,
+                config, self.dataset.vocab_size, self.dataset.num_classes, per_step=per_step
             )
+            user = user_architecture(config["architecture"])
+            if user is not None:
+                check_contract(user, config, per_step=per_step)
         except ValueError as error:
             outcome = Outcome(Status.FAILED, 0, -1, 0, False, build_error=str(error))
             return [self.recorder.record(plan, t, [], outcome) for t in plan.all_trials]
@@ -676,7 +679,7 @@ class Engine:
                 args = (state, split, block.index, block.weight, self._max_loss(), bounds)
                 jobs.append((population.train_round, args))
         wanted = np.ones(len(state.life.active), bool)  # [K]: only its shape matters here
-        per_config = (state.train.params, state.train.hparams.get("variant"), wanted)
+        per_config = (state.train.params, population.eval_inputs(state.train.hparams), wanted)
         for block in view.val_plan.blocks:
             split = view.val_plan.splits[block.length]
             args = (per_config, split, block.index, block.weight)
@@ -734,9 +737,7 @@ class Engine:
         if due is not None:
             live = np.asarray(state.life.active) if pending is None else pending
             wanted = live & due
-        val = view.val_plan.evaluate(
-            population, state.train.params, state.train.hparams.get("variant"), wanted
-        )
+        val = view.val_plan.evaluate(population, state.train.params, state.train.hparams, wanted)
         state, rates = population.after_evaluation(
             state, val, *stopping_args(self.early_stopping), due
         )

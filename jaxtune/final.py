@@ -21,10 +21,12 @@ from jaxtune.checkpoints import load_config_params
 from jaxtune.data.sources import load_dataset
 from jaxtune.data.widths import clip_buckets, config_width
 from jaxtune.population.factory import make_population
+from jaxtune.population.hparams import hparam_arrays
 from jaxtune.population.program import program_for
 from jaxtune.population.shapes import corner_slice
 from jaxtune.population.status import EarlyStopping
 from jaxtune.results import FINAL_FILE, best_value, rank, read_results, write_json
+from jaxtune.space import complete_config
 from jaxtune.spec.resolve import read_resolved
 from jaxtune.tasks import Task, task_of
 from jaxtune.views import EvalPlan
@@ -84,7 +86,9 @@ def run_final(
             load_config_params(directory, record["params"]), program.native_params(None)
         )
         batched = jax.tree.map(lambda leaf: leaf[None], params)  # a population of width 1
-        metrics = jax.tree.map(lambda v: v[0], jax.device_get(plan.evaluate(population, batched)))
+        hparams = hparam_arrays([complete_config(record["hparams"])], steps_per_epoch=1)
+        evaluated = plan.evaluate(population, batched, hparams)
+        metrics = jax.tree.map(lambda v: v[0], jax.device_get(evaluated))
         results.append(
             {
                 "trial_id": record["trial_id"],

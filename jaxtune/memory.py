@@ -21,6 +21,7 @@ from jaxtune.embedding_rows import under_table
 from jaxtune.models import build_classifier
 from jaxtune.models.cells import NUM_GATES
 from jaxtune.optim import build_optimizer, kind_optimizer
+from jaxtune.space import user_architecture
 from jaxtune.values import layer_sizes
 
 FLOAT_BYTES = 4
@@ -59,11 +60,19 @@ def _tree_bytes(tree) -> int:
     return int(sum(np.prod(leaf.shape) * leaf.dtype.itemsize for leaf in jax.tree.leaves(tree)))
 
 
-def activation_floats(config: Mapping[str, Any], seq_len: int) -> int:
-    """Floats the backward pass keeps for one [B, T] minibatch of one config."""
+def activation_floats(config: Mapping[str, Any], seq_len: int, params=None) -> int:
+    """Floats the backward pass keeps for one [B, T] minibatch of one config.
+
+    A user module's (params: its shapes) is estimated from its weights: each matrix's
+    output at every token, kept twice (before and after a nonlinearity), and one [T, T]
+    score map per token row of attention that a matrix may feed."""
     batch, embed = config["batch_size"], config["embedding_dim"]
     tokens = batch * seq_len
     floats = 2 * tokens * embed  # embedded inputs and their dropout mask
+    if user_architecture(config["architecture"]) is not None:
+        matrices = [leaf for leaf in jax.tree.leaves(params) if len(leaf.shape) >= 2]
+        floats += sum(2 * tokens * int(leaf.shape[-1]) for leaf in matrices)
+        return floats + len(matrices) * tokens * seq_len
     if config["architecture"] == "cnn":
         for width in config["filter_sizes"]:
             windows = batch * max(seq_len - width + 1, 1)
@@ -105,10 +114,17 @@ def estimate_memory(
     """
     model = build_classifier(config, vocab_size, num_classes)
     tokens = jnp.zeros((1, 8), jnp.int32)
-    params = jax.eval_shape(
-        lambda key: model.init(key, tokens, jnp.ones((1,), jnp.int32))["params"],
-        jax.random.key(0),
-    )
+    try:
+        params = jax.eval_shape(
+            lambda key: model.init(key, tokens, jnp.ones((1,), jnp.int32))["params"],
+            jax.random.key(0),
+        )
+    except Exception:
+        if user_architecture(config["architecture"]) is None:
+            raise
+        # A user module that cannot be built with these values: its configs are recorded
+        # FAILED before training (Engine.build_failures); nothing of it is held.
+        params = {}
     hparams = {
         name: jnp.float32(0.5)
         for name in (
@@ -139,6 +155,6 @@ def estimate_memory(
         optimizer_state=_tree_bytes(opt_state),
         best_params=param_bytes,
         step_transient=2 * step_bytes,
-        activations=FLOAT_BYTES * activation_floats(config, width),
+        activations=FLOAT_BYTES * activation_floats(config, width, params.get("encoder")),
         row_views=row_views,
     )

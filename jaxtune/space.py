@@ -29,6 +29,28 @@ MAX_LAYERS = 8
 MODEL_SIZES = {"small": (64, 1), "medium": (128, 2), "large": (256, 2)}
 
 
+def architecture_parser():
+    """A built-in architecture's name, or a user module's 'package.module:Class' path,
+    which is imported and registered (models/user.py) the first time it is named."""
+    builtin = choice(*ARCHITECTURES)
+    what = f"{builtin.allowed}, or your own Flax module as 'package.module:Class'"
+
+    def parse(value: Any) -> str:
+        if isinstance(value, str) and value in USER_ALIASES:
+            return USER_ALIASES[value]
+        if isinstance(value, str) and ":" in value:
+            from jaxtune.models.user import import_architecture  # the user's code, and flax
+
+            return import_architecture(value).path
+        try:
+            return builtin(value)
+        except SpaceError:
+            raise SpaceError(f"expected {what}, found {value!r}") from None
+
+    parse.allowed = what
+    return parse
+
+
 @dataclasses.dataclass(frozen=True)
 class HParam:
     name: str
@@ -52,8 +74,8 @@ HPARAMS: dict[str, HParam] = {
             "architecture",
             STATIC,
             "gru",
-            choice(*ARCHITECTURES),
-            "encoder type",
+            architecture_parser(),
+            "encoder type: a built-in, or your own Flax module as 'package.module:Class'",
             aliases=("cell", "model_type", "rnn_type"),
         ),
         HParam(
@@ -298,12 +320,89 @@ ALIASES: dict[str, str] = {
 STATIC_NAMES = tuple(n for n, p in HPARAMS.items() if p.kind == STATIC)
 DYNAMIC_NAMES = tuple(n for n, p in HPARAMS.items() if p.kind == DYNAMIC)
 
+# The built-in encoders' own hyperparameters: a user module's field may take one of these
+# names (its `hidden_size`), no other built-in name.
+ENCODER_NAMES = tuple(n for n, p in HPARAMS.items() if p.applies_to != ARCHITECTURES)
+
+
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+    """A user's Flax module as an architecture (models/user.py): its dataclass fields are
+    static hyperparameters, its declared `dynamic_hparams` traced ones."""
+
+    path: str  # 'package.module:Class', the architecture's value in configs
+    module: Any  # the flax.linen.Module subclass
+    static: dict[str, HParam]
+    dynamic: dict[str, HParam]
+
+    @property
+    def hparams(self) -> dict[str, HParam]:
+        return {**self.static, **self.dynamic}
+
+
+# Registered user architectures by path, and the short names (a class passed to
+# `jaxtune.sweep(model=...)`) that stand for a path.
+USER_ARCHITECTURES: dict[str, Architecture] = {}
+USER_ALIASES: dict[str, str] = {}
+
+
+def register_architecture(architecture: Architecture, alias: str | None = None) -> None:
+    USER_ARCHITECTURES[architecture.path] = architecture
+    if alias is not None:
+        USER_ALIASES[alias] = architecture.path
+
+
+def user_architecture(name: Any) -> Architecture | None:
+    """The registered user architecture `name` names, or None (a built-in)."""
+    return USER_ARCHITECTURES.get(name) if isinstance(name, str) else None
+
+
+def hparam(name: str) -> HParam:
+    """The registry entry of a canonical name: a built-in's (also where a module's field
+    shares its name), else that of the first registered module that declares it."""
+    if name in HPARAMS:
+        return HPARAMS[name]
+    for architecture in USER_ARCHITECTURES.values():
+        if name in architecture.hparams:
+            return architecture.hparams[name]
+    raise KeyError(name)
+
+
+def hparams_of(architecture: str) -> dict[str, HParam]:
+    """Every hyperparameter a config of `architecture` uses, by name."""
+    if architecture in ARCHITECTURES:
+        return {n: p for n, p in HPARAMS.items() if architecture in p.applies_to}
+    user = user_architecture(architecture)
+    generic = {n: p for n, p in HPARAMS.items() if p.applies_to == ARCHITECTURES}
+    return generic if user is None else {**generic, **user.hparams}
+
+
+def applies(name: str, architecture: Any) -> bool:
+    """Whether a config of `architecture` uses the hyperparameter `name`. A name no
+    registered module declares, and any name of a module that is not registered in this
+    process (a report read without it), are taken to be used."""
+    if architecture is None:
+        return True
+    if name not in HPARAMS:
+        user = user_architecture(architecture)
+        if user is not None:
+            return name in user.hparams
+        declared = any(name in a.hparams for a in USER_ARCHITECTURES.values())
+        return not (declared and architecture in ARCHITECTURES)
+    return name in hparams_of(architecture)
+
 
 def canonical_name(name: str) -> str:
     """The registry name for `name` or one of its aliases; SpaceError lists the known names."""
     if name in ALIASES:
         return ALIASES[name]
-    raise SpaceError(f"unknown hyperparameter {name!r}; known: {', '.join(HPARAMS)}")
+    for architecture in USER_ARCHITECTURES.values():
+        if name in architecture.hparams:
+            return name
+    declared = "".join(
+        f"; {a.path} takes {', '.join(a.hparams) or 'none'}" for a in USER_ARCHITECTURES.values()
+    )
+    raise SpaceError(f"unknown hyperparameter {name!r}; known: {', '.join(HPARAMS)}{declared}")
 
 
 def complete_config(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -313,13 +412,23 @@ def complete_config(values: Mapping[str, Any]) -> dict[str, Any]:
     `hidden_size`) become the same config, so they share a signature and dedupe.
     Lists (JSON, Optuna) become tuples, so configs hash. A per-layer hidden_size list
     sets num_layers to its length; an explicit num_layers that differs is a SpaceError.
-    A model_size preset sets hidden_size and num_layers where the values do not.
+    A model_size preset sets hidden_size and num_layers where the values do not. A user
+    module's hyperparameters (models/user.py) are in the configs of its architecture,
+    and in others' only where the values set them (at their default, unused).
     """
     config = {name: p.default for name, p in HPARAMS.items()}
     config.update({k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+    user = user_architecture(config["architecture"])
+    used = hparams_of(config["architecture"])
     for name, p in HPARAMS.items():
-        if config["architecture"] not in p.applies_to:
+        if name not in used:
             config[name] = p.default
+    if user is not None:  # its own defaults, also for a field named like a built-in's
+        config.update({n: p.default for n, p in user.hparams.items() if n not in values})
+    # Another module's hyperparameter that the values set is reset to its default, as a
+    # built-in's is; those the values do not set stay out of the config.
+    for name in [n for n in config if n not in HPARAMS and n not in used]:
+        config[name] = hparam(name).default
     if config["model_size"] is not None:
         hidden, layers = MODEL_SIZES[config["model_size"]]
         preset = {"hidden_size": hidden, "num_layers": layers}
@@ -345,4 +454,9 @@ def static_signature(
     signatures share one program."""
     # model_size is expanded into hidden_size and num_layers (complete_config).
     names = (*(n for n in STATIC_NAMES if n != "model_size"), *KIND_NAMES)
-    return tuple((name, config[name]) for name in names if name not in merged)
+    user = user_architecture(config["architecture"])
+    if user is None:
+        return tuple((name, config[name]) for name in names if name not in merged)
+    # A user module's fields are never merged: its params' structure may follow any of them.
+    builtin = tuple((n, config[n]) for n in names if n not in merged and n not in user.static)
+    return builtin + tuple((name, config[name]) for name in user.static)

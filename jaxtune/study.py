@@ -27,6 +27,7 @@ from optuna.trial import TrialState
 
 from jaxtune.layout import STUDY_FILE
 from jaxtune.records import TrialRecord
+from jaxtune.space import applies
 
 STATES = {
     "completed": TrialState.COMPLETE,
@@ -94,9 +95,14 @@ def frozen_trial(
     intermediate = {
         int(h["epoch"]): float(h[metric]) for h in record["history"] if _finite(h.get(metric))
     }
-    params = {name: choice(record["hparams"][name]) for name in distributions}
+    # A hyperparameter the config's architecture does not use (a CNN's hidden_size, reset
+    # to its default) is left out, as Optuna leaves out a conditional parameter.
+    hparams = record["hparams"]
+    used = [n for n in distributions if n in hparams and applies(n, hparams.get("architecture"))]
+    params = {name: choice(hparams[name]) for name in used}
     distributions = {
-        name: point(params[name]) if dist is None else dist for name, dist in distributions.items()
+        name: point(params[name]) if distributions[name] is None else distributions[name]
+        for name in used
     }
     return optuna.trial.create_trial(
         state=state,

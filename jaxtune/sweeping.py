@@ -29,6 +29,7 @@ from jaxtune.layout import (
     SWEEP_FILE,
 )
 from jaxtune.merge import MergePolicy, merge_policy
+from jaxtune.models.user import module_root
 from jaxtune.plan import PopulationPlan, default_memory_budget, plan_populations, streamed
 from jaxtune.progress import ProgressLog
 from jaxtune.records import TrialRecord
@@ -144,6 +145,7 @@ def _run_sweep(
         skip_bad_lines=spec.data.skip_bad_lines,
         extensions=list(extensions),
         merge=spec.budget.merge,
+        code_path=sorted({module_root(p) for p in spec.user_architectures} - {None}),
     )
     if resume:
         earlier = read_run_options(directory, finished_ok=True)

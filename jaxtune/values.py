@@ -73,6 +73,18 @@ def choice(*options: str):
     return parse
 
 
+def text():
+    what = "a string"
+
+    def parse(value: Any) -> str:
+        if not isinstance(value, str):
+            raise SpaceError(f"expected {what}, found {value!r}")
+        return value
+
+    parse.allowed = what
+    return parse
+
+
 def boolean():
     what = "true or false"
 

@@ -34,11 +34,12 @@ class EvalPlan:
         targets = None if split.label_lengths is None else (split.labels, split.label_lengths)
         return cls(blocks, {b.length: to_device(split.truncate(b.length)) for b in blocks}, targets)
 
-    def evaluate(self, population: Population, params, variant=None, wanted=None) -> dict[str, Any]:
-        """Metrics of every config ([K] each); `variant`: the configs' variant codes [K] in
-        a merged program (each evaluated at its own width), else None; `wanted`: None, or
-        [K] bool, the configs whose metrics are used (the others' may be skipped)."""
-        per_config = (params, variant) if wanted is None else (params, variant, wanted)
+    def evaluate(self, population: Population, params, hparams, wanted=None) -> dict[str, Any]:
+        """Metrics of every config ([K] each); `hparams`: the configs' ({name: [K]}; what
+        an evaluation reads of them: Population.eval_inputs); `wanted`: None, or [K] bool,
+        the configs whose metrics are used (the others' may be skipped)."""
+        inputs = population.eval_inputs(hparams)
+        per_config = (params, inputs) if wanted is None else (params, inputs, wanted)
         totals = None
         for block in self.blocks:
             part, stacked = population.evaluate_totals(

@@ -42,7 +42,8 @@ def test_a_training_round_and_its_evaluation_make_no_hidden_host_transfer():
     for _ in range(2):  # the first call compiles, the second runs the cached program
         with jax.transfer_guard("disallow"):
             state, metrics = population.train_round(state, split, index, weights, max_loss)
-            totals = population.evaluate_totals((state.train.params, None), split, index, weights)
+            inputs = population.eval_inputs(state.train.hparams)
+            totals = population.evaluate_totals((state.train.params, inputs), split, index, weights)
             val = population.metrics(totals[0])
             state, rates = population.after_evaluation(state, val, patience, min_delta)
     # The guard is live: an implicit host-to-device copy of a numpy array is refused.

@@ -317,7 +317,8 @@ BAD_SPECS = [
     ),
     (
         "model: {architecture: transformer}",
-        "model.architecture: expected one of gru, lstm, rnn, cnn, found 'transformer'",
+        "model.architecture: expected one of gru, lstm, rnn, cnn, or your own Flax module as "
+        "'package.module:Class', found 'transformer'",
     ),
     ("model: {bidirectional: 1}", "model.bidirectional: expected true or false, found 1"),
     (

@@ -45,8 +45,8 @@ class RecordingPopulation:
         self.seen = []  # (example id, split width)
 
     def evaluate_totals(self, per_config, split, index, weights):
-        params, variant = per_config
-        assert variant is None  # an unmerged population's
+        params, inputs = per_config
+        assert inputs == {"variant": None, "model": {}}  # an unmerged built-in population's
         tokens, lengths, labels = (
             np.asarray(a) for a in (split.tokens, split.lengths, split.labels)
         )
@@ -56,6 +56,9 @@ class RecordingPopulation:
         confusion = np.zeros((len(params), C, C), np.float32)
         np.add.at(confusion, (slice(None), labels[real], tokens[real, 0] % C), 1.0)
         return {"loss_sum": loss, "confusion": confusion}, {}
+
+    def eval_inputs(self, hparams):
+        return {"variant": hparams.get("variant"), "model": {}}
 
     def metrics(self, totals):
         return totals
@@ -76,7 +79,7 @@ def test_an_unbucketed_plan_evaluates_every_example_once_at_the_full_width():
     assert [block.length for block in plan.blocks] == [split.max_length]
     assert plan.blocks[0].index.shape[1] == 16  # the evaluation batch size
     population = RecordingPopulation()
-    totals = plan.evaluate(population, PARAMS)
+    totals = plan.evaluate(population, PARAMS, {})
     assert sorted(i for i, _ in population.seen) == list(range(len(split)))
     assert {width for _, width in population.seen} == {split.max_length}
     expected_loss, expected_confusion = expected_totals(split, PARAMS)
@@ -92,14 +95,14 @@ def test_a_bucketed_plan_sums_its_blocks_to_the_unbucketed_totals():
     for width, device_split in plan.splits.items():
         np.testing.assert_array_equal(device_split.tokens, split.tokens[:, :width])
     population = RecordingPopulation()
-    totals = plan.evaluate(population, PARAMS)
+    totals = plan.evaluate(population, PARAMS, {})
     seen = dict(population.seen)
     assert len(population.seen) == len(seen) == len(split)  # every example exactly once
     for example, width in seen.items():
         # ...in the narrowest bucket that holds it.
         length = split.lengths[example]
         assert width == min(b for b in buckets if b >= length), (example, length, width)
-    unbucketed = EvalPlan.of(split, 16, None).evaluate(RecordingPopulation(), PARAMS)
+    unbucketed = EvalPlan.of(split, 16, None).evaluate(RecordingPopulation(), PARAMS, {})
     np.testing.assert_allclose(totals["loss_sum"], unbucketed["loss_sum"])
     np.testing.assert_array_equal(totals["confusion"], unbucketed["confusion"])
 

@@ -12,6 +12,8 @@ import jax
 from jaxtune.models.cnn import CNNEncoder
 from jaxtune.models.dropout import dropout
 from jaxtune.models.rnn import RNNEncoder
+from jaxtune.models.user import build_module
+from jaxtune.space import user_architecture
 
 EMBEDDING = "embedding"  # top-level parameter collection of the embedding table
 
@@ -27,6 +29,9 @@ class SequenceClassifier(nn.Module):
     vocab_size: int
     embedding_dim: int
     num_classes: int
+    user: bool = False  # a user's module as the encoder (models/user.py's contract)
+    # its traced hyperparameters' defaults, ((name, value), ...): what `init` traces with
+    dynamic_defaults: tuple[tuple[str, float], ...] = ()
 
     def setup(self):
         # Attribute names are the parameter collections: "embedding" is EMBEDDING.
@@ -48,25 +53,31 @@ class SequenceClassifier(nn.Module):
         *,
         dropout_rate=0.0,
         recurrent_dropout_rate=0.0,
+        hparams=None,
         key=None,
         train=False,
     ):
         """xs: [B, T, E] embedded inputs, lengths: [B] int32 -> logits [B, C] ([B, T, C]
         with a per-step encoder: tag and ctc).
 
-        `key` is needed only with `train=True`; rates may be traced scalars.
+        `key` is needed only with `train=True`; rates may be traced scalars; `hparams`: a
+        user module's traced hyperparameters ({name: scalar}).
         """
         encoder_key = output_key = None
         if train:
             encoder_key, output_key = jax.random.split(key)
-        features = self.encoder(
-            xs,
-            lengths,
-            dropout_rate=dropout_rate,
-            recurrent_dropout_rate=recurrent_dropout_rate,
-            key=encoder_key,
-            train=train,
-        )  # [B, D], or [B, T, D] per step
+        if self.user:
+            values = {**dict(self.dynamic_defaults), **(hparams or {})}
+            features = self.encoder(xs, lengths, values, key=encoder_key, train=train)
+        else:
+            features = self.encoder(
+                xs,
+                lengths,
+                dropout_rate=dropout_rate,
+                recurrent_dropout_rate=recurrent_dropout_rate,
+                key=encoder_key,
+                train=train,
+            )  # [B, D], or [B, T, D] per step
         if train:
             features = dropout(output_key, dropout_rate, features)
         return self.head(features)  # [B, C] or [B, T, C]
@@ -85,8 +96,16 @@ def build_classifier(
 
     `fused_backward=False` differentiates the recurrent scans with plain autodiff (the
     reference the fused backward pass is tested against). `per_step`: logits at every
-    input step (the tag and ctc tasks), which only a recurrent encoder gives.
+    input step (the tag and ctc tasks), which a recurrent encoder gives, or a user module
+    that keeps the per-step contract (models/user.py).
     """
+    user = user_architecture(config["architecture"])
+    if user is not None:
+        encoder = build_module(user, config)
+        defaults = tuple((name, p.default) for name, p in user.dynamic.items())
+        return SequenceClassifier(
+            encoder, vocab_size, config["embedding_dim"], num_classes, True, defaults
+        )
     if config["architecture"] == "cnn":
         if per_step:
             raise ValueError("the text CNN pools over time: it has no per-step outputs")

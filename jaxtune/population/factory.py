@@ -51,12 +51,14 @@ class Population(NamedTuple):
       every config through the minibatches index, weights [S, B] of split; max_loss a
       traced scalar (inf: no bound); bounds None or [V, 2] int32, the rows each variant
       steps on (rounds.Call); metrics summed over the steps, [K] each. The state is donated.
-    evaluate_totals((params, variant codes or None[, wanted]), split, index, weights) ->
+    eval_inputs(hparams) -> what an evaluation reads of the hparams ({name: [K]}): the
+      variant codes ([K] int32) of a program whose variants differ in width, each config
+      evaluated at its own, and a user module's traced hyperparameters.
+    evaluate_totals((params, eval_inputs[, wanted]), split, index, weights) ->
       (totals, stacked): the sums of objectives.evaluation_sums ({name: [K]}, confusion
       [K, C, C]) and its per-example outputs ({name: [K, S, B, ...]}, ctc's decodings, else
-      empty); the codes ([K] int32) of a program whose variants differ in width, each
-      config evaluated at its own; wanted ([K] bool): the configs whose metrics are used
-      (computed a chunk at a time, the others may be skipped: zeros).
+      empty); wanted ([K] bool): the configs whose metrics are used (computed a chunk at
+      a time, the others may be skipped: zeros).
     metrics(totals) -> the task's metrics (tasks.py), per_class_accuracy ([K] each; [K, C])
       and the confusion where the task counts one.
     after_evaluation(state, val_metrics, patience, min_delta, due=None) -> (state, rates
@@ -80,6 +82,7 @@ class Population(NamedTuple):
     place: Callable
     share: Callable
     train_round: Callable
+    eval_inputs: Callable
     evaluate_totals: Callable
     metrics: Callable
     after_evaluation: Callable
@@ -203,18 +206,23 @@ def make_population(
         new, metrics = chunked_steps(light, split, index, weights, max_loss, rows, bounds)
         return new.replace(life=new.life.replace(best_params=best_params)), metrics
 
+    def eval_inputs(hparams):
+        """What an evaluation reads of a population's hparams ({name: [K]}): the variant
+        codes of a merged program, and a user module's traced hyperparameters."""
+        return {"variant": hparams.get("variant"), "model": program.model_hparams(hparams)}
+
     def evaluate_one(per_config, batch):
-        """One config's summed loss and confusion; per_config: (params, variant code, ...)."""
-        params, code = per_config[:2]
+        """One config's summed loss and confusion; per_config: (params, eval_inputs, ...)."""
+        params, inputs = per_config[:2]
         if not program.models:
-            return eval_step(program, params, batch)
+            return eval_step(program, params, batch, None, inputs["model"])
 
         def at_width(variant, params):
             native = corner_slice(params, program.native_params(variant))
-            return eval_step(program, native, batch, variant)
+            return eval_step(program, native, batch, variant, inputs["model"])
 
         branches = [functools.partial(at_width, v) for v in program.variants]
-        return lax.switch(code, branches, params)
+        return lax.switch(inputs["variant"], branches, params)
 
     def evaluate_batch(per_config, batch):
         # Computed a chunk at a time, a chunk of configs none of which is wanted is skipped.
@@ -229,8 +237,8 @@ def make_population(
 
     def evaluate_totals(per_config, split: DeviceSplit, index, weights):
         """Every config's sums over batches [S, B] ({name: [K]}; confusion [K, C, C]) and
-        per-example outputs ({name: [K, S, B, ...]}); per_config: (params, variant codes
-        [K] or None[, wanted [K] bool])."""
+        per-example outputs ({name: [K, S, B, ...]}); per_config: (params, eval_inputs of
+        the hparams[, wanted [K] bool])."""
 
         evaluate, shapes = traced_once(
             evaluate_batch, per_config, split.gather(index[0], weights[0])
@@ -294,6 +302,7 @@ def make_population(
         place=lambda state: on_mesh(state, mesh_devices),
         share=lambda data, width: replicated(data, width, mesh_devices),
         train_round=jax.jit(over_devices(train_round, mesh_devices), donate_argnums=0),
+        eval_inputs=eval_inputs,
         evaluate_totals=jax.jit(over_devices(evaluate_totals, mesh_devices)),
         metrics=jax.jit(metrics),
         after_evaluation=jax.jit(evaluated, donate_argnums=0),

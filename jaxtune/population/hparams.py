@@ -12,7 +12,7 @@ import numpy as np
 from jaxtune.optim import optimizer_code
 from jaxtune.population.program import Variant, variant_of
 from jaxtune.schedules import schedule_code
-from jaxtune.space import DYNAMIC_NAMES
+from jaxtune.space import DYNAMIC_NAMES, user_architecture
 
 
 def hparam_arrays(
@@ -22,7 +22,8 @@ def hparam_arrays(
     max_steps: int | None = None,
     variants: Sequence[Variant] = (),
 ) -> dict[str, np.ndarray]:
-    """Dynamic hyperparameters of K complete configs as [K] arrays (the traced values).
+    """Dynamic hyperparameters of K complete configs as [K] arrays (the traced values),
+    a user module's among them.
 
     Also `total_steps` [K], each config's budget of optimizer steps (it completes at the
     first evaluation that reaches it, and a cosine schedule spans it): `epochs` *
@@ -44,6 +45,12 @@ def hparam_arrays(
         name: np.array([as_number(name, c[name]) for c in configs], np.float32)
         for name in DYNAMIC_NAMES
     }
+    # A user module's traced hyperparameters (models/user.py), each config's own value.
+    for config in configs:
+        user = user_architecture(config["architecture"])
+        for name, entry in user.dynamic.items() if user is not None else ():
+            if name not in arrays:
+                arrays[name] = np.array([c.get(name, entry.default) for c in configs], np.float32)
     arrays["embedding_trainable"] = arrays["embedding_trainable"].astype(bool)
     arrays["nesterov"] = arrays["nesterov"].astype(bool)
     arrays["optimizer"] = arrays["optimizer"].astype(np.int32)

@@ -13,6 +13,7 @@ from jaxtune.data.dataset import TextDataset
 from jaxtune.models import build_classifier
 from jaxtune.optim import build_optimizer, kind_optimizer, on_union_state
 from jaxtune.population.shapes import widest
+from jaxtune.space import user_architecture
 from jaxtune.tasks import task_of
 
 
@@ -71,6 +72,11 @@ class Program:
     variants: tuple[Variant, ...] = ()
     models: tuple[Any, ...] = ()  # each variant's model where their widths differ, else ()
     task: str = "classify"  # or "tag", "ctc" (tasks.py): the loss and what is counted
+    dynamic: tuple[str, ...] = ()  # a user module's traced hyperparameters (models/user.py)
+
+    def model_hparams(self, hparams) -> dict:
+        """The traced hyperparameters the model itself reads, of a hparams dict."""
+        return {name: hparams[name] for name in self.dynamic}
 
     def model_for(self, variant: Variant | None):
         return self.models[self.variants.index(variant)] if self.models else self.model
@@ -120,6 +126,8 @@ def program_for(
     recurrent scans (budget.unroll), which changes the compiled loop, never the math;
     `variants`: a merged program's (merge.py), each config running its own."""
 
+    user = user_architecture(config["architecture"])
+
     def model(widths=()):
         at_width = {**config, **dict(widths)}
         return build_classifier(
@@ -139,4 +147,5 @@ def program_for(
         variants=variants,
         models=tuple(model(v.widths) for v in variants) if variants and variants[0].widths else (),
         task=dataset.task,
+        dynamic=tuple(user.dynamic) if user is not None else (),
     )

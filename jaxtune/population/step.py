@@ -127,6 +127,7 @@ def train_step(
         options = {
             "dropout_rate": hparams["dropout"],
             "recurrent_dropout_rate": hparams["recurrent_dropout"],
+            "hparams": program.model_hparams(hparams),
             "key": key,
             "train": True,
         }
@@ -203,11 +204,16 @@ def guarded_train_step(
     }
 
 
-def eval_step(program: Program, params, batch: Batch, variant: Variant | None = None):
+def eval_step(
+    program: Program, params, batch: Batch, variant: Variant | None = None, model_hparams=None
+):
     """What one batch adds to one config's evaluation (no dropout): ({name: sum}, {name:
-    per-example output}), objectives.evaluation_sums; `params` at the config's own width."""
+    per-example output}), objectives.evaluation_sums; `params` at the config's own width;
+    `model_hparams`: a user module's traced hyperparameters (Program.model_hparams)."""
     model = program.model_for(variant)
-    logits = model.apply({"params": params}, batch.tokens, batch.lengths)  # [B, C] / [B, T, C]
+    logits = model.apply(
+        {"params": params}, batch.tokens, batch.lengths, hparams=model_hparams
+    )  # [B, C] / [B, T, C]
     return objectives.evaluation_sums(program.task, logits, batch)
 
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from jaxtune import space
 from jaxtune.layout import FINAL_FILE, RESULTS_FILE, SPEC_FILE, SWEEP_FILE
 from jaxtune.refine import sensitivities, value_scores
 from jaxtune.results import best_value, rank, read_results, varying_hparams
@@ -161,8 +162,7 @@ class Effect:
 
 def applies(record: Mapping[str, Any], name: str) -> bool:
     """Whether the config's cell type uses NAME (a CNN has no hidden_size)."""
-    cell = record["hparams"].get(CELL_TYPE)
-    return name not in HPARAMS or cell is None or cell in HPARAMS[name].applies_to
+    return space.applies(name, record["hparams"].get(CELL_TYPE))
 
 
 def applying(records: Sequence[Mapping[str, Any]], name: str) -> list[Any]:
@@ -228,11 +228,7 @@ def cell_matches(sweep: Sweep) -> tuple[list[str], list[CellMatch]]:
     )
     if len(cells) < 2:
         return cells, []
-    names = [
-        n
-        for n in sweep.swept
-        if n != CELL_TYPE and all(c in HPARAMS[n].applies_to for c in cells if n in HPARAMS)
-    ]
+    names = [n for n in sweep.swept if n != CELL_TYPE and all(space.applies(n, c) for c in cells)]
     groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for record in records:
         key = _key([record["hparams"].get(n) for n in names])

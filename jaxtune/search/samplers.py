@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from jaxtune.distributions import DistributionError, draw_valid
-from jaxtune.space import HPARAMS, complete_config
+from jaxtune.space import complete_config, hparam
 from jaxtune.spec import SpecError, SweepSpec
 
 
@@ -131,7 +131,7 @@ def random_search(spec: SweepSpec) -> tuple[list[Trial], int]:
             drawn[name] = values[int(rng.integers(len(values)))]
         for name, distribution in spec.distributions.items():
             try:
-                drawn[name] = draw_valid(distribution, HPARAMS[name].parse, rng)
+                drawn[name] = draw_valid(distribution, hparam(name).parse, rng)
             except DistributionError as error:
                 raise SpecError(f"{spec.path}: parameters.{name}: {error}") from None
         configs.append({**spec.fixed, **drawn})

@@ -17,14 +17,19 @@ from jaxtune.distributions import Distribution
 from jaxtune.schedulers.early_terminate import HyperbandStopping
 from jaxtune.schedulers.halving import Hyperband, SuccessiveHalving
 from jaxtune.schedulers.pbt import PopulationBasedTraining
-from jaxtune.space import canonical_name
+from jaxtune.space import HPARAMS, canonical_name, user_architecture
 from jaxtune.spec.budget import Budget, parse_budget
 from jaxtune.spec.data import DataSpec
 from jaxtune.spec.data_section import parse_data_section
 from jaxtune.spec.early_terminate import parse_early_terminate
 from jaxtune.spec.errors import Reader, SpecError, key_name
 from jaxtune.spec.lengths import fit_data_width, requested_lengths
-from jaxtune.spec.model import parse_model, parse_named_configs
+from jaxtune.spec.model import (
+    check_contracts,
+    parse_model,
+    parse_named_configs,
+    register_architectures,
+)
 from jaxtune.spec.parameters import check_layer_counts, parse_parameters
 from jaxtune.spec.scheduler import most_epochs, parse_scheduler
 from jaxtune.spec.task import check_task
@@ -94,6 +99,8 @@ class SweepSpec:
     # Optuna's successive halving or hyperband, pruning configs at rungs of evaluations;
     # or population-based training, perturbing the running configs
     scheduler: SuccessiveHalving | Hyperband | PopulationBasedTraining | None = None
+    # the user modules it names as architectures ('package.module:Class', models/user.py)
+    user_architectures: tuple[str, ...] = ()
 
 
 def load_spec(path: str | Path) -> SweepSpec:
@@ -112,6 +119,9 @@ def load_spec(path: str | Path) -> SweepSpec:
         where = f"line {mark.line + 1}: " if mark else ""
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise SpecError(f"{path}: {where}invalid YAML: {problem}") from None
+    from jaxtune.models.user import add_search_path
+
+    add_search_path([path.parent])  # a user module may sit beside its spec
     return parse_spec(document, str(path))
 
 
@@ -142,6 +152,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
     default_goal = "maximize" if task.monitors[metric_name] == "max" else "minimize"
     goal = read.choice(metric.get("goal", default_goal), "metric.goal", GOALS)
 
+    user_architectures = register_architectures(read, top)
     fixed = parse_model(read, top.get("model"))
     train = parse_train(read, top.get("train"), fixed, metric_name, tuple(task.monitors))
 
@@ -235,6 +246,14 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
                 f"{path}: run_cap: ignored by method greedy (it trains each iteration's values)"
             )
     check_task(read, task.name, top, fixed, parameters, distributions, train)
+    check_contracts(read, user_architectures, fixed, task.per_step)
+    # Every config of the sweep holds the modules' own hyperparameters (at their default
+    # where its architecture does not use them, as a CNN's hidden_size): one set of names.
+    for module in user_architectures:
+        for hparam_name, entry in user_architecture(module).hparams.items():
+            given = (fixed, parameters, distributions)
+            if hparam_name not in HPARAMS and not any(hparam_name in d for d in given):
+                fixed[hparam_name] = entry.default
     spec = SweepSpec(
         path=path,
         name=name,
@@ -256,6 +275,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         named=named,
         early_terminate=early_terminate,
         scheduler=scheduler,
+        user_architectures=tuple(user_architectures),
     )
     return spec
 

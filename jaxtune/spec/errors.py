@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from jaxtune.space import HPARAMS, canonical_name
+from jaxtune.space import canonical_name, hparam
 from jaxtune.values import SpaceError
 
 
@@ -61,4 +61,4 @@ class Reader:
             canonical = canonical_name(str(name))
         except SpaceError as error:
             raise self.error(key, str(error)) from None
-        return canonical, self.parse(HPARAMS[canonical].parse, value, key)
+        return canonical, self.parse(hparam(canonical).parse, value, key)

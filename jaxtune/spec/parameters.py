@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from jaxtune import space
 from jaxtune.distributions import (
     DISCRETE,
     KEYS,
@@ -19,7 +20,7 @@ from jaxtune.distributions import (
     grid_values,
     read_distribution,
 )
-from jaxtune.space import HPARAMS, HParam, canonical_name
+from jaxtune.space import HParam, canonical_name
 from jaxtune.values import SpaceError, floating, layer_conflict
 
 # W&B distributions with an Optuna equivalent (what method bayes accepts; see search/bayes.py).
@@ -43,7 +44,7 @@ def parse_parameters(
             raise read.error(where, str(error)) from None
         if canonical in fixed or canonical in swept or canonical in distributions:
             raise read.error(where, f"{canonical!r} is set twice (model, train or parameters)")
-        hparam = HPARAMS[canonical]
+        hparam = space.hparam(canonical)
         if not isinstance(entry, Mapping):  # shorthand: `dropout: 0.1`
             fixed[canonical] = read.parse(hparam.parse, entry, where)
             continue

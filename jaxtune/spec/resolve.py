@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from jaxtune.data.sources import DataReport
-from jaxtune.layout import RESOLVED_FILE, SPEC_FILE
+from jaxtune.layout import RESOLVED_FILE
 from jaxtune.plan import Shapes
 from jaxtune.results import recorded_data_dir, write_json
-from jaxtune.spec.document import SweepSpec, load_spec
+from jaxtune.spec.document import SweepSpec
 from jaxtune.spec.errors import SpecError
 
 
@@ -86,7 +86,9 @@ def read_resolved(directory: Path, data_dir: str | Path | None = None) -> Resolv
     are recorded for the next reader.
     """
     directory = Path(directory)
-    spec = load_spec(directory / SPEC_FILE)
+    from jaxtune.directory import load_sweep_spec
+
+    spec = load_sweep_spec(directory)
     path = directory / RESOLVED_FILE
     if path.is_file():
         facts = json.loads(path.read_text(encoding="utf-8"))
