@@ -238,3 +238,49 @@ def test_a_module_passed_from_python_equals_the_same_module_named_in_a_spec(
     assert {r["hparams"]["architecture"] for r in only.records} == {f"{package}.good:MeanPool"}
     with pytest.raises(jaxtune.SweepError, match="expected a flax.linen.Module subclass"):
         jaxtune.sweep(alone, model=dict, out=tmp_path / "bad")
+
+
+def test_a_sweep_of_a_module_killed_mid_population_resumes_from_elsewhere_to_the_same_results(
+    package, tmp_path, monkeypatch
+):
+    from test_resume import finish, jaxtune, results
+
+    document = spec(["gru", f"{package}.good:MeanPool"], feature_dropout=[0.0, 0.3])
+    document["model"]["epochs"] = 3
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    finish(jaxtune("sweep", path, "--out", tmp_path / "whole", "--wandb", "disabled"))
+    killed = jaxtune(
+        "sweep",
+        path,
+        "--out",
+        tmp_path / "killed",
+        "--wandb",
+        "disabled",
+        env={"JAXTUNE_TEST_KILL_AT": "1:1"},  # the module's population, after epoch 1
+    )
+    killed.communicate(timeout=600)
+    assert killed.returncode == -9
+    assert not (tmp_path / "killed" / "sweep.json").exists()
+    monkeypatch.chdir(tmp_path / "killed")  # found where the sweep found it (run.json)
+    finish(jaxtune("resume", tmp_path / "killed"))
+    assert results(tmp_path / "killed") == results(tmp_path / "whole")
+
+
+def test_the_readme_your_own_model_block_runs(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Your own model", 1)[1].split("\n### ", 1)[0]
+    block = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(
+        compile(block, "README.md (Your own model)", "exec"), {"__name__": "__main__"}
+    )  # as in a notebook
+    records = [json.loads(line) for line in (tmp_path / "runs/own_model/results.jsonl").open()]
+    assert {r["hparams"]["architecture"] for r in records} == {
+        "gru",
+        "__main__:AttentionPool",
+    }
+    assert len(records) == 2 + 4  # gru: two widths; the module: two widths by two rates
+    assert all(r["status"] == "completed" for r in records)
