@@ -83,6 +83,8 @@ def test_attention_dropout_values_never_recompile(name, monkeypatch, compile_cou
     train(first, epochs=1, population=population)
     compiled = len(compile_counter)
     assert compiled >= 4  # init, train_round, evaluate, after_evaluation: the counter works
-    changed = [{**v, "attention_dropout": r} for v, r in zip(VARIATIONS[:2], (0.45, 0.05))]
+    changed = [
+        {**v, "attention_dropout": r} for v, r in zip(VARIATIONS[:2], (0.45, 0.05), strict=True)
+    ]
     train(configs(base(name, monkeypatch), changed), epochs=1, population=population)
     assert len(compile_counter) == compiled
