@@ -117,6 +117,64 @@ def resume(
         )
 
 
+@app.command()
+def worker(
+    spec: Path = typer.Argument(..., help="sweep spec (YAML), the same for every worker"),
+    storage: str = typer.Option(
+        ..., "--storage", help="the shared study's database, e.g. postgresql://USER@HOST:PORT/DB"
+    ),
+    study: str | None = typer.Option(None, "--study", help="[default: the spec's name]"),
+    out: Path | None = typer.Option(
+        None, "--out", help="this worker's own sweep directory [default: runs/NAME/worker-HOST-PID]"
+    ),
+    batch: int = typer.Option(8, "--batch", min=1, help="trials claimed at a time"),
+    heartbeat: int = typer.Option(5, "--heartbeat", min=1, help="seconds between heartbeats"),
+    grace: int = typer.Option(
+        30, "--grace", min=1, help="seconds without a heartbeat before a trial is re-queued"
+    ),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", envvar="JAXTUNE_DATA_DIR", help="where data files are"
+    ),
+    wandb: str = typer.Option("offline", "--wandb", envvar="JAXTUNE_WANDB", help="W&B mode"),
+    compile_cache: str | None = COMPILE_CACHE,
+    debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+) -> None:
+    """Join the sweep of SPEC shared through --storage: claim waiting trials a batch at a
+    time, train them, repeat until none is left (any number of workers, any machines)."""
+    with _errors(debug):
+        import os
+        import socket
+
+        from jaxtune.search.shared import METHODS
+        from jaxtune.spec import load_spec
+        from jaxtune.sweeping import Worker
+
+        if wandb not in ("offline", "online", "disabled"):
+            raise UserError(f"--wandb: expected offline, online or disabled, found {wandb!r}")
+        if grace <= heartbeat:
+            raise UserError(
+                f"--grace: must be longer than --heartbeat ({heartbeat} s), found {grace}"
+            )
+        parsed = load_spec(spec)
+        if parsed.method not in METHODS:
+            raise UserError(
+                f"{spec}: method: jaxtune worker shares the trials a spec fixes "
+                f"({', '.join(METHODS)}, named configs); found {parsed.method}"
+            )
+        directory = (
+            out or Path("runs") / parsed.name / f"worker-{socket.gethostname()}-{os.getpid()}"
+        )
+        _run_and_rank(
+            parsed,
+            directory,
+            data_dir=data_dir,
+            storage=storage,
+            wandb_mode=wandb,
+            compile_cache=compile_cache,
+            worker=Worker(study, batch, heartbeat, grace),
+        )
+
+
 def _skipping_bad_lines(spec, skip: bool):
     """The spec with data.skip_bad_lines set when --skip-bad-lines (or run.json) says so."""
     import dataclasses
@@ -231,12 +289,25 @@ def final(
 @app.command()
 def report(
     directory: Path = typer.Argument(..., help="a sweep directory (spec.yaml, results.jsonl)"),
+    storage: str | None = typer.Option(
+        None, "--storage", help="gather the workers' study of this database into DIRECTORY first"
+    ),
+    study: str | None = typer.Option(None, "--study", help="the workers' study (with --storage)"),
     debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
 ) -> None:
-    """Write DIRECTORY/report.md, a self-contained report.html and figures/*.png."""
+    """Write DIRECTORY/report.md, a self-contained report.html and figures/*.png. With
+    --storage and --study: every worker's records of that study gathered into DIRECTORY
+    (then `jaxtune final DIRECTORY` evaluates the study's best once)."""
     with _errors(debug):
         from jaxtune.report import ReportError, write_report
 
+        if (storage is None) != (study is None):
+            raise UserError("--storage and --study go together (a workers' study to gather)")
+        if storage is not None:
+            from jaxtune.search.shared import gather
+
+            records = gather(storage, study, directory)
+            print(f"gathered {len(records)} records of study {study!r} into {directory}")
         try:
             written = write_report(directory)
         except ReportError as error:

@@ -87,31 +87,44 @@ def frozen_trial(
     distributions: Mapping[str, BaseDistribution | None],
 ) -> optuna.trial.FrozenTrial:
     """The Optuna trial of one result record (see results.py for the record's fields)."""
-    best = record.get("best") or {}
-    value = best.get(metric)
+    state, value = outcome(record, metric)
+    params, distributions = trial_params(record["hparams"], distributions)
+    return optuna.trial.create_trial(
+        state=state,
+        value=value,
+        params=params,
+        distributions=distributions,
+        intermediate_values=intermediate_values(record, metric),
+        user_attrs=trial_attrs(record),
+    )
+
+
+def outcome(record: TrialRecord, metric: str) -> tuple[TrialState, float | None]:
+    """A record's Optuna state and value (COMPLETE without a finite value is FAIL)."""
+    value = (record.get("best") or {}).get(metric)
     state = STATES.get(record["status"], TrialState.FAIL)
     if state == TrialState.COMPLETE and not _finite(value):
         state = TrialState.FAIL  # no finite evaluation: nothing to rank it by
-    intermediate = {
-        int(h["epoch"]): float(h[metric]) for h in record["history"] if _finite(h.get(metric))
-    }
-    # A hyperparameter the config's architecture does not use (a CNN's hidden_size, reset
-    # to its default) is left out, as Optuna leaves out a conditional parameter.
-    hparams = record["hparams"]
+    return state, float(value) if state == TrialState.COMPLETE else None
+
+
+def intermediate_values(record: TrialRecord, metric: str) -> dict[int, float]:
+    """The metric at each evaluation (epoch) of a record, where finite."""
+    return {int(h["epoch"]): float(h[metric]) for h in record["history"] if _finite(h.get(metric))}
+
+
+def trial_params(
+    hparams: Mapping[str, Any], distributions: Mapping[str, BaseDistribution | None]
+) -> tuple[dict[str, Any], dict[str, BaseDistribution]]:
+    """A config's swept values as Optuna params and their distributions. A hyperparameter
+    the config's architecture does not use (a CNN's hidden_size, reset to its default) is
+    left out, as Optuna leaves out a conditional parameter."""
     used = [n for n in distributions if n in hparams and applies(n, hparams.get("architecture"))]
     params = {name: choice(hparams[name]) for name in used}
-    distributions = {
+    return params, {
         name: point(params[name]) if distributions[name] is None else distributions[name]
         for name in used
     }
-    return optuna.trial.create_trial(
-        state=state,
-        value=float(value) if state == TrialState.COMPLETE else None,
-        params=params,
-        distributions=dict(distributions),
-        intermediate_values=intermediate,
-        user_attrs=trial_attrs(record),
-    )
 
 
 def point(value: Any) -> BaseDistribution:

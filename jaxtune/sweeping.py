@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 import jax
+import yaml
 
 from jaxtune.compile_cache import CacheUse
 from jaxtune.data.dataset import TextDataset
@@ -43,6 +44,7 @@ from jaxtune.search.fixed import FixedSearch
 from jaxtune.search.greedy import GreedyRounds, GreedySearch
 from jaxtune.search.greedy import max_configs as greedy_max_configs
 from jaxtune.search.samplers import sample
+from jaxtune.search.shared import SharedSearch, join_study, shared_storage
 from jaxtune.sharding import local_devices
 from jaxtune.snapshots import PopulationSnapshots
 from jaxtune.spec import SpecError, SweepSpec
@@ -107,6 +109,17 @@ def load_resolved(
     return dataset, report, resolve(spec, report)
 
 
+@dataclasses.dataclass(frozen=True)
+class Worker:
+    """One of many processes training a sweep shared through an RDB study (`jaxtune
+    worker`, search/shared.py)."""
+
+    study: str | None = None  # the study's name (default: the spec's name)
+    batch: int = 8  # trials claimed at a time, trained as this worker's populations
+    heartbeat_interval: int = 5  # seconds between a running trial's heartbeats
+    grace_period: int = 30  # seconds without one before a trial is failed and re-queued
+
+
 def run_sweep(spec: SweepSpec, directory: Path, display: Display, **options) -> SweepOutcome:
     """Run a sweep; with `resume`, continue the unfinished sweep in `directory`.
 
@@ -132,6 +145,7 @@ def _run_sweep(
     wandb_mode: str = "offline",
     resume: bool = False,
     extensions: tuple[int, ...] = (),
+    worker: Worker | None = None,
 ) -> SweepOutcome:
     start = time.perf_counter()
     for message in spec.notices:
@@ -226,8 +240,13 @@ def _run_sweep(
         embedding_update=spec.train.embedding_update,
         unroll=spec.budget.unroll,
     )
-    study = open_study(directory, spec.name, spec.goal, storage, fresh=overwrite and not resume)
     distributions = optuna_distributions(spec)
+    if worker is None:
+        study = open_study(directory, spec.name, spec.goal, storage, fresh=overwrite and not resume)
+    else:  # one of many workers of a study in a shared database (search/shared.py)
+        shared = shared_storage(storage, worker.heartbeat_interval, worker.grace_period)
+        document = yaml.safe_load(Path(spec.path).read_text(encoding="utf-8"))
+        study = join_study(shared, worker.study or spec.name, spec, document, distributions)
     tracker = WandbTracker(wandb_mode, directory, spec.name)
     done = {record["trial_id"] for record in records}
     populations = 0
@@ -325,7 +344,9 @@ def _run_sweep(
             f"{verdict} {entry['hparam']}={entry['value']!r}; {spec.metric} {score}"
         )
 
-    if spec.method == "bayes":
+    if worker is not None:
+        search = SharedSearch(spec, study, shared, directory, batch=worker.batch)
+    elif spec.method == "bayes":
         search = BayesSearch(spec, study, distributions, records)
     elif spec.method == "greedy":
         search = GreedyRounds(GreedySearch.of(spec), records, record, on_iteration)

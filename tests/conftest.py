@@ -21,6 +21,7 @@ import jaxtune  # noqa: E402,F401,I001  (adds jaxtune's XLA flags before jax sta
 import atexit  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
@@ -83,3 +84,22 @@ def pytest_collection_modifyitems(config, items):
         return next(ranks, len(SLOW_FIRST))
 
     items.sort(key=rank)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server of this test session (jaxtune/bench/postgres.py), its URL."""
+    from jaxtune.bench.postgres import binaries, server
+
+    if binaries() is None:
+        pytest.skip(
+            "PostgreSQL is not installed: no initdb on the PATH or in /usr/lib/postgresql "
+            "(.ci/run installs Debian's postgresql package)"
+        )
+    folder = Path(tempfile.mkdtemp(prefix="jaxtune-postgres-"))
+    folder.chmod(0o755)  # the server's own user reaches its folder inside
+    try:
+        with server(folder / "server") as url:
+            yield url
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
