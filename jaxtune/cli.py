@@ -158,8 +158,8 @@ def worker(
         parsed = load_spec(spec)
         if parsed.method not in METHODS:
             raise UserError(
-                f"{spec}: method: jaxtune worker shares the trials a spec fixes "
-                f"({', '.join(METHODS)}, named configs); found {parsed.method}"
+                f"{spec}: method: jaxtune worker shares {', '.join(METHODS)} and named "
+                f"configs; found {parsed.method}"
             )
         directory = (
             out or Path("runs") / parsed.name / f"worker-{socket.gethostname()}-{os.getpid()}"

@@ -345,7 +345,7 @@ def _run_sweep(
         )
 
     if worker is not None:
-        search = SharedSearch(spec, study, shared, directory, batch=worker.batch)
+        search = SharedSearch(spec, study, shared, directory, distributions, batch=worker.batch)
     elif spec.method == "bayes":
         search = BayesSearch(spec, study, distributions, records)
     elif spec.method == "greedy":

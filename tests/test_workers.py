@@ -135,11 +135,43 @@ def test_a_worker_refuses_another_spec_in_the_study_and_a_method_it_cannot_share
     refused = runner.invoke(app, ["worker", str(other), "--out", str(tmp_path / "b"), *shared])
     assert refused.exit_code == 2
     assert f"study {study!r} holds a sweep of another spec" in refused.output
-    bayes = tmp_path / "bayes.yaml"
-    bayes.write_text(yaml.safe_dump({**SPEC, "method": "bayes", "run_cap": 4}))
-    refused = runner.invoke(app, ["worker", str(bayes), *shared])
-    assert (
-        refused.exit_code == 2 and "jaxtune worker shares the trials a spec fixes" in refused.output
-    )
+    greedy = tmp_path / "greedy.yaml"
+    greedy.write_text(yaml.safe_dump({**SPEC, "method": "greedy"}))
+    refused = runner.invoke(app, ["worker", str(greedy), *shared])
+    assert refused.exit_code == 2
+    assert "jaxtune worker shares grid, random, one_at_a_time, bayes" in refused.output
     short = runner.invoke(app, ["worker", str(spec), *shared, "--heartbeat", "5", "--grace", "5"])
     assert short.exit_code == 2 and "--grace: must be longer than --heartbeat" in short.output
+
+
+def test_bayes_workers_ask_the_shared_study_until_its_run_cap(postgres_url, tmp_path):
+    study = f"bayes-{uuid.uuid4().hex[:8]}"
+    document = {
+        **SPEC,
+        "method": "bayes",
+        "run_cap": 8,
+        "train": {"epochs": 2},
+        "parameters": {
+            "learning_rate": {"distribution": "log_uniform_values", "min": 1e-3, "max": 1e-1},
+            "dropout": {"distribution": "uniform", "min": 0.0, "max": 0.5},
+        },
+    }
+    path = tmp_path / "bayes.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    shared = ["--storage", postgres_url, "--study", study, "--batch", "2", "--wandb", "disabled"]
+    workers = [jaxtune("worker", path, "--out", tmp_path / name, *shared) for name in "ab"]
+    for worker in workers:
+        finish(worker)
+    trained = results(tmp_path / "a") + results(tmp_path / "b")
+    ids = sorted(r["trial_id"] for r in trained)
+    assert len(set(ids)) == len(ids)  # no trial trained twice
+    # Workers asking at one moment may pass the cap by a batch each, never more.
+    assert 8 <= len(ids) <= 8 + 2
+    assert results(tmp_path / "a") and results(tmp_path / "b")  # both took part
+    loaded = optuna.load_study(study_name=study, storage=postgres_url)
+    told = {t.user_attrs[TRIAL_ATTR]: t for t in loaded.get_trials(deepcopy=False)}
+    assert sorted(told) == ids
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in told.values())
+    for record in trained:  # the config trained is the one the study's sampler drew
+        params = told[record["trial_id"]].params
+        assert record["hparams"]["learning_rate"] == pytest.approx(params["learning_rate"])

@@ -106,7 +106,8 @@ def make_sampler(spec, *entropy: int) -> optuna.samplers.BaseSampler:
         return sampler_class()
 
 
-def _trial(spec, number: int, params, distributions) -> Trial:
+def trial_of(spec, number: int, params, distributions) -> Trial:
+    """The jaxtune Trial of an Optuna trial's params (its id: the Optuna number)."""
     return Trial(number, complete_config({**spec.fixed, **decode(params, distributions)}))
 
 
@@ -130,7 +131,7 @@ def ask(
         trial = study.ask(dict(distributions))
         for key, value in (attrs or {ROUND_ATTR: round_index}).items():
             trial.set_user_attr(key, value)
-        asked.append((trial, _trial(spec, trial.number, trial.params, distributions)))
+        asked.append((trial, trial_of(spec, trial.number, trial.params, distributions)))
     return asked
 
 
@@ -151,7 +152,7 @@ def asked_rounds(study: optuna.Study, spec, distributions) -> list[list[tuple[An
     for frozen in study.get_trials(deepcopy=False):
         if ROUND_ATTR not in frozen.user_attrs:
             continue
-        trial = _trial(spec, frozen.number, frozen.params, distributions)
+        trial = trial_of(spec, frozen.number, frozen.params, distributions)
         rounds.setdefault(frozen.user_attrs[ROUND_ATTR], []).append((_live(study, frozen), trial))
     return [sorted(rounds[r], key=lambda pair: pair[1].trial_id) for r in sorted(rounds)]
 
@@ -227,7 +228,7 @@ class BayesSearch:
         return Round([[trial for _, trial in members]], notice)
 
     def rebuild(self, frozen) -> Trial:
-        return _trial(self.spec, frozen.number, frozen.params, self.distributions)
+        return trial_of(self.spec, frozen.number, frozen.params, self.distributions)
 
     def observe(self, records: Sequence[dict[str, Any]]) -> None:
         for record in records:

@@ -26,6 +26,7 @@ import json
 import threading
 import time
 import warnings
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback, fail_s
 from optuna.trial import TrialState
 
 from jaxtune.search.base import Round
+from jaxtune.search.bayes import ask as ask_trials
+from jaxtune.search.bayes import trial_of
 from jaxtune.search.samplers import Trial, sample
 from jaxtune.spec import SpecError
 from jaxtune.study import intermediate_values, outcome, trial_attrs, trial_params
@@ -47,7 +50,8 @@ RECORD_ATTR = "jaxtune_record"  # the trial's whole result record (results.py), 
 DIRECTORY_ATTR = "jaxtune_directory"  # the worker's sweep directory (its params)
 SPEC_ATTR = "jaxtune_spec"  # study attr: the spec's document, as JSON
 ENQUEUED_ATTR = "jaxtune_enqueued"  # study attr: how many trials the creator enqueued
-METHODS = ("grid", "random", "one_at_a_time")  # whose trials the spec fixes (named: grid)
+# Shared methods: those whose trials the spec fixes (named configs are grid), and bayes.
+METHODS = ("grid", "random", "one_at_a_time", "bayes")
 
 
 class WorkerError(SpecError):
@@ -101,7 +105,7 @@ def join_study(
         study = optuna.load_study(storage=storage, study_name=name)
     else:
         study.set_user_attr(SPEC_ATTR, json.dumps(document, sort_keys=True))
-        trials, _ = sample(spec)
+        trials = [] if spec.method == "bayes" else sample(spec)[0]  # bayes asks as it goes
         waiting = []
         for trial in trials:
             params, dists = trial_params(trial.config, distributions)
@@ -175,12 +179,16 @@ class SharedSearch:
         study: optuna.Study,
         storage: RDBStorage,
         directory: Path,
+        distributions,
         *,
         batch: int,
         poll: float = 1.0,
     ):
-        trials, self.merged = sample(spec)
+        self.spec, self.distributions = spec, distributions
+        trials, self.merged = ([], 0) if spec.method == "bayes" else sample(spec)
         self.trials = {trial.trial_id: trial for trial in trials}
+        self.total = spec.run_cap or spec.budget.max_configs
+        self.asks = 0  # rounds this worker asked (method bayes)
         self.study, self.storage = study, storage
         self.directory = str(Path(directory).resolve())
         self.metric = spec.metric
@@ -200,15 +208,43 @@ class SharedSearch:
             except optuna.exceptions.UpdateFinishedTrialError:
                 taken = False  # another worker claimed and finished it since the listing
             if taken:
-                self.storage.record_heartbeat(frozen._trial_id)
-                self.heartbeat.hold([frozen._trial_id])
-                self.claimed[frozen.user_attrs[TRIAL_ATTR]] = frozen._trial_id
-                mine.append(self.trials[frozen.user_attrs[TRIAL_ATTR]])
+                mine.append(self.hold(frozen.user_attrs[TRIAL_ATTR], frozen))
         return sorted(mine, key=lambda t: t.trial_id)
+
+    def hold(self, trial_id: int, frozen) -> Trial:
+        """A trial this worker now trains: beating, and its jaxtune Trial."""
+        self.storage.record_heartbeat(frozen._trial_id)
+        self.heartbeat.hold([frozen._trial_id])
+        self.claimed[trial_id] = frozen._trial_id
+        if trial_id not in self.trials:  # bayes: asked by a worker, maybe another one
+            self.trials[trial_id] = trial_of(self.spec, trial_id, frozen.params, self.distributions)
+        return self.trials[trial_id]
+
+    def ask(self) -> list[Trial]:
+        """method bayes: up to `batch` new trials from the study's sampler, which has seen
+        every trial any worker told (the run_cap is counted over the whole study: workers
+        asking at the same moment can pass it by at most a batch each)."""
+        asked = {t.user_attrs.get(TRIAL_ATTR) for t in self.study.get_trials(deepcopy=False)}
+        fill = min(self.batch, self.total - len(asked - {None}))
+        if fill <= 0:
+            return []
+        # Seeded by this worker's directory and round: two workers never draw alike.
+        entropy = (zlib.crc32(self.directory.encode()), self.asks)
+        self.asks += 1
+        mine = []
+        for trial, _ in ask_trials(
+            self.study, self.spec, fill, self.distributions, entropy=entropy, attrs={}
+        ):
+            trial.set_user_attr(TRIAL_ATTR, trial.number)
+            frozen = self.study._storage.get_trial(trial._trial_id)
+            mine.append(self.hold(trial.number, frozen))
+        return mine
 
     def propose(self) -> Round | None:
         while True:
             mine = self.claim()
+            if not mine and self.spec.method == "bayes":
+                mine = self.ask()
             if mine:
                 return Round([mine], notice=f"claimed trials {[t.trial_id for t in mine]}")
             running = self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
