@@ -392,16 +392,17 @@ def applies(name: str, architecture: Any) -> bool:
     return name in hparams_of(architecture)
 
 
-def canonical_name(name: str) -> str:
-    """The registry name for `name` or one of its aliases; SpaceError lists the known names."""
+def canonical_name(name: str, modules: Collection[str] | None = None) -> str:
+    """The registry name for `name` or one of its aliases, or a hyperparameter of one of
+    the user `modules` (their paths; None: every registered one, as a spec names only
+    its own); SpaceError lists the known names."""
     if name in ALIASES:
         return ALIASES[name]
-    for architecture in USER_ARCHITECTURES.values():
+    known = [a for path, a in USER_ARCHITECTURES.items() if modules is None or path in modules]
+    for architecture in known:
         if name in architecture.hparams:
             return name
-    declared = "".join(
-        f"; {a.path} takes {', '.join(a.hparams) or 'none'}" for a in USER_ARCHITECTURES.values()
-    )
+    declared = "".join(f"; {a.path} takes {', '.join(a.hparams) or 'none'}" for a in known)
     raise SpaceError(f"unknown hyperparameter {name!r}; known: {', '.join(HPARAMS)}{declared}")
 
 

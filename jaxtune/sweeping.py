@@ -258,16 +258,21 @@ def _run_sweep(
         return deadline is not None and time.monotonic() > deadline
 
     progress = ProgressLog(directory)
+
     # W&B's early_terminate or Optuna's successive halving / hyperband, over this
     # population and every earlier config
+    # (a worker's: with every other worker's records in the shared study)
+    def earlier() -> list[TrialRecord]:
+        return records + search.others() if worker is not None else records
+
     prune = None
     if spec.early_terminate is not None:
         prune = population_pruner(
-            spec.early_terminate, spec.metric, spec.goal == "maximize", lambda: records
+            spec.early_terminate, spec.metric, spec.goal == "maximize", earlier
         )
     elif halving is not None:
         maximize = spec.goal == "maximize"
-        prune = halving_pruner(halving, spec.metric, maximize, lambda: records)
+        prune = halving_pruner(halving, spec.metric, maximize, earlier)
 
     def on_epoch(report: EpochReport) -> None:
         display.epoch(report)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import optuna
@@ -17,7 +18,7 @@ from test_resume import finish, jaxtune, results
 from typer.testing import CliRunner
 
 from jaxtune.cli import app
-from jaxtune.search.shared import RECORD_ATTR, TRIAL_ATTR
+from jaxtune.search.shared import RECORD_ATTR, TRIAL_ATTR, SharedSearch
 
 runner = CliRunner()
 SPEC = {
@@ -76,6 +77,9 @@ def test_two_workers_finish_a_sweep_one_killed_and_the_report_equals_one_process
     first, second = results(tmp_path / "a"), results(tmp_path / "b")
     assert len(first) == 8 and len(second) == 24
     assert sorted(r["trial_id"] for r in first + second) == list(range(32))
+    # What B's pruners see besides its own records: A's, from the study.
+    as_b = SimpleNamespace(study=loaded, directory=str((tmp_path / "b").resolve()))
+    assert SharedSearch.others(as_b) == first
 
     # One process over the same spec, and the workers' study gathered: the same results.
     single = tmp_path / "single"

@@ -273,6 +273,15 @@ class SharedSearch:
     def conclude(self) -> None:
         pass
 
+    def others(self) -> list[dict[str, Any]]:
+        """The records other workers have told the study (for pruning across workers)."""
+        mine = self.directory
+        return [
+            json.loads(t.user_attrs[RECORD_ATTR])
+            for t in self.study.get_trials(deepcopy=False)
+            if RECORD_ATTR in t.user_attrs and t.user_attrs.get(DIRECTORY_ATTR) != mine
+        ]
+
 
 def gather(storage: str, study_name: str, directory: Path) -> list[dict[str, Any]]:
     """One sweep directory of every worker's records in the study: spec.yaml, results.jsonl

@@ -153,6 +153,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
     goal = read.choice(metric.get("goal", default_goal), "metric.goal", GOALS)
 
     user_architectures = register_architectures(read, top)
+    read.modules = tuple(user_architectures)
     fixed = parse_model(read, top.get("model"))
     train = parse_train(read, top.get("train"), fixed, metric_name, tuple(task.monitors))
 

@@ -25,6 +25,8 @@ class Reader:
 
     def __init__(self, path: str):
         self.path = path
+        # the user modules the spec names (models/user.py): their hyperparameters are known
+        self.modules: tuple[str, ...] = ()
 
     key = staticmethod(key_name)
 
@@ -58,7 +60,7 @@ class Reader:
 
     def hparam(self, name: Any, value: Any, key: str):
         try:
-            canonical = canonical_name(str(name))
+            canonical = canonical_name(str(name), self.modules)
         except SpaceError as error:
             raise self.error(key, str(error)) from None
         return canonical, self.parse(hparam(canonical).parse, value, key)

@@ -39,7 +39,7 @@ def parse_parameters(
     for key, entry in section.items():
         where = f"parameters.{read.key(key)}"
         try:
-            canonical = canonical_name(str(key))
+            canonical = canonical_name(str(key), read.modules)
         except SpaceError as error:
             raise read.error(where, str(error)) from None
         if canonical in fixed or canonical in swept or canonical in distributions:
@@ -217,7 +217,7 @@ def written_key(read, sections: list[tuple[str, Any]], canonical: str) -> str:
     for prefix, section in sections:
         for key in section if isinstance(section, Mapping) else ():
             try:
-                if canonical_name(str(key)) == canonical:
+                if canonical_name(str(key), read.modules) == canonical:
                     return f"{prefix}.{read.key(key)}"
             except SpaceError:
                 continue
