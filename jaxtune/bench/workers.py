@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -75,8 +76,10 @@ def run(quick: bool, work: Path, batch: int) -> dict[str, Any]:
     runs = {}
     with server(folder / "server") as url:
         for name, cores in (("one worker", [0]), ("two workers", [0, 1])):
-            (work / name.replace(" ", "_")).mkdir(exist_ok=True)
-            runs[name] = run_workers(spec, url, cores, work / name.replace(" ", "_"), batch)
+            folder = work / name.replace(" ", "_")
+            shutil.rmtree(folder, ignore_errors=True)  # an earlier run's worker directories
+            folder.mkdir()
+            runs[name] = run_workers(spec, url, cores, folder, batch)
     one, two = runs["one worker"]["wall_seconds"], runs["two workers"]["wall_seconds"]
     return {
         "quick": quick,
