@@ -316,6 +316,49 @@ def report(
 
 
 @app.command()
+def export(
+    directory: Path = typer.Argument(..., help="a finished sweep directory"),
+    trial: int | None = typer.Option(None, "--trial", help="this trial [default: the best]"),
+    out: Path | None = typer.Option(
+        None, "--out", help="the model directory [default: DIR/export/trial_NNNNNN]"
+    ),
+    debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+) -> None:
+    """Write one config of DIRECTORY (its params, tokenizer, labels, model card) as a model
+    directory that `jaxtune predict` reads."""
+    with _errors(debug):
+        from jaxtune.export import ExportError, export_model
+
+        _require_finished_sweep(directory)
+        try:
+            written = export_model(directory, trial, out)
+        except ExportError as error:
+            raise UserError(str(error)) from None
+        print(f"exported to {written}")
+
+
+@app.command()
+def predict(
+    model: Path = typer.Argument(..., help="a directory of `jaxtune export`"),
+    source: str = typer.Argument("-", help="a file of texts (one a line, .csv/.tsv, .jsonl) or -"),
+    column: str | None = typer.Option(None, "--column", help="the text column [default: text]"),
+    batch_size: int = typer.Option(256, "--batch-size", min=1, help="texts per batch"),
+    debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+) -> None:
+    """Classify new text: one line per text, its label and probability (tab-separated)."""
+    with _errors(debug):
+        from jaxtune.export import ExportError, Model, read_texts
+
+        try:
+            texts = read_texts(source, column)
+            loaded = Model(model)
+        except ExportError as error:
+            raise UserError(str(error)) from None
+        for label, probability in loaded.predict(texts, batch_size):
+            print(f"{label}\t{probability:.4f}")
+
+
+@app.command()
 def bench(
     quick: bool = typer.Option(False, "--quick", help="tiny sizes: checks the harness in minutes"),
     out: Path = typer.Option(Path("benchmarks/results"), "--out", help="where JSON + Markdown go"),
