@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install install-dev lint clean
+.PHONY: demo test test-slow install install-dev lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ demo: install
 
 test: install-dev
 	$(BIN)/python -m pytest -n auto --dist worksteal
+
+# The long runs kept out of `make test` (the benchmark harnesses' quick modes, the full
+# emotion run): CI runs them after it.
+test-slow: install-dev
+	$(BIN)/python -m pytest -n auto --dist worksteal -m slow
 
 lint: install-dev
 	$(BIN)/ruff check jaxtune tests benchmarks

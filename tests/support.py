@@ -141,6 +141,21 @@ def train_each_alone(
     return [(select(state, 0), [select(h, 0) for h in history]) for state, history in runs]
 
 
+def assert_curves_equal(history, alone, *, epochs, rtol, atol, label=""):
+    """Each config's curves in a population (`train`'s history) equal its own alone
+    (`train_each_alone`'s), metric by metric and epoch by epoch."""
+    for k, (_, solo_history) in enumerate(alone):
+        for epoch in range(epochs):
+            for metric, values in history[epoch].items():
+                np.testing.assert_allclose(
+                    values[k],
+                    solo_history[epoch][metric],
+                    rtol=rtol,
+                    atol=atol,
+                    err_msg=f"{label}config {k} epoch {epoch} {metric}",
+                )
+
+
 def select(tree, k):
     return jax.tree.map(lambda leaf: leaf[k], tree)
 

@@ -12,6 +12,7 @@ from support import run_python
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # the accelerator check script on a CPU, 65 s: `make test-slow` (CI)
 def test_the_accelerator_check_runs_every_stage_on_a_cpu(tmp_path):
     out = tmp_path / "out"
     script = ROOT / "benchmarks" / "accelerator" / "check.sh"

@@ -116,6 +116,7 @@ def test_the_pytorch_batches_cover_the_epoch_once_sorted_by_length_inside_chunks
 QUICK_CONTESTANTS = ["jaxtune-random", "optuna-hyperband", "optuna-jobs"]
 
 
+@pytest.mark.slow  # the head to head end to end, 70 s: `make test-slow` (CI)
 def test_quick_run_end_to_end(tmp_path):
     """One seed, seconds each, on a slice of the emotion data: each contestant writes its
     curve, its counts and its winner's test accuracy."""

@@ -9,6 +9,7 @@ from jaxtune.bench.harness import QUICK, Settings
 from jaxtune.bench.throughput import run_benchmark
 
 
+@pytest.mark.slow  # the throughput harness end to end, 75 s: `make test-slow` (CI)
 def test_quick_benchmark_measures_every_row(tmp_path):
     try:
         import torch  # noqa: F401

@@ -9,7 +9,14 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
-from support import configs, select, tiny_dataset, train, train_each_alone
+from support import (
+    assert_curves_equal,
+    configs,
+    select,
+    tiny_dataset,
+    train,
+    train_each_alone,
+)
 
 from jaxtune.models.user import import_architecture
 from jaxtune.population.factory import make_population
@@ -51,16 +58,8 @@ def test_a_showcase_config_in_a_population_equals_it_alone(name, monkeypatch):
     population_configs = configs(base(name, monkeypatch), VARIATIONS)
     state, history = train(population_configs, epochs=EPOCHS)
     alone = train_each_alone(population_configs, epochs=EPOCHS)
-    for k, (solo_state, solo_history) in enumerate(alone):
-        for epoch in range(EPOCHS):
-            for metric, values in history[epoch].items():
-                np.testing.assert_allclose(
-                    values[k],
-                    solo_history[epoch][metric],
-                    rtol=RTOL,
-                    atol=ATOL,
-                    err_msg=f"{name} config {k} epoch {epoch} {metric}",
-                )
+    assert_curves_equal(history, alone, epochs=EPOCHS, rtol=RTOL, atol=ATOL, label=f"{name} ")
+    for k, (solo_state, _) in enumerate(alone):
         solo = dict(jax.tree_util.tree_leaves_with_path(solo_state.train.params))
         for path, leaf in jax.tree_util.tree_leaves_with_path(select(state.train.params, k)):
             where = jax.tree_util.keystr(path)

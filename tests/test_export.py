@@ -5,6 +5,8 @@ malformed input line is one line naming the file and line."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -80,6 +82,13 @@ def test_the_exported_model_classifies_the_validation_texts_as_the_engine_did(sw
     params = ocp.StandardCheckpointer().restore((tmp_path / "m" / "params").resolve())
     loaded = Model(tmp_path / "m")
     jax.tree.map(np.testing.assert_array_equal, params, loaded.params)
+    # README's block, with this model directory.
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Export and predict", 1)[1].split("\n### ", 1)[0]
+    [block] = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    scope = {}
+    exec(compile(block.replace("MODEL_DIR", str(tmp_path / "m")), "README.md", "exec"), scope)
+    jax.tree.map(np.testing.assert_array_equal, scope["params"], loaded.params)
 
 
 def test_bad_input_is_one_line_naming_the_file_and_line(sweep, tmp_path):

@@ -6,7 +6,7 @@ import functools
 import jax
 import numpy as np
 import pytest
-from support import configs, select, train, train_each_alone
+from support import assert_curves_equal, configs, select, train, train_each_alone
 
 from jaxtune.data.synthetic import SyntheticConfig
 from jaxtune.data.synthetic_sequences import make_parity, make_readout
@@ -55,16 +55,8 @@ def test_a_sequence_config_in_a_population_equals_it_alone(task, base):
     population_configs = configs(BASES[base], VARIATIONS)
     state, history = train(population_configs, epochs=EPOCHS, dataset=dataset)
     alone = train_each_alone(population_configs, epochs=EPOCHS, dataset=dataset)
-    for k, (solo_state, solo_history) in enumerate(alone):
-        for epoch in range(EPOCHS):
-            for metric, values in history[epoch].items():
-                np.testing.assert_allclose(
-                    values[k],
-                    solo_history[epoch][metric],
-                    rtol=RTOL,
-                    atol=ATOL,
-                    err_msg=f"config {k} epoch {epoch} {metric}",
-                )
+    assert_curves_equal(history, alone, epochs=EPOCHS, rtol=RTOL, atol=ATOL)
+    for k, (solo_state, _) in enumerate(alone):
         jax.tree.map(
             lambda a, b: np.testing.assert_allclose(a, b, rtol=RTOL, atol=PARAMS_ATOL[task]),
             select(state.train.params, k),
