@@ -284,3 +284,22 @@ def test_the_readme_your_own_model_block_runs(tmp_path, monkeypatch):
     }
     assert len(records) == 1 + 2  # gru (attention_dropout is not its own); the module's two rates
     assert all(r["status"] == "completed" for r in records)
+
+
+def test_a_diverging_config_of_a_module_fails_alone(package, tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    document = spec([f"{package}.good:MeanPool"], learning_rate=[1e-2, 1e6])
+    document["model"].update(optimizer="sgd", epochs=2)
+    result = jaxtune.sweep(document, out=tmp_path / "sweep", wandb="disabled")
+    status = {r["hparams"]["learning_rate"]: r["status"] for r in result.records}
+    assert status == {1e-2: "completed", 1e6: "failed"}
+    # Its neighbour trained as if alone: the same curve as a sweep of it by itself.
+    alone = jaxtune.sweep(
+        {**document, "parameters": {**document["parameters"], "learning_rate": {"values": [1e-2]}}},
+        out=tmp_path / "alone",
+        wandb="disabled",
+    )
+    [kept] = [r for r in result.records if r["status"] == "completed"]
+    assert [h["val_loss"] for h in kept["history"]] == pytest.approx(
+        [h["val_loss"] for h in alone.records[0]["history"]], rel=1e-5
+    )
