@@ -38,6 +38,8 @@ class RunOptions:
     # where the spec's own modules (models/user.py) were imported from: resume, final and
     # report find them there from any working directory
     code_path: list[str] = dataclasses.field(default_factory=list)
+    # the shared study a `jaxtune worker` trained for (None: a sweep of its own)
+    worker_study: str | None = None
 
 
 def claim_directory(directory: Path, overwrite: bool) -> None:
@@ -112,5 +114,10 @@ def read_run_options(directory: Path, *, finished_ok: bool = False) -> RunOption
             "(--n-more N adds configs to a random or bayes sweep)"
         )
     document = json.loads(path.read_text(encoding="utf-8"))
+    if document.get("worker_study") is not None:
+        raise SpecError(
+            f"{directory}: a worker's directory of study {document['worker_study']!r}; a worker "
+            "is not resumed: start `jaxtune worker` again (a dead worker's trials are re-queued)"
+        )
     fields = {f.name for f in dataclasses.fields(RunOptions)}
     return RunOptions(**{k: v for k, v in document.items() if k in fields})

@@ -160,6 +160,7 @@ def _run_sweep(
         extensions=list(extensions),
         merge=spec.budget.merge,
         code_path=sorted({module_root(p) for p in spec.user_architectures} - {None}),
+        worker_study=None if worker is None else worker.study or spec.name,
     )
     if resume:
         earlier = read_run_options(directory, finished_ok=True)

@@ -134,6 +134,8 @@ def test_a_worker_refuses_another_spec_in_the_study_and_a_method_it_cannot_share
     first = runner.invoke(app, ["worker", str(small), "--out", str(tmp_path / "a"), *shared])
     assert first.exit_code == 0, first.output
     assert len(results(tmp_path / "a")) == 2
+    resumed = runner.invoke(app, ["resume", str(tmp_path / "a"), "--n-more", "1"])
+    assert resumed.exit_code == 2 and "a worker is not resumed" in resumed.output
     other = tmp_path / "other.yaml"
     other.write_text(yaml.safe_dump({**document, "seed": 1}, sort_keys=False))
     refused = runner.invoke(app, ["worker", str(other), "--out", str(tmp_path / "b"), *shared])

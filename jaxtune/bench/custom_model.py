@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from jaxtune.bench.harness import publish
 from jaxtune.bench.head_to_head import machine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,9 +178,4 @@ def main(argv: list[str] | None = None) -> None:
     work = Path(args.work).resolve()
     runs = {mode: run_mode(args.quick, mode, work, Path(args.data_dir)) for mode in MODES}
     result = summarize(runs, args.quick)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "emotion_attention.json").write_text(json.dumps(result, indent=2) + "\n")
-    text = markdown(result)
-    (out / "emotion_attention.md").write_text(text)
-    print(text)
+    publish(args.out, "emotion_attention", result, markdown(result))

@@ -17,6 +17,17 @@ from jaxtune.space import complete_config
 MEMORY_LIMIT_BYTES = 24 * 2**30
 
 
+def publish(out, stem: str, result: dict[str, Any], text: str) -> None:
+    """A study benchmark's result: OUT/STEM.json and OUT/STEM.md (its table), printed."""
+    from pathlib import Path
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / f"{stem}.md").write_text(text)
+    print(text)
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     architectures: tuple[str, ...] = ("rnn", "gru", "lstm", "cnn")

@@ -31,6 +31,7 @@ import yaml
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from jaxtune.bench.harness import publish
 from jaxtune.bench.head_to_head import machine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,9 +189,4 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", default="runs/bench_sequence", help="the sweep's directory")
     args = parser.parse_args(argv)
     result = run(args.quick, Path(args.work))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "named_configs_ctc.json").write_text(json.dumps(result, indent=2) + "\n")
-    text = markdown(result)
-    (out / "named_configs_ctc.md").write_text(text)
-    print(text)
+    publish(args.out, "named_configs_ctc", result, markdown(result))

@@ -12,7 +12,6 @@ end), the ratio, and each worker's share of the trials.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -25,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from jaxtune.bench.harness import publish
 from jaxtune.bench.head_to_head import machine
 from jaxtune.bench.postgres import server
 
@@ -116,9 +116,4 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=8, help="trials a worker claims at a time")
     args = parser.parse_args(argv)
     result = run(args.quick, Path(args.work).resolve(), args.batch)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "workers_32.json").write_text(json.dumps(result, indent=2) + "\n")
-    text = markdown(result)
-    (out / "workers_32.md").write_text(text)
-    print(text)
+    publish(args.out, "workers_32", result, markdown(result))
