@@ -162,10 +162,15 @@ class RichDisplay:
                 f"population {report.population} epoch", total=report.max_epochs, status=""
             )
         best = "" if report.best_value is None else f"best {self.metric} {report.best_value:.4f}"
+        ended = ", ".join(
+            f"{count} {name}"
+            for name, count in (report.statuses or {}).items()
+            if name != "running" and count
+        )
         self.progress.update(
             self.tasks[report.population],
             completed=report.epoch,
-            status=f"{report.active}/{report.width} active  {best}",
+            status=f"{report.active}/{report.width} active{f' ({ended})' if ended else ''}  {best}",
         )
 
     def population_done(self, index: int) -> None:

@@ -62,6 +62,10 @@ class EpochReport:
     active: int
     width: int
     best_value: float | None  # best value of the sweep metric inside this population so far
+    # the configs this evaluation recorded: (trial, its history so far, the new entry last)
+    evaluated: tuple = ()
+    # the population's slots by status now: running, completed, stopped, pruned, failed
+    statuses: dict | None = None
 
 
 # Minibatches per jitted call of a length bucket (data/bucketing.py). Longer blocks spread a
@@ -69,6 +73,12 @@ class EpochReport:
 # the lazy update's row lookup) over more steps; a block's trailing fill is not computed
 # (population/factory.py). 16 vs 4: +14-17% config-steps/s at GRU B16 H64 (benchmarks/README.md).
 BLOCK_STEPS = 16
+
+
+def status_counts(status, occupant) -> dict[str, int]:
+    """How many occupied slots are in each status ([K] Status codes; occupant [K], -1: empty)."""
+    codes = np.asarray(status)[np.asarray(occupant) >= 0]
+    return {Status(code).name.lower(): int((codes == code).sum()) for code in sorted(set(codes))}
 
 
 class Engine:
@@ -437,6 +447,10 @@ class Engine:
                         active=int(np.asarray(state.life.active).sum()),
                         width=plan.width,
                         best_value=self._best_value(histories),
+                        evaluated=tuple(
+                            (trials[occupant[k]], histories[occupant[k]]) for k in reported
+                        ),
+                        statuses=status_counts(state.life.status, occupant),
                     )
                 )
             if deadline is not None and time.monotonic() > deadline:

@@ -278,6 +278,7 @@ def _run_sweep(
     def on_epoch(report: EpochReport) -> None:
         display.epoch(report)
         progress.write(report)
+        tracker.log_evaluations(report.evaluated)  # live: each config's run, as it trains
 
     def train(plans, observe):
         """Train each population not yet on disk; population numbers count every plan."""

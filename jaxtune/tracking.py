@@ -1,15 +1,20 @@
 """Weights & Biases tracking: one W&B run per config, grouped by sweep, from this process.
 
-Each finished population's configs become runs (`reinit="create_new"`): config = the
-trial's hyperparameters, one logged step per epoch (train/val loss, accuracy, macro-F1,
-learning rate), summary = the best epoch's metrics, status and reason. Offline by default,
-with W&B's files under the sweep directory (`DIR/wandb`); `wandb sync DIR/wandb/offline-*`
-uploads them later. W&B can never fail a sweep: the first error (an unreachable server, a
-bad login) is logged once and tracking turns itself off.
+Live: a config's run opens at its first evaluation and receives every evaluation as the
+population trains (`log_evaluations`, one step per evaluation: train/val loss, accuracy,
+macro-F1, learning rate), so a sweep killed mid-population leaves each run with what
+was logged up to the kill. When the config's record is final (`log_records`) the run gets
+its summary (the best epoch's metrics, status and reason) and finishes. A run's id is
+fixed by the sweep directory and the trial id, and runs open with `resume="allow"`: a
+resumed sweep continues the same runs. Offline by default, with W&B's files under the
+sweep directory (`DIR/wandb`); `wandb sync DIR/wandb/offline-*` uploads them later. W&B
+can never fail a sweep: the first error (an unreachable server, a bad login) is logged
+once and tracking turns itself off.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
@@ -21,6 +26,9 @@ from jaxtune.records import TrialRecord
 
 MODES = ("offline", "online", "disabled")
 INIT_TIMEOUT_SECONDS = 30.0
+# How often W&B writes a run's data to its `.wandb` file: what a kill can lose at most
+# (W&B's default, 15 s, lost whole populations' evaluations).
+FLUSH_SECONDS = 0.2
 log = logging.getLogger(__name__)
 
 
@@ -33,44 +41,81 @@ class WandbTracker:
         self.sweep = sweep
         self.project = project
         self.error: str | None = None  # set once tracking failed and turned itself off
+        self.runs: dict[int, Any] = {}  # trial id -> its open run (evaluations logged live)
+        self.logged: dict[int, int] = {}  # trial id -> the last epoch its run received
 
     @property
     def active(self) -> bool:
         return self.mode != "disabled" and self.error is None
 
+    def run_id(self, trial_id: int) -> str:
+        """The W&B id of a trial's run: the same for every process of this sweep directory."""
+        digest = hashlib.sha1(str(self.directory.resolve()).encode()).hexdigest()[:10]
+        return f"{digest}-{trial_id}"
+
+    def log_evaluations(self, evaluated) -> None:
+        """Each (Trial, history) of an evaluation: what its run has not received from this
+        process (the new entry; after a resume, the whole history: W&B keeps a resumed
+        run's steps past those it has); never raises."""
+        self._guarded(lambda wandb: [self._log_entry(wandb, t, e) for t, h in evaluated for e in h])
+
     def log_records(self, records: Iterable[TrialRecord]) -> None:
-        """One W&B run per finished config; never raises."""
+        """Each finished config's run: what it has not received yet, its summary, finished;
+        never raises."""
+        self._guarded(lambda wandb: [self._finish(wandb, record) for record in records])
+
+    def _guarded(self, work) -> None:
         if not self.active:
             return
         os.environ.setdefault("WANDB_SILENT", "true")
         try:
             import wandb
 
-            for record in records:
-                self._log_one(wandb, record)
+            work(wandb)
         except Exception as error:  # noqa: BLE001 - tracking must never fail a sweep
             self.error = f"{type(error).__name__}: {error}".splitlines()[0]
             log.warning("W&B tracking turned off after an error: %s", self.error)
 
-    def _log_one(self, wandb, record: TrialRecord) -> None:
-        name = record.get("name") or f"trial-{record['trial_id']}"
-        run = wandb.init(
-            project=self.project,
-            group=self.sweep,
-            job_type="sweep-config",
-            name=f"{self.sweep}/{name}",
-            config={**record["hparams"], "trial_id": record["trial_id"]},
-            mode=self.mode,
-            dir=str(self.directory),
-            reinit="create_new",
-            settings=wandb.Settings(init_timeout=INIT_TIMEOUT_SECONDS),
-        )
+    def _open(self, wandb, trial_id: int, name: str | None, hparams) -> Any:
+        if trial_id not in self.runs:
+            self.runs[trial_id] = wandb.init(
+                project=self.project,
+                group=self.sweep,
+                job_type="sweep-config",
+                name=f"{self.sweep}/{name or f'trial-{trial_id}'}",
+                id=self.run_id(trial_id),
+                resume="allow",
+                config={**hparams, "trial_id": trial_id},
+                mode=self.mode,
+                dir=str(self.directory),
+                reinit="create_new",
+                settings=wandb.Settings(
+                    init_timeout=INIT_TIMEOUT_SECONDS,
+                    x_transaction_log_flush_interval=FLUSH_SECONDS,
+                ),
+            )
+        return self.runs[trial_id]
+
+    def _log_entry(self, wandb, trial, entry) -> None:
+        run = self._open(wandb, trial.trial_id, trial.name, trial.config)
+        if entry["epoch"] > self.logged.get(trial.trial_id, 0):
+            run.log(
+                {k: v for k, v in entry.items() if _loggable(v) and k != "epoch"},
+                step=entry["epoch"],
+            )
+            self.logged[trial.trial_id] = entry["epoch"]
+
+    def _finish(self, wandb, record: TrialRecord) -> None:
+        trial_id = record["trial_id"]
+        run = self._open(wandb, trial_id, record.get("name"), record["hparams"])
         try:
-            for entry in record["history"]:
-                run.log(
-                    {k: v for k, v in entry.items() if _loggable(v) and k != "epoch"},
-                    step=entry["epoch"],
-                )
+            for entry in record["history"]:  # what it did not receive live (a resumed sweep's)
+                if entry["epoch"] > self.logged.get(trial_id, 0):
+                    run.log(
+                        {k: v for k, v in entry.items() if _loggable(v) and k != "epoch"},
+                        step=entry["epoch"],
+                    )
+                    self.logged[trial_id] = entry["epoch"]
             best = record.get("best") or {}
             run.summary.update(
                 {
@@ -82,6 +127,7 @@ class WandbTracker:
                 }
             )
         finally:
+            self.runs.pop(trial_id, None)
             run.finish(exit_code=0 if record["status"] != "failed" else 1)
 
 

@@ -148,14 +148,22 @@ def test_epoch_progress_tracks_each_population_and_its_best_value():
     shown, _ = display()
     shown.plan(spec, [plan_of(0, [{}] * 4)], merged=0)
     shown.epoch(
-        EpochReport(population=0, epoch=2, max_epochs=10, active=3, width=4, best_value=0.5)
+        EpochReport(
+            population=0,
+            epoch=2,
+            max_epochs=10,
+            active=3,
+            width=4,
+            best_value=0.5,
+            statuses={"running": 3, "stopped": 0, "failed": 1},
+        )
     )
     shown.epoch(
         EpochReport(population=1, epoch=1, max_epochs=5, active=2, width=2, best_value=None)
     )
     first, second = (shown.progress.tasks[shown.tasks[p]] for p in (0, 1))
     assert (first.completed, first.total) == (2, 10)
-    assert first.fields["status"] == "3/4 active  best val_accuracy 0.5000"
+    assert first.fields["status"] == "3/4 active (1 failed)  best val_accuracy 0.5000"
     assert (second.completed, second.total) == (1, 5)
     assert second.fields["status"] == "2/2 active  "
     shown.population_done(0)  # early stopping ended it before max_epochs: the bar fills

@@ -90,3 +90,50 @@ def test_a_failing_wandb_turns_tracking_off_once(tmp_path, monkeypatch):
     tracker.log_records([record])
     assert len(calls) == 1 and not tracker.active
     assert tracker.error == "ConnectionError: W&B server unreachable"
+
+
+def history_steps(path):
+    return [
+        r.history.step.num
+        for r in read_wandb_records(path)
+        if r.WhichOneof("record_type") == "history"
+    ]
+
+
+def test_runs_receive_each_evaluation_live_and_a_resumed_sweep_continues_them(
+    tmp_path, monkeypatch
+):
+    from test_resume import finish, jaxtune, results
+
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    spec = tmp_path / "spec.yaml"
+    document = {
+        "name": "live",
+        "data": {"train_size": 200, "val_size": 64, "test_size": 16, "max_length": 10},
+        "model": {"architecture": "gru", "hidden_size": 8, "embedding_dim": 8},
+        "train": {"epochs": 5},
+        "parameters": {"learning_rate": {"values": [0.003, 0.03]}},
+    }
+    spec.write_text(yaml.safe_dump(document))
+    out = tmp_path / "out"
+    # SIGKILLed right after the population's snapshot of evaluation 3 (of 5).
+    monkeypatch.delenv("JAXTUNE_WANDB", raising=False)  # the CLI's default: offline
+    killed = jaxtune("sweep", spec, "--out", out, env={"JAXTUNE_TEST_KILL_AT": "0:3"})
+    killed.communicate(timeout=600)
+    assert killed.returncode == -9 and not (out / "results.jsonl").exists()
+    ids = {t: WandbTracker("offline", out, "live").run_id(t) for t in (0, 1)}
+    for trial, run_id in ids.items():  # what each run had before the population ended:
+        # its first evaluations, all but what the last flush (tracking.FLUSH_SECONDS) held
+        [before] = sorted((out / "wandb").glob(f"offline-run-*-{run_id}/run-{run_id}.wandb"))
+        steps = history_steps(before)
+        assert steps == list(range(1, len(steps) + 1)) and 1 <= len(steps) <= 3, (trial, steps)
+    finish(jaxtune("resume", out))
+    assert len(results(out)) == 2
+    for trial, run_id in ids.items():  # the same run continued, its history whole (W&B
+        # keeps a resumed run's steps past those it has)
+        # (a resume within the same second writes into the killed run's own folder)
+        files = sorted((out / "wandb").glob(f"offline-run-*-{run_id}/run-{run_id}.wandb"))
+        assert history_steps(files[-1])[-5:] == [1, 2, 3, 4, 5], trial
+        records = read_wandb_records(files[1])
+        [run] = [r.run for r in records if r.WhichOneof("record_type") == "run"]
+        assert run.run_id == run_id and run.display_name == f"live/trial-{trial}"
