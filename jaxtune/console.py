@@ -12,6 +12,7 @@ from rich.table import Table
 from jaxtune.engine import EpochReport
 from jaxtune.merge import MergePolicy
 from jaxtune.plan import PopulationPlan, static_groups
+from jaxtune.replicates import config_key, replicated, summaries
 from jaxtune.results import best_value, varying_hparams
 from jaxtune.search import greedy
 from jaxtune.space import STATIC, applies, hparams_of
@@ -192,6 +193,13 @@ class RichDisplay:
         metrics = (self.task if task is None else task_of(task)).shown(metric)
         named = any(r.get("name") for r in records)
         columns = ["rank", "trial", *(["name"] if named else []), *names]
+        means = {}  # seed replicates: each config's mean +- std (replicates.py)
+        if replicated(records):
+            means = {
+                key: "-" if s.mean is None else f"{s.mean:.4f} ± {s.std:.4f}"
+                for key, s in summaries(records, metric).items()
+            }
+            columns.append("config mean ± std")
         for column in [*columns, *metrics, "best epoch", "status"]:
             table.add_column(
                 column,
@@ -214,6 +222,7 @@ class RichDisplay:
                     else "n/a"
                     for n in names
                 ],
+                *([means[config_key(record["hparams"])]] if means else []),
                 "-" if value is None else f"{value:.4f}",
                 *(f"{best[m]:.4f}" if m in best else "-" for m in metrics[1:]),
                 str(record["best_epoch"] or "-"),

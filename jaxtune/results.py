@@ -61,13 +61,24 @@ def best_value(record: TrialRecord, metric: str) -> float | None:
 
 def rank(records: list[TrialRecord], metric: str, goal: str) -> list[TrialRecord]:
     """Best first by the metric at each trial's best epoch; pruned trials (early_terminate
-    ended them before their budget) after the others, trials without a value last."""
+    ended them before their budget) after the others, trials without a value last.
+
+    Seed replicates (replicates.py) rank by their config's mean first: a config's
+    replicates together, the best config's first, each config's best replicate first."""
+    from jaxtune.replicates import config_key, replicated, summaries
+
     sign = -1.0 if goal == "maximize" else 1.0
+    means = {}
+    if replicated(records):
+        means = {k: s.mean for k, s in summaries(records, metric).items()}
 
     def key(record):
         value = best_value(record, metric)
         tier = 2 if value is None else int(record.get("status") == "pruned")
-        return (tier, 0.0 if value is None else sign * value, record["trial_id"])
+        own = 0.0 if value is None else sign * value
+        mean = means.get(config_key(record["hparams"])) if means else None
+        group = own if mean is None else sign * mean
+        return (tier, group, own, record["trial_id"])
 
     return sorted(records, key=key)
 

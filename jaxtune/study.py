@@ -162,3 +162,45 @@ def record_trials(
     for record in records:
         if record["trial_id"] not in known:
             study.add_trial(frozen_trial(record, metric, distributions))
+
+
+def record_replicated(
+    study: optuna.Study,
+    records: Iterable[TrialRecord],
+    metric: str,
+    distributions: Mapping[str, BaseDistribution],
+    repeats: int,
+) -> None:
+    """One trial per config once all its `repeats` seed replicates are recorded
+    (replicates.py): its value the mean of theirs, each seed's value and trial id and the
+    std as user attrs; identified by its first replicate's trial id."""
+    from jaxtune.replicates import summaries
+
+    records = list(records)
+    by_id = {r["trial_id"]: r for r in records}
+    known = {t.user_attrs.get("jaxtune_trial_id") for t in study.get_trials(deepcopy=False)}
+    for summary in summaries(records, metric).values():
+        first = by_id[summary.trial_ids[0]]
+        if len(summary.trial_ids) < repeats or first["trial_id"] in known:
+            continue
+        mean = summary.mean
+        if mean is None or len(summary.finite) < repeats:
+            state, value = TrialState.FAIL, None  # a replicate without a value: no mean
+        else:
+            state, value = TrialState.COMPLETE, mean
+        params, dists = trial_params(first["hparams"], distributions)
+        attrs = {
+            **trial_attrs(first),
+            "seed_values": list(summary.values),
+            "replicate_trial_ids": list(summary.trial_ids),
+            "std": summary.std,
+        }
+        study.add_trial(
+            optuna.trial.create_trial(
+                state=state,
+                value=value,
+                params=params,
+                distributions=dists,
+                user_attrs=attrs,
+            )
+        )

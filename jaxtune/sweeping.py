@@ -49,7 +49,7 @@ from jaxtune.sharding import local_devices
 from jaxtune.snapshots import PopulationSnapshots
 from jaxtune.spec import SpecError, SweepSpec
 from jaxtune.spec.resolve import ResolvedSpec, resolve, write_facts
-from jaxtune.study import open_study, record_trials
+from jaxtune.study import open_study, record_replicated, record_trials
 from jaxtune.tracking import WandbTracker
 
 
@@ -339,7 +339,10 @@ def _run_sweep(
             display.population_done(index)
 
     def record(finished):
-        record_trials(study, finished, spec.metric, distributions)
+        if spec.repeats > 1:  # one trial per config, once its replicates are all in
+            record_replicated(study, records, spec.metric, distributions, spec.repeats)
+        else:
+            record_trials(study, finished, spec.metric, distributions)
 
     def on_iteration(greedy, entry):
         write_results(directory, records)  # reused configs joined this iteration's study

@@ -39,6 +39,7 @@ def write_report(directory: Path) -> Written:
     blocks = [
         *sections.summary(sweep),
         *sections.ranking(sweep),
+        *sections.replicates(sweep),
         *tuning.tuning_iterations(sweep, figure_dir),
         *sections.hyperparameters(sweep, figure_dir),
         *sections.learning_curves(sweep, figure_dir),

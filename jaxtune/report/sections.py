@@ -112,6 +112,43 @@ def ranking(sweep: Sweep) -> list[Block]:
     ]
 
 
+def replicates(sweep: Sweep) -> list[Block]:
+    """Seed replicates (replicates.py): each config's mean +- std over its seeds, every
+    seed's value, and whether it is within noise of the best; [] without replicates."""
+    from jaxtune.replicates import REPEAT, config_key, replicated, summaries, within_noise
+
+    if not replicated(sweep.records):
+        return []
+    found = summaries(sweep.records, sweep.metric)
+    order = list(dict.fromkeys(config_key(r["hparams"]) for r in sweep.records))  # ranked
+    best = found[order[0]]
+    first = {config_key(r["hparams"]): r for r in sweep.records if r["hparams"][REPEAT] == 0}
+    names = [n for n in sweep.swept if n != REPEAT]
+    rows = []
+    for rank, key in enumerate(order, start=1):
+        summary, record = found[key], first.get(key)
+        cells = [
+            fmt_value(record["hparams"][n]) if record and applies(record, n) else "n/a"
+            for n in names
+        ]
+        mean = "—" if summary.mean is None else f"{summary.mean:.4f} ± {summary.std:.4f}"
+        seeds = ", ".join("—" if v is None else f"{v:.4f}" for v in summary.values)
+        noise = "best" if rank == 1 else ("yes" if within_noise(summary, best) else "no")
+        rows.append((str(rank), *cells, mean, seeds, noise))
+    header = ("rank", *names, f"{sweep.metric} mean ± std", "each seed", "within noise")
+    right = (True, *(False for _ in names), True, False, False)
+    return [
+        Heading("Seed replicates"),
+        Paragraph(
+            f"Each config trained {len(best.trial_ids)} times in its population, each repeat "
+            "with its own initialisation and dropout seeds and the same data order; configs "
+            f"ranked by the mean of their repeats' best {sweep.metric} (sample std). Within "
+            "noise: its mean ± std overlaps the best config's."
+        ),
+        Table(header, tuple(rows), right),
+    ]
+
+
 def hyperparameters(sweep: Sweep, figure_dir: Path) -> list[Block]:
     blocks: list[Block] = [Heading("Hyperparameters")]
     found = effects(sweep)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from jaxtune.distributions import DistributionError, draw_valid
+from jaxtune.replicates import expand
 from jaxtune.space import complete_config, hparam
 from jaxtune.spec import SpecError, SweepSpec
 
@@ -26,11 +27,14 @@ class Trial:
 
 
 def sample(spec: SweepSpec) -> tuple[list[Trial], int]:
-    """The trials of `spec.method` and how many duplicate configs were merged."""
+    """The trials of `spec.method` and how many duplicate configs were merged; with
+    `repeats`, each config's seed replicates (replicates.py)."""
     if spec.named:
-        return named_configs(spec)
-    samplers = {"grid": grid, "random": random_search, "one_at_a_time": one_at_a_time}
-    return samplers[spec.method](spec)
+        trials, merged = named_configs(spec)
+    else:
+        samplers = {"grid": grid, "random": random_search, "one_at_a_time": one_at_a_time}
+        trials, merged = samplers[spec.method](spec)
+    return expand(trials, spec.repeats), merged
 
 
 def named_configs(spec: SweepSpec) -> tuple[list[Trial], int]:

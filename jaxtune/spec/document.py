@@ -65,7 +65,10 @@ TOP_LEVEL = (
     "train",
     "budget",
     "seed",
+    "repeats",
 )
+# Methods whose configs can be repeated (replicates.py): those the spec fixes.
+REPEATABLE = ("grid", "random", "one_at_a_time")
 DEFAULT_RUN_CAP = 32  # configs of method random or bayes when neither run_cap nor a cap is set
 IGNORED = ("program", "command", "entity", "project")  # W&B launch keys: jaxtune is the launcher
 
@@ -101,6 +104,7 @@ class SweepSpec:
     scheduler: SuccessiveHalving | Hyperband | PopulationBasedTraining | None = None
     # the user modules it names as architectures ('package.module:Class', models/user.py)
     user_architectures: tuple[str, ...] = ()
+    repeats: int = 1  # seed replicates of every config (replicates.py)
 
 
 def load_spec(path: str | Path) -> SweepSpec:
@@ -141,6 +145,13 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         raise read.error("name", f"expected a directory name without '/', found {name!r}")
     method = read.choice(top.get("method", "grid"), "method", METHODS)
     seed = read.parse(integer(0, 2**31 - 1), top.get("seed", 0), "seed")
+    repeats = read.parse(integer(1, 1000), top.get("repeats", 1), "repeats")
+    if repeats > 1 and top.get("method", "grid") not in REPEATABLE:
+        raise read.error(
+            "repeats",
+            f"seed replicates repeat the configs a spec fixes ({', '.join(REPEATABLE)}, "
+            f"named configs); found method {top.get('method')}",
+        )
     task = task_of(read.choice(top.get("task", "classify"), "task", tuple(TASKS)))
 
     metric = read.mapping(top.get("metric"), "metric", ("name", "goal"))
@@ -277,6 +288,7 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
         early_terminate=early_terminate,
         scheduler=scheduler,
         user_architectures=tuple(user_architectures),
+        repeats=repeats,
     )
     return spec
 
