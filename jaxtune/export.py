@@ -141,7 +141,9 @@ def model_card(card: dict[str, Any]) -> str:
         if k in config
     }
     validation = ", ".join(
-        f"{k} {v:.4f}" for k, v in card["validation"].items() if isinstance(v, float)
+        f"{k} {v:.4f}"
+        for k, v in card["validation"].items()
+        if k.startswith("val_") and isinstance(v, float)
     )
     test = card["test"]
     lines = [

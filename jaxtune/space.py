@@ -427,8 +427,10 @@ def complete_config(values: Mapping[str, Any]) -> dict[str, Any]:
     if user is not None:  # its own defaults, also for a field named like a built-in's
         config.update({n: p.default for n, p in user.hparams.items() if n not in values})
     # Another module's hyperparameter that the values set is reset to its default, as a
-    # built-in's is; those the values do not set stay out of the config.
-    for name in [n for n in config if n not in HPARAMS and n not in used]:
+    # built-in's is; those the values do not set stay out of the config. A key no registry
+    # knows (a seed replicate's `repeat`, replicates.py) stays as it is.
+    declared = {n for a in USER_ARCHITECTURES.values() for n in a.hparams}
+    for name in [n for n in config if n not in HPARAMS and n not in used and n in declared]:
         config[name] = hparam(name).default
     if config["model_size"] is not None:
         hidden, layers = MODEL_SIZES[config["model_size"]]

@@ -98,6 +98,11 @@ def test_a_repeated_sweep_is_one_population_with_means_in_console_report_and_stu
         assert float(std) == pytest.approx(np.std(seeds, ddof=1), abs=6e-5)
         means.append(float(mean))
     assert means == sorted(means, reverse=True)
+    # final (and export) read a repeat's config back: the best config's best seed, once.
+    final = runner.invoke(app, ["final", str(out)])
+    assert final.exit_code == 0, final.output
+    best = rank(records, "val_accuracy", "maximize")[0]
+    assert json.loads((out / "final.json").read_text())["trial_id"] == best["trial_id"]
     study = optuna.load_study(study_name="repeats", storage=f"sqlite:///{out / 'study.db'}")
     assert len(study.trials) == 4  # one trial per config, its value the mean
     for trial in study.trials:
