@@ -359,7 +359,9 @@ def _run_sweep(
     elif spec.method == "bayes":
         search = BayesSearch(spec, study, distributions, records)
     elif spec.method == "greedy":
-        search = GreedyRounds(GreedySearch.of(spec), records, record, on_iteration)
+        search = GreedyRounds(
+            GreedySearch.of(spec), records, record, on_iteration, repeats=spec.repeats
+        )
     else:
         search = FixedSearch(base, extensions, record)
         if resume:  # results on disk that a kill kept from reaching the study

@@ -18,6 +18,7 @@ import hashlib
 import logging
 import math
 import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ INIT_TIMEOUT_SECONDS = 30.0
 # How often W&B writes a run's data to its `.wandb` file: what a kill can lose at most
 # (W&B's default, 15 s, lost whole populations' evaluations).
 FLUSH_SECONDS = 0.2
+IN_USE_SECONDS = 30.0  # how long a resumed run waits for a killed process's W&B service
 log = logging.getLogger(__name__)
 
 
@@ -78,23 +80,39 @@ class WandbTracker:
 
     def _open(self, wandb, trial_id: int, name: str | None, hparams) -> Any:
         if trial_id not in self.runs:
-            self.runs[trial_id] = wandb.init(
-                project=self.project,
-                group=self.sweep,
-                job_type="sweep-config",
-                name=f"{self.sweep}/{name or f'trial-{trial_id}'}",
-                id=self.run_id(trial_id),
-                resume="allow",
-                config={**hparams, "trial_id": trial_id},
-                mode=self.mode,
-                dir=str(self.directory),
-                reinit="create_new",
-                settings=wandb.Settings(
-                    init_timeout=INIT_TIMEOUT_SECONDS,
-                    x_transaction_log_flush_interval=FLUSH_SECONDS,
-                ),
-            )
+            self.runs[trial_id] = self._init(wandb, trial_id, name, hparams)
         return self.runs[trial_id]
+
+    def _init(self, wandb, trial_id: int, name: str | None, hparams) -> Any:
+        """The trial's run. A process killed moments ago leaves its W&B service holding
+        the run's id until that service notices and exits: a resumed sweep waits for it
+        (up to IN_USE_SECONDS), then tries again."""
+        deadline = time.monotonic() + IN_USE_SECONDS
+        while True:
+            try:
+                return self._init_once(wandb, trial_id, name, hparams)
+            except Exception as error:  # noqa: BLE001 - W&B raises its own error types
+                if "in use" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(1.0)
+
+    def _init_once(self, wandb, trial_id: int, name: str | None, hparams) -> Any:
+        return wandb.init(
+            project=self.project,
+            group=self.sweep,
+            job_type="sweep-config",
+            name=f"{self.sweep}/{name or f'trial-{trial_id}'}",
+            id=self.run_id(trial_id),
+            resume="allow",
+            config={**hparams, "trial_id": trial_id},
+            mode=self.mode,
+            dir=str(self.directory),
+            reinit="create_new",
+            settings=wandb.Settings(
+                init_timeout=INIT_TIMEOUT_SECONDS,
+                x_transaction_log_flush_interval=FLUSH_SECONDS,
+            ),
+        )
 
     def _log_entry(self, wandb, trial, entry) -> None:
         run = self._open(wandb, trial.trial_id, trial.name, trial.config)
@@ -102,6 +120,7 @@ class WandbTracker:
             run.log(
                 {k: v for k, v in entry.items() if _loggable(v) and k != "epoch"},
                 step=entry["epoch"],
+                commit=True,  # with a step, W&B holds a row until the next step
             )
             self.logged[trial.trial_id] = entry["epoch"]
 
@@ -114,6 +133,7 @@ class WandbTracker:
                     run.log(
                         {k: v for k, v in entry.items() if _loggable(v) and k != "epoch"},
                         step=entry["epoch"],
+                        commit=True,
                     )
                     self.logged[trial_id] = entry["epoch"]
             best = record.get("best") or {}

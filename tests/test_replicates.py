@@ -111,7 +111,35 @@ def test_a_repeated_sweep_is_one_population_with_means_in_console_report_and_stu
 
 
 def test_repeats_need_a_method_whose_configs_the_spec_fixes():
-    with pytest.raises(SpecError, match="repeats: seed replicates repeat the configs a spec fixes"):
+    with pytest.raises(SpecError, match="repeats: seed replicates repeat the configs of grid"):
         parse_spec({"name": "b", "method": "bayes", "repeats": 2, "run_cap": 4}, "b.yaml")
     with pytest.raises(SpecError, match=r"repeats: expected an integer in \[1, 1000\]"):
         parse_spec({"name": "g", "repeats": 0}, "g.yaml")
+
+
+def test_greedy_adopts_by_the_mean_of_each_configs_repeats(tmp_path):
+    document = {
+        "name": "greedy_repeats",
+        "method": "greedy",
+        "repeats": 2,
+        "data": {"train_size": 160, "val_size": 48, "test_size": 16, "max_length": 10},
+        "model": {**BASE, "epochs": 1},
+        "parameters": {
+            "learning_rate": {"values": [3e-3, 3e-2]},
+            "dropout": {"values": [0.0, 0.3]},
+        },
+    }
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(document, sort_keys=False))
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["sweep", str(spec), "--out", str(out), "--wandb", "disabled"])
+    assert result.exit_code == 0, result.output
+    by_id = {r["trial_id"]: r for r in map(json.loads, (out / "results.jsonl").open())}
+    path = json.loads((out / "greedy.json").read_text())
+    for entry in path[1:]:
+        for config_id, score in zip(entry["trial_ids"], entry["scores"], strict=True):
+            seeds = [by_id[config_id * 2 + r]["best"]["val_accuracy"] for r in (0, 1)]
+            assert score == pytest.approx(np.mean(seeds))
+        best = entry["scores"].index(max(entry["scores"]))
+        assert entry["best_value"] == entry["values"][best]
+    assert len(by_id) == 2 * 3  # 3 configs (the baseline shared by both iterations) x 2

@@ -49,9 +49,10 @@ BAYES = {
 }
 
 # Runs the CLI; with JAXTUNE_TEST_KILL_AT="P:E", SIGKILLs itself right after the save of
-# population P's snapshot of epoch E was started, while orbax writes it in the background.
+# population P's snapshot of epoch E was started, while orbax writes it in the background
+# (after JAXTUNE_TEST_KILL_DELAY seconds, if set).
 CHILD = """
-import os, signal, sys
+import os, signal, sys, time
 kill_at = os.environ.get("JAXTUNE_TEST_KILL_AT")
 if kill_at:
     from jaxtune import snapshots
@@ -60,6 +61,7 @@ if kill_at:
     def maybe_save(self, e, state, progress, *, last):
         saved = save(self, e, state, progress, last=last)
         if saved and e == epoch and self.path.name == f"population_{population:03d}":
+            time.sleep(float(os.environ.get("JAXTUNE_TEST_KILL_DELAY", "0")))
             os.kill(os.getpid(), signal.SIGKILL)
         return saved
     snapshots.PopulationSnapshots.maybe_save = maybe_save

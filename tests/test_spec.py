@@ -180,7 +180,8 @@ BAD_SPECS = [
     (
         "nme: demo",
         "nme: unknown key; allowed: name, description, task, method, metric, early_terminate, "
-        "scheduler, parameters, run_cap, optuna, configs, model, data, train, budget, seed",
+        "scheduler, parameters, run_cap, optuna, configs, model, data, train, budget, seed, "
+        "repeats",
     ),
     ("name: '..'", "name: expected a directory name without '/', found '..'"),
     ("name: runs/a", "name: expected a directory name without '/', found 'runs/a'"),

@@ -20,6 +20,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from jaxtune.replicates import expand
 from jaxtune.results import best_value
 from jaxtune.search.base import Round
 from jaxtune.search.samplers import Trial
@@ -130,14 +131,20 @@ class GreedyRounds:
         records: Sequence[dict[str, Any]],
         record: Callable[[Sequence[dict[str, Any]]], None],
         on_iteration: Callable[[GreedySearch, dict[str, Any]], None],
+        repeats: int = 1,
     ):
         """records: results on disk (a resumed sweep); record(records): into the study;
         on_iteration(search, path entry): after each concluded iteration (write, display).
 
         The search ends early after an iteration the time limit cut short (some of its
         configs never trained).
+
+        With `repeats` (replicates.py) each config of an iteration trains as its seed
+        replicates, and a config's score is the mean of theirs (greedy.json's trial ids
+        are then the configs': config id * repeats + repeat are their replicates').
         """
         self.search = search
+        self.repeats = repeats
         self.by_id = {r["trial_id"]: r for r in records}
         self._names = iter(self.search.parameters)
         self._iteration: tuple[str, list[Trial]] | None = None
@@ -151,7 +158,7 @@ class GreedyRounds:
             return None
         members, new = self.search.iteration(name)
         self._iteration = (name, members)
-        return Round([new])
+        return Round([expand(new, self.repeats)])
 
     def observe(self, records: Sequence[dict[str, Any]]) -> None:
         self.by_id.update((r["trial_id"], r) for r in records)
@@ -160,11 +167,34 @@ class GreedyRounds:
     def conclude(self) -> None:
         """Adopt the iteration's best value; one the time limit cut short ends the search."""
         name, members = self._iteration
-        if any(trial.trial_id not in self.by_id for trial in members):
+        if any(i not in self.by_id for trial in members for i in self._replicates(trial)):
             self._done = True
             return
         for trial in members:  # a reused config joins this iteration's study too
-            studies = self.by_id[trial.trial_id].setdefault("studies", [])
-            if name not in studies:
-                studies.append(name)
-        self._on_iteration(self.search, self.search.conclude(name, members, self.by_id))
+            for trial_id in self._replicates(trial):
+                studies = self.by_id[trial_id].setdefault("studies", [])
+                if name not in studies:
+                    studies.append(name)
+        entry = self.search.conclude(name, members, self._scored())
+        self._on_iteration(self.search, entry)
+
+    def _replicates(self, trial: Trial) -> list[int]:
+        """The trial ids a config trained as (itself, or its seed replicates)."""
+        if self.repeats == 1:
+            return [trial.trial_id]
+        return [trial.trial_id * self.repeats + r for r in range(self.repeats)]
+
+    def _scored(self) -> Mapping[int, dict[str, Any]]:
+        """Each trained config's record for `GreedySearch.conclude`; with replicates, one
+        whose best value is the mean of its replicates' (None: one has no finite value)."""
+        if self.repeats == 1:
+            return self.by_id
+        metric = self.search.metric
+        scored = {}
+        for trial in self.search.trials.values():
+            ids = self._replicates(trial)
+            if all(i in self.by_id for i in ids):
+                values = [best_value(self.by_id[i], metric) for i in ids]
+                mean = None if None in values else sum(values) / len(values)
+                scored[trial.trial_id] = {"best": None if mean is None else {metric: mean}}
+        return scored

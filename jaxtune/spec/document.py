@@ -67,8 +67,9 @@ TOP_LEVEL = (
     "seed",
     "repeats",
 )
-# Methods whose configs can be repeated (replicates.py): those the spec fixes.
-REPEATABLE = ("grid", "random", "one_at_a_time")
+# Methods whose configs can be repeated (replicates.py): those the spec fixes, and greedy
+# (each iteration's configs repeated, scored by their mean).
+REPEATABLE = ("grid", "random", "one_at_a_time", "greedy")
 DEFAULT_RUN_CAP = 32  # configs of method random or bayes when neither run_cap nor a cap is set
 IGNORED = ("program", "command", "entity", "project")  # W&B launch keys: jaxtune is the launcher
 
@@ -149,8 +150,8 @@ def parse_spec(document: Any, path: str = "<spec>") -> SweepSpec:
     if repeats > 1 and top.get("method", "grid") not in REPEATABLE:
         raise read.error(
             "repeats",
-            f"seed replicates repeat the configs a spec fixes ({', '.join(REPEATABLE)}, "
-            f"named configs); found method {top.get('method')}",
+            f"seed replicates repeat the configs of {', '.join(REPEATABLE)} and named "
+            f"configs; found method {top.get('method')}",
         )
     task = task_of(read.choice(top.get("task", "classify"), "task", tuple(TASKS)))
 
