@@ -65,22 +65,28 @@ def test_means_stds_noise_and_ranking_on_a_hand_made_case():
     assert ranked == [2, 1, 0, 3, 4, 5, 8, 7, 6]  # by config mean, then each seed's own
 
 
-def test_a_repeated_sweep_is_one_population_with_means_in_console_report_and_study(tmp_path):
+def sweep(tmp_path, **top):
+    """A 2 x 2 grid on the tiny task with the `top` keys, through the CLI: (out, output)."""
     document = {
         "name": "repeats",
-        "repeats": 3,
         "data": {"train_size": 160, "val_size": 48, "test_size": 16, "max_length": 10},
         "model": {**BASE, "epochs": 2},
         "parameters": {
             "learning_rate": {"values": [3e-3, 3e-2]},
             "dropout": {"values": [0.0, 0.2]},
         },
+        **top,
     }
     spec = tmp_path / "spec.yaml"
     spec.write_text(yaml.safe_dump(document, sort_keys=False))
     out = tmp_path / "out"
     result = runner.invoke(app, ["sweep", str(spec), "--out", str(out), "--wandb", "disabled"])
     assert result.exit_code == 0, result.output
+    return out, result
+
+
+def test_a_repeated_sweep_is_one_population_with_means_in_console_report_and_study(tmp_path):
+    out, result = sweep(tmp_path, repeats=3)
     assert "population 0: width 12" in result.output and "population 1" not in result.output
     assert "config mean ± std" in result.output
     records = [json.loads(line) for line in (out / "results.jsonl").open()]
@@ -118,22 +124,7 @@ def test_repeats_need_a_method_whose_configs_the_spec_fixes():
 
 
 def test_greedy_adopts_by_the_mean_of_each_configs_repeats(tmp_path):
-    document = {
-        "name": "greedy_repeats",
-        "method": "greedy",
-        "repeats": 2,
-        "data": {"train_size": 160, "val_size": 48, "test_size": 16, "max_length": 10},
-        "model": {**BASE, "epochs": 1},
-        "parameters": {
-            "learning_rate": {"values": [3e-3, 3e-2]},
-            "dropout": {"values": [0.0, 0.3]},
-        },
-    }
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(yaml.safe_dump(document, sort_keys=False))
-    out = tmp_path / "out"
-    result = runner.invoke(app, ["sweep", str(spec), "--out", str(out), "--wandb", "disabled"])
-    assert result.exit_code == 0, result.output
+    out, _ = sweep(tmp_path, method="greedy", repeats=2)
     by_id = {r["trial_id"]: r for r in map(json.loads, (out / "results.jsonl").open())}
     path = json.loads((out / "greedy.json").read_text())
     for entry in path[1:]:
