@@ -48,6 +48,12 @@ def tiny_dataset():
     )
 
 
+def text_examples(dataset, split):
+    """A split as (texts, label names): what `jaxtune.TextData` takes."""
+    texts = [dataset.decode(t, n) for t, n in zip(split.tokens, split.lengths, strict=True)]
+    return texts, [dataset.label_names[label] for label in split.labels]
+
+
 def configs(base: dict, variations: list[dict]) -> list[dict]:
     return [complete_config({**base, **v}) for v in variations]
 

@@ -85,13 +85,12 @@ def test_the_readme_python_api_block_runs(tmp_path, monkeypatch):
 
 
 def test_in_memory_data_equals_the_same_examples_read_from_files(tmp_path):
-    from support import tiny_dataset
+    from support import text_examples, tiny_dataset
 
     dataset = tiny_dataset()
 
     def examples(split):
-        texts = [dataset.decode(t, n) for t, n in zip(split.tokens, split.lengths, strict=True)]
-        return texts, [dataset.label_names[label] for label in split.labels]
+        return text_examples(dataset, split)
 
     data = jaxtune.TextData(train=examples(dataset.train), val=examples(dataset.val))
     spec = {**SPEC, "data": {"max_length": 10, "holdout": 0.2}}

@@ -12,7 +12,7 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 import pytest
-from support import tiny_dataset
+from support import text_examples, tiny_dataset
 from typer.testing import CliRunner
 
 import jaxtune
@@ -33,8 +33,7 @@ def sweep(tmp_path_factory):
     dataset = tiny_dataset()
 
     def examples(split):
-        texts = [dataset.decode(t, n) for t, n in zip(split.tokens, split.lengths, strict=True)]
-        return texts, [dataset.label_names[label] for label in split.labels]
+        return text_examples(dataset, split)
 
     data = jaxtune.TextData(train=examples(dataset.train), val=examples(dataset.val))
     out = tmp_path_factory.mktemp("sweep") / "sweep"

@@ -146,6 +146,14 @@ def test_a_worker_refuses_another_spec_in_the_study_and_a_method_it_cannot_share
     refused = runner.invoke(app, ["worker", str(greedy), *shared])
     assert refused.exit_code == 2
     assert "jaxtune worker shares grid, random, one_at_a_time, bayes" in refused.output
+    nowhere = "postgresql://nobody@127.0.0.1:1/none"  # nothing listens on port 1
+    for command in (
+        ["worker", str(spec), "--storage", nowhere],
+        ["report", str(tmp_path / "g"), "--storage", nowhere, "--study", study],
+    ):
+        lost = runner.invoke(app, command)
+        assert lost.exit_code == 2 and "Traceback" not in lost.output
+        assert f"error: --storage {nowhere}: cannot open the study's database" in lost.output
     short = runner.invoke(app, ["worker", str(spec), *shared, "--heartbeat", "5", "--grace", "5"])
     assert short.exit_code == 2 and "--grace: must be longer than --heartbeat" in short.output
 

@@ -80,11 +80,14 @@ def shared_storage(
                 raise
             time.sleep(1.0 + attempt)
         except (sqlalchemy.exc.SQLAlchemyError, ImportError) as error:
-            first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-            raise WorkerError(
-                f"--storage {url}: cannot open the study's database: {first}"
-            ) from None
+            raise unreachable(url, error) from None
     raise AssertionError("unreachable")
+
+
+def unreachable(url: str, error: BaseException) -> WorkerError:
+    """The one line of a study database that cannot be opened."""
+    first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+    return WorkerError(f"--storage {url}: cannot open the study's database: {first}")
 
 
 def join_study(
@@ -236,7 +239,7 @@ class SharedSearch:
             self.study, self.spec, fill, self.distributions, entropy=entropy, attrs={}
         ):
             trial.set_user_attr(TRIAL_ATTR, trial.number)
-            frozen = self.study._storage.get_trial(trial._trial_id)
+            frozen = self.storage.get_trial(trial._trial_id)
             mine.append(self.hold(trial.number, frozen))
         return mine
 
@@ -290,6 +293,7 @@ def gather(storage: str, study_name: str, directory: Path) -> list[dict[str, Any
     `jaxtune report` and `jaxtune final` read it as any sweep directory. Returns the records."""
     import shutil
 
+    import sqlalchemy.exc
     import yaml
 
     from jaxtune.layout import DATA_CACHE, RESOLVED_FILE, RUN_FILE, SPEC_FILE
@@ -300,6 +304,8 @@ def gather(storage: str, study_name: str, directory: Path) -> list[dict[str, Any
         study = optuna.load_study(study_name=study_name, storage=storage)
     except KeyError:
         raise WorkerError(f"--study: no study {study_name!r} in {storage}") from None
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError) as error:
+        raise unreachable(storage, error) from None
     if SPEC_ATTR not in study.user_attrs:
         raise WorkerError(f"study {study_name!r} was not made by `jaxtune worker`")
     records, homes = [], []
